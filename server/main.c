@@ -1,0 +1,50 @@
+/* memgrade: entry point. Dispatches to the subcommand named by argv[1]
+ * through one table, so usage text and dispatch never disagree. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+} commands[] = {
+    {"grade", cli_grade,
+     "grade --assignment NAME [--json] [--assignments DIR] FILE..."},
+    {"serve", srv_cmd_serve,
+     "serve [--port N] [--db PATH] [--assignments DIR] [--workers N] ..."},
+    {"user", srv_cmd_user,
+     "user add NAME --role student|instructor [--db PATH]"},
+};
+
+const char *cli_default_assignments(void)
+{
+    const char *env = getenv("MEMGRADE_ASSIGNMENTS");
+    return env && *env ? env : MEMGRADE_SOURCE_DIR "/assignments";
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  memgrade %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "memgrade: unknown command '%s' (try memgrade --help)\n", argv[1]);
+    return 2;
+}
