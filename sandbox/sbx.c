@@ -1,0 +1,747 @@
+/* sbx: policies and runs. The supervisor (the caller's thread) clones an init
+ * process into fresh PID/net/mount/IPC/UTS namespaces; init builds the
+ * filesystem view, forks the program, takes the program's seccomp listener,
+ * and reports how it ended. The supervisor pumps the pipes, enforces the wall
+ * clock and output limit, and turns all of it into a verdict.
+ *
+ *   supervisor ──clone(new namespaces)──> init (pid 1, root, no filter)
+ *                                            └─fork─> program (box uid,
+ *                                                     rlimits, seccomp)
+ *
+ * Everything between clone and exec runs in a child of a possibly
+ * multi-threaded process, so it uses raw syscalls and no malloc or locks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/audit.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sbx_int.h"
+
+#define KiB 1024UL
+#define MiB (1024UL * 1024UL)
+
+/* ---- verdicts ------------------------------------------------------------ */
+
+static const char *const verdict_names[] = {
+#define SBX_NAME_(id, name) [id] = name,
+    SBX_VERDICTS(SBX_NAME_)
+#undef SBX_NAME_
+};
+
+const char *sbx_verdict_name(sbx_verdict v)
+{
+    return (unsigned)v < SBX_VERDICT_COUNT ? verdict_names[v] : "unknown";
+}
+
+/* ---- policies ------------------------------------------------------------ */
+
+/* The profiles' defaults, one row each. */
+static const struct sbx_policy profiles[] = {
+    {.name = "compile", .profile = SBX_PROFILE_COMPILE,
+     .cpu_ms = 10000, .wall_ms = 20000, .memory = 1024 * MiB, .stack = 16 * MiB,
+     .file_size = 64 * MiB, .open_files = 256, .processes = 64,
+     .tmp_size = 128 * MiB, .output_keep = 64 * KiB, .output_limit = 4 * MiB,
+     .allow_processes = true, .allow_exec = true, .box_writable = true},
+    {.name = "run", .profile = SBX_PROFILE_RUN,
+     .cpu_ms = 5000, .wall_ms = 10000, .memory = 512 * MiB, .stack = 8 * MiB,
+     .file_size = 16 * MiB, .open_files = 64, .processes = 16,
+     .tmp_size = 16 * MiB, .output_keep = 64 * KiB, .output_limit = 16 * MiB,
+     .allow_processes = false, .allow_exec = false, .box_writable = false},
+};
+
+sbx_policy *sbx_policy_new(const char *profile)
+{
+    for (size_t i = 0; profile && i < sizeof profiles / sizeof profiles[0]; i++) {
+        if (strcmp(profile, profiles[i].name))
+            continue;
+        sbx_policy *p = malloc(sizeof *p);
+        if (!p)
+            return NULL;
+        *p = profiles[i];
+        pthread_mutex_init(&p->lock, NULL);
+        return p;
+    }
+    return NULL;
+}
+
+void sbx_policy_free(sbx_policy *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_destroy(&p->lock);
+    free(p->bpf);
+    free(p);
+}
+
+const char *sbx_policy_name(const sbx_policy *p)
+{
+    return p->name;
+}
+
+#define SBX_SETTER(fn, field)                               \
+    void fn(sbx_policy *p, unsigned long v)                 \
+    {                                                       \
+        if (v)                                              \
+            p->field = v;                                   \
+    }
+SBX_SETTER(sbx_policy_set_cpu_ms, cpu_ms)
+SBX_SETTER(sbx_policy_set_wall_ms, wall_ms)
+SBX_SETTER(sbx_policy_set_memory, memory)
+SBX_SETTER(sbx_policy_set_stack, stack)
+SBX_SETTER(sbx_policy_set_file_size, file_size)
+SBX_SETTER(sbx_policy_set_open_files, open_files)
+SBX_SETTER(sbx_policy_set_processes, processes)
+SBX_SETTER(sbx_policy_set_tmp_size, tmp_size)
+SBX_SETTER(sbx_policy_set_output_keep, output_keep)
+SBX_SETTER(sbx_policy_set_output_limit, output_limit)
+#undef SBX_SETTER
+
+void sbx_policy_allow_processes(sbx_policy *p, bool allow)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->allow_processes != allow) {
+        p->allow_processes = allow;
+        free(p->bpf); /* the filter depends on it: rebuild on next use */
+        p->bpf = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+int sbx_policy_compile(sbx_policy *p, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&p->lock);
+    int rc = p->bpf ? 0 : sbx_seccomp_build(p, err, errlen);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+/* ---- the child side ------------------------------------------------------ */
+
+/* Fixed descriptor layout in init, so the program side knows where things
+ * are without any allocation. */
+enum { FD_STATUS = 3, FD_STDIN, FD_OUT, FD_ERR, FD_3, FD_FIRST_FREE };
+
+/* What init tells the supervisor, once, on FD_STATUS. */
+struct init_report {
+    int stage;          /* 0 ran; else a setup stage that failed (enum below) */
+    int err_no;
+    int step;           /* filesystem step, for STAGE_FS */
+    int status;         /* wait status of the program */
+    long utime_us, stime_us, maxrss_kb;
+    int blocked;        /* a call outside the allowlist was attempted */
+    int nr;             /* its number and audit arch */
+    uint32_t arch;
+};
+
+enum { STAGE_OK, STAGE_FDS, STAGE_FS, STAGE_FORK, STAGE_LIMITS, STAGE_IDENTITY,
+       STAGE_FILTER, STAGE_LISTENER, STAGE_EXEC, STAGE_COUNT };
+static const char *const stage_names[STAGE_COUNT] = {
+    [STAGE_OK] = "ok", [STAGE_FDS] = "arrange descriptors",
+    [STAGE_FS] = "filesystem", [STAGE_FORK] = "fork program",
+    [STAGE_LIMITS] = "set resource limits", [STAGE_IDENTITY] = "drop to box uid",
+    [STAGE_FILTER] = "load seccomp filter", [STAGE_LISTENER] = "take seccomp listener",
+    [STAGE_EXEC] = "exec program",
+};
+
+/* What the program side tells init before exec, on the sync pipe. */
+struct prog_msg {
+    int stage;
+    int value;          /* listener fd for STAGE_LISTENER, else errno */
+};
+
+struct child_args {
+    const struct sbx_policy *p;
+    const struct sbx_box *b;
+    const sbx_cmd *cmd;
+    const char *const *envp;
+    const char *tmp_opts;
+    struct sock_fprog prog;
+    size_t notif_size;
+};
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+static _Noreturn void init_fail(int stage, int step)
+{
+    struct init_report r = {.stage = stage, .err_no = errno, .step = step};
+    write_all(FD_STATUS, &r, sizeof r);
+    _exit(1);
+}
+
+static void prog_send(int fd, int stage, int value)
+{
+    struct prog_msg m = {stage, value};
+    write_all(fd, &m, sizeof m);
+}
+
+static int set_limit(int res, unsigned long soft, unsigned long hard)
+{
+    struct rlimit rl = {soft, hard};
+    return setrlimit(res, &rl);
+}
+
+/* The program: limits, identity, filter, exec. Never returns. */
+static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
+{
+    const struct sbx_policy *p = a->p;
+    uid_t uid = a->b->uid;
+    struct prog_msg go;
+
+    if (dup2(FD_STDIN, 0) < 0 || dup2(FD_OUT, 1) < 0 || dup2(FD_ERR, 2) < 0 ||
+        (a->cmd->capture_fd3 ? dup2(FD_3, 3) < 0 : close(FD_STATUS) < 0)) {
+        prog_send(syncw, STAGE_FDS, errno);
+        _exit(127);
+    }
+    for (int fd = FD_STDIN; fd < FD_FIRST_FREE; fd++)
+        close(fd);
+
+    unsigned long cpu_s = (p->cpu_ms + 999) / 1000;
+    if (set_limit(RLIMIT_AS, p->memory, p->memory) ||
+        set_limit(RLIMIT_CPU, cpu_s, cpu_s + 1) ||
+        set_limit(RLIMIT_FSIZE, p->file_size, p->file_size) ||
+        set_limit(RLIMIT_NOFILE, p->open_files, p->open_files) ||
+        set_limit(RLIMIT_NPROC, p->processes, p->processes) ||
+        set_limit(RLIMIT_STACK, p->stack, p->stack) ||
+        set_limit(RLIMIT_CORE, 0, 0) || set_limit(RLIMIT_MEMLOCK, 0, 0) ||
+        set_limit(RLIMIT_MSGQUEUE, 0, 0)) {
+        prog_send(syncw, STAGE_LIMITS, errno);
+        _exit(127);
+    }
+    if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid) ||
+        prctl(PR_SET_PDEATHSIG, SIGKILL) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+        prog_send(syncw, STAGE_IDENTITY, errno);
+        _exit(127);
+    }
+    /* From here on every call is filtered; read, write, close and the one
+     * execve below are on every allowlist. */
+    long lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                       SECCOMP_FILTER_FLAG_NEW_LISTENER, &a->prog);
+    if (lfd < 0) {
+        prog_send(syncw, STAGE_FILTER, errno);
+        _exit(127);
+    }
+    prog_send(syncw, STAGE_LISTENER, (int)lfd);
+    /* Wait until init holds its own copy of the listener: the program must
+     * never keep one (it could answer its own notifications). */
+    if (read_full(gor, &go, sizeof go) != (ssize_t)sizeof go)
+        _exit(127);
+    close((int)lfd);
+
+    const char *path = a->cmd->argv[0];
+    char *page = (char *)sbx_exec_page();
+    size_t len = strlen(path);
+    if (len >= PATH_MAX) {
+        prog_send(syncw, STAGE_EXEC, ENAMETOOLONG);
+        _exit(127);
+    }
+    memcpy(page, path, len + 1);
+    execve(page, (char *const *)a->cmd->argv, (char *const *)a->envp);
+    prog_send(syncw, STAGE_EXEC, errno);
+    _exit(127);
+}
+
+/* Moves the descriptors init needs to FD_STATUS.. and closes every other
+ * one inherited from the (possibly busy, multi-threaded) supervisor. */
+static int arrange_fds(const int need[5])
+{
+    int tmp[5];
+    for (int i = 0; i < 5; i++)
+        if ((tmp[i] = fcntl(need[i], F_DUPFD_CLOEXEC, FD_FIRST_FREE)) < 0)
+            return -1;
+    for (int i = 0; i < 5; i++)
+        if (dup3(tmp[i], FD_STATUS + i, O_CLOEXEC) < 0)
+            return -1;
+    return (int)syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
+}
+
+/* Init: pid 1 of the box. Never returns. */
+static _Noreturn void init_main(const struct child_args *a, const int need[5])
+{
+    struct init_report r = {0};
+    int sync[2], gop[2];
+
+    if (arrange_fds(need))
+        init_fail(STAGE_FDS, 0);
+    /* From here on FD_STATUS is ours to report on. */
+    sethostname("box", 3);
+    int step = sbx_fs_enter(a->b, a->p, a->tmp_opts);
+    if (step)
+        init_fail(STAGE_FS, -step);
+    if (pipe2(sync, O_CLOEXEC) || pipe2(gop, O_CLOEXEC))
+        init_fail(STAGE_FORK, 0);
+
+    pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0)
+        init_fail(STAGE_FORK, 0);
+    if (pid == 0) {
+        close(sync[0]);
+        close(gop[1]);
+        prog_main(a, sync[1], gop[0]);
+    }
+    close(sync[1]);
+    close(gop[0]);
+
+    struct prog_msg m;
+    int pidfd = -1, lfd = -1;
+    if (read_full(sync[0], &m, sizeof m) != (ssize_t)sizeof m)
+        init_fail(STAGE_FORK, 0);
+    if (m.stage != STAGE_LISTENER) {
+        errno = m.value;
+        kill(pid, SIGKILL);
+        init_fail(m.stage, 0);
+    }
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0 || (lfd = (int)syscall(SYS_pidfd_getfd, pidfd, m.value, 0)) < 0) {
+        kill(pid, SIGKILL);
+        init_fail(STAGE_LISTENER, 0);
+    }
+    write_all(gop[1], &m, sizeof m);
+    close(gop[1]);
+    /* EOF means exec succeeded (the pipe is close-on-exec). */
+    if (read_full(sync[0], &m, sizeof m) == (ssize_t)sizeof m) {
+        errno = m.value;
+        kill(pid, SIGKILL);
+        init_fail(m.stage, 0);
+    }
+    close(sync[0]);
+
+    /* Serve the listener until the program ends. Orphans (double forks)
+     * are reparented to us: reap them as they die so they cannot pile up
+     * against the process limit as zombies. */
+    char notif[512];
+    int status = 0, done = 0;
+    struct rusage ru = {0};
+    while (!done) {
+        struct pollfd pf[2] = {{pidfd, POLLIN, 0}, {lfd, POLLIN, 0}};
+        int n = poll(pf, lfd >= 0 ? 2 : 1, 100);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (lfd >= 0 && (pf[1].revents & POLLIN)) {
+            memset(notif, 0, a->notif_size);
+            if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, notif) == 0) {
+                struct seccomp_notif *req = (struct seccomp_notif *)notif;
+                r.blocked = 1;
+                r.nr = req->data.nr;
+                r.arch = req->data.arch;
+                kill(-1, SIGKILL); /* every process of the box but us */
+            }
+        } else if (lfd >= 0 && (pf[1].revents & (POLLHUP | POLLERR))) {
+            close(lfd);
+            lfd = -1;
+        }
+        for (;;) {
+            struct rusage cru;
+            int st;
+            pid_t w = wait4(-1, &st, WNOHANG | __WALL, &cru);
+            if (w <= 0)
+                break;
+            if (w == pid) {
+                status = st;
+                ru = cru;
+                done = 1;
+            }
+        }
+    }
+    kill(-1, SIGKILL);
+    r.stage = STAGE_OK;
+    r.status = status;
+    r.utime_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec;
+    r.stime_us = ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
+    r.maxrss_kb = ru.ru_maxrss;
+    write_all(FD_STATUS, &r, sizeof r);
+    /* Our exit ends the PID namespace: the kernel kills whatever is left. */
+    _exit(0);
+}
+
+/* ---- the supervisor ------------------------------------------------------ */
+
+static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
+static void ignore_sigpipe(void)
+{
+    /* A program that closes stdin early must not kill us with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static const char *const default_env[] = {
+    "PATH=/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp", "LANG=C", "LC_ALL=C", NULL,
+};
+
+/* One captured stream: keeps the first `keep` bytes, counts the rest. */
+struct pump {
+    int *fd;            /* the pipe's read end, owned by sbx_run */
+    sbx_stream *s;
+};
+
+static int pump_read(struct pump *pm, size_t keep, char *scratch, size_t scratch_len)
+{
+    for (;;) {
+        ssize_t n = read(*pm->fd, scratch, scratch_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN ? 0 : -1;
+        if (n == 0)
+            return -1; /* EOF */
+        sbx_stream *s = pm->s;
+        size_t room = keep > s->len ? keep - s->len : 0;
+        size_t take = (size_t)n < room ? (size_t)n : room;
+        if (take) {
+            memcpy(s->data + s->len, scratch, take);
+            s->len += take;
+            s->data[s->len] = '\0';
+        }
+        s->total += (size_t)n;
+        s->truncated = s->total > s->len;
+        return 1;
+    }
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void set_detail(sbx_result *res, const struct sbx_policy *p)
+{
+    switch (res->verdict) {
+    case SBX_OK:
+        snprintf(res->detail, sizeof res->detail, "exited normally");
+        break;
+    case SBX_RUNTIME_ERROR:
+        snprintf(res->detail, sizeof res->detail, "exited with status %d", res->exit_code);
+        break;
+    case SBX_SIGNALED:
+        snprintf(res->detail, sizeof res->detail, "killed by signal %d (%s)",
+                 res->signal, strsignal(res->signal));
+        break;
+    case SBX_TIME_LIMIT:
+        snprintf(res->detail, sizeof res->detail,
+                 "time limit exceeded (%lu ms of CPU, %lu ms of wall clock allowed)",
+                 p->cpu_ms, p->wall_ms);
+        break;
+    case SBX_MEMORY_LIMIT:
+        snprintf(res->detail, sizeof res->detail, "memory limit reached (%lu MiB)",
+                 p->memory / MiB);
+        break;
+    case SBX_OUTPUT_LIMIT:
+        snprintf(res->detail, sizeof res->detail,
+                 "output limit exceeded (%lu KiB of output, %lu KiB per file allowed)",
+                 p->output_limit / KiB, p->file_size / KiB);
+        break;
+    case SBX_BLOCKED_SYSCALL:
+        snprintf(res->detail, sizeof res->detail, "blocked system call: %s",
+                 res->blocked_syscall);
+        break;
+    default:
+        res->detail[0] = '\0';
+    }
+}
+
+/* Turns how the program ended into a verdict. Order matters: limits the
+ * supervisor enforced come first, then the filter, then the exit status. */
+static void decide(sbx_result *res, const struct sbx_policy *p, const struct init_report *r,
+                   bool wall_killed, bool output_killed)
+{
+    res->cpu_ms = (r->utime_us + r->stime_us) / 1000;
+    res->peak_rss_kb = r->maxrss_kb;
+    int st = r->status;
+    if (WIFEXITED(st))
+        res->exit_code = WEXITSTATUS(st);
+    if (WIFSIGNALED(st))
+        res->signal = WTERMSIG(st);
+    /* RLIMIT_AS makes allocation fail rather than kill: a program that ends
+     * badly with its resident set close to the limit ran out of memory. */
+    bool near_mem = (unsigned long)res->peak_rss_kb * KiB >= p->memory / 10 * 8;
+
+    if (output_killed)
+        res->verdict = SBX_OUTPUT_LIMIT;
+    else if (wall_killed)
+        res->verdict = SBX_TIME_LIMIT;
+    else if (r->blocked) {
+        res->verdict = SBX_BLOCKED_SYSCALL;
+        sbx_seccomp_name(r->arch, r->nr, res->blocked_syscall, sizeof res->blocked_syscall);
+    } else if (WIFSIGNALED(st) && res->signal == SIGSYS) {
+        /* Killed by the filter's bad-arch action: an i386 or x32 call. */
+        res->verdict = SBX_BLOCKED_SYSCALL;
+        snprintf(res->blocked_syscall, sizeof res->blocked_syscall, "foreign-ABI call");
+    } else if (WIFSIGNALED(st) && (res->signal == SIGXCPU ||
+                                   (res->signal == SIGKILL &&
+                                    (unsigned long)res->cpu_ms >= p->cpu_ms)))
+        res->verdict = SBX_TIME_LIMIT;
+    else if (WIFSIGNALED(st) && res->signal == SIGXFSZ)
+        res->verdict = SBX_OUTPUT_LIMIT;
+    else if ((unsigned long)res->cpu_ms > p->cpu_ms)
+        res->verdict = SBX_TIME_LIMIT;
+    else if (WIFEXITED(st) && res->exit_code == 0)
+        res->verdict = SBX_OK;
+    else if (near_mem)
+        res->verdict = SBX_MEMORY_LIMIT;
+    else
+        res->verdict = WIFSIGNALED(st) ? SBX_SIGNALED : SBX_RUNTIME_ERROR;
+    set_detail(res, p);
+}
+
+static int alloc_streams(sbx_result *res, size_t keep)
+{
+    sbx_stream *s[3] = {&res->out, &res->err, &res->fd3};
+    for (int i = 0; i < 3; i++) {
+        s[i]->data = calloc(1, keep + 1);
+        if (!s[i]->data)
+            return -1;
+    }
+    return 0;
+}
+
+void sbx_result_free(sbx_result *res)
+{
+    if (!res)
+        return;
+    free(res->out.data);
+    free(res->err.data);
+    free(res->fd3.data);
+    res->out.data = res->err.data = res->fd3.data = NULL;
+}
+
+static void fail(char *err, size_t errlen, const char *what, int e)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "sandbox: %s: %s", what, strerror(e));
+}
+
+int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
+            char *err, size_t errlen)
+{
+    int rc = -1, pidfd = -1;
+    int st_p[2] = {-1, -1}, in_p[2] = {-1, -1}, out_p[2] = {-1, -1},
+        err_p[2] = {-1, -1}, f3_p[2] = {-1, -1};
+    pid_t pid = -1;
+    char tmp_opts[64];
+    char scratch[16384];
+
+    memset(res, 0, sizeof *res);
+    pthread_once(&sigpipe_once, ignore_sigpipe);
+    if (!cmd || !cmd->argv || !cmd->argv[0] || cmd->argv[0][0] != '/') {
+        fail(err, errlen, "argv[0] must be an absolute path inside the box", EINVAL);
+        return -1;
+    }
+    if (alloc_streams(res, p->output_keep)) {
+        fail(err, errlen, "output buffers", ENOMEM);
+        goto out;
+    }
+    if (sbx_policy_compile(p, err, errlen))
+        goto out;
+
+    struct seccomp_notif_sizes sizes;
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes)) {
+        fail(err, errlen, "seccomp user notification unsupported", errno);
+        goto out;
+    }
+    if (sizes.seccomp_notif > 512) {
+        fail(err, errlen, "seccomp_notif larger than expected", E2BIG);
+        goto out;
+    }
+    snprintf(tmp_opts, sizeof tmp_opts, "size=%lu,mode=1777,nr_inodes=4096", p->tmp_size);
+
+    if (pipe2(st_p, O_CLOEXEC) || pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) ||
+        pipe2(err_p, O_CLOEXEC) || pipe2(f3_p, O_CLOEXEC)) {
+        fail(err, errlen, "pipe", errno);
+        goto out;
+    }
+    struct child_args a = {
+        .p = p, .b = b, .cmd = cmd,
+        .envp = cmd->envp ? cmd->envp : default_env,
+        .tmp_opts = tmp_opts,
+        .prog = {.len = p->bpf_len, .filter = p->bpf},
+        .notif_size = sizes.seccomp_notif,
+    };
+    int need[5] = {st_p[1], in_p[0], out_p[1], err_p[1], f3_p[1]};
+    const unsigned long flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
+                                CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
+    long start = now_ms();
+    pid = (pid_t)syscall(SYS_clone, flags, 0, &pidfd, 0, 0);
+    if (pid < 0) {
+        fail(err, errlen, "clone into new namespaces", errno);
+        goto out;
+    }
+    if (pid == 0)
+        init_main(&a, need);
+
+    close_fd(&st_p[1]);
+    close_fd(&in_p[0]);
+    close_fd(&out_p[1]);
+    close_fd(&err_p[1]);
+    close_fd(&f3_p[1]);
+    for (int *fd = (int[]){st_p[0], in_p[1], out_p[0], err_p[0], f3_p[0]}, i = 0; i < 5; i++)
+        fcntl(fd[i], F_SETFL, O_NONBLOCK);
+    if (!cmd->stdin_data || cmd->stdin_len == 0)
+        close_fd(&in_p[1]);
+
+    struct pump pumps[3] = {{&out_p[0], &res->out}, {&err_p[0], &res->err},
+                            {&f3_p[0], &res->fd3}};
+    struct init_report rep;
+    size_t rep_got = 0, in_off = 0;
+    bool exited = false, wall_killed = false, output_killed = false;
+    long deadline = start + (long)p->wall_ms;
+    long drain_deadline = 0;
+
+    for (;;) {
+        struct pollfd pf[6];
+        int n = 0, ipump[3] = {-1, -1, -1}, iin = -1, ist = -1, ipid = -1;
+        for (int i = 0; i < 3; i++)
+            if (*pumps[i].fd >= 0) {
+                ipump[i] = n;
+                pf[n++] = (struct pollfd){*pumps[i].fd, POLLIN, 0};
+            }
+        if (in_p[1] >= 0) {
+            iin = n;
+            pf[n++] = (struct pollfd){in_p[1], POLLOUT, 0};
+        }
+        if (st_p[0] >= 0) {
+            ist = n;
+            pf[n++] = (struct pollfd){st_p[0], POLLIN, 0};
+        }
+        if (!exited) {
+            ipid = n;
+            pf[n++] = (struct pollfd){pidfd, POLLIN, 0};
+        }
+        if (exited && ipump[0] < 0 && ipump[1] < 0 && ipump[2] < 0 && ist < 0)
+            break;
+        long now = now_ms();
+        if (!exited && now >= deadline && !wall_killed) {
+            wall_killed = true;
+            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        }
+        if (exited && !drain_deadline)
+            drain_deadline = now + 1000;
+        if (exited && now >= drain_deadline)
+            break; /* every writer is dead; nothing more can come */
+        long wait = exited ? drain_deadline - now : (wall_killed ? 100 : deadline - now);
+        int r = poll(pf, (nfds_t)n, (int)(wait > 0 ? wait : 0));
+        if (r < 0 && errno != EINTR) {
+            fail(err, errlen, "poll", errno);
+            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+            goto reap;
+        }
+        if (r <= 0)
+            continue;
+        for (int i = 0; i < 3; i++) {
+            if (ipump[i] < 0 || !pf[ipump[i]].revents)
+                continue;
+            if (pump_read(&pumps[i], p->output_keep, scratch, sizeof scratch) < 0)
+                close_fd(pumps[i].fd);
+        }
+        if (!output_killed &&
+            res->out.total + res->err.total + res->fd3.total > p->output_limit) {
+            output_killed = true;
+            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        }
+        if (iin >= 0 && pf[iin].revents) {
+            ssize_t w = write(in_p[1], (const char *)cmd->stdin_data + in_off,
+                              cmd->stdin_len - in_off);
+            if (w > 0)
+                in_off += (size_t)w;
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == cmd->stdin_len)
+                close_fd(&in_p[1]);
+        }
+        if (ist >= 0 && pf[ist].revents) {
+            ssize_t g = read(st_p[0], (char *)&rep + rep_got, sizeof rep - rep_got);
+            if (g > 0)
+                rep_got += (size_t)g;
+            else if (g == 0 || (errno != EAGAIN && errno != EINTR))
+                close_fd(&st_p[0]);
+        }
+        if (ipid >= 0 && pf[ipid].revents)
+            exited = true;
+    }
+    res->wall_ms = now_ms() - start;
+
+reap:;
+    int ist;
+    while (waitpid(pid, &ist, __WALL) < 0 && errno == EINTR)
+        ;
+    pid = -1;
+    if (rep_got != sizeof rep) {
+        if (!wall_killed && !output_killed) {
+            fail(err, errlen, "box init ended without a report", EPROTO);
+            goto out;
+        }
+        /* We killed it: there is no report, and none is needed. */
+        memset(&rep, 0, sizeof rep);
+        rep.status = SIGKILL;
+    } else if (rep.stage != STAGE_OK) {
+        /* Includes a program that could not be exec'd (no such file): the
+         * caller's command is wrong, which is no verdict on the program. */
+        if (err && errlen)
+            snprintf(err, errlen, "sandbox: %s%s%s: %s",
+                     rep.stage < STAGE_COUNT ? stage_names[rep.stage] : "setup",
+                     rep.stage == STAGE_FS ? ": " : "",
+                     rep.stage == STAGE_FS ? sbx_fs_step_name(rep.step) : "",
+                     strerror(rep.err_no));
+        goto out;
+    }
+    decide(res, p, &rep, wall_killed, output_killed);
+    rc = 0;
+out:
+    if (pid > 0) {
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+    }
+    close_fd(&pidfd);
+    for (int *fds[] = {st_p, in_p, out_p, err_p, f3_p}, i = 0; i < 5; i++) {
+        close_fd(&fds[i][0]);
+        close_fd(&fds[i][1]);
+    }
+    /* The streams stay allocated either way: sbx_result_free releases them. */
+    return rc;
+}

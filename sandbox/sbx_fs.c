@@ -1,0 +1,301 @@
+/* sbx_fs: the box's files. On the host, a 0700 directory per box holding the
+ * work directory (seen as /box inside) and an empty mount point; inside a
+ * run, a fresh tmpfs root that holds read-only /usr, /dev/null, the loader
+ * cache, /box and a private /tmp, and nothing else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sbx_int.h"
+
+/* Box uids come from a range no real account uses. Each live box gets its
+ * own, so RLIMIT_NPROC (counted per uid) bounds one box, not all of them. */
+#define SBX_UID_BASE 1500000000u
+#define SBX_UID_SPAN 100000000u
+
+static void set_err(char *err, size_t errlen, const char *what, int e)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s: %s", what, strerror(e));
+}
+
+static uid_t next_uid(void)
+{
+    static atomic_uint counter;
+    unsigned c = atomic_fetch_add(&counter, 1);
+    return SBX_UID_BASE + ((unsigned)getpid() * 65537u + c) % SBX_UID_SPAN;
+}
+
+sbx_box *sbx_box_create(char *err, size_t errlen)
+{
+    sbx_box *b = calloc(1, sizeof *b);
+    if (!b) {
+        set_err(err, errlen, "sbx_box_create", ENOMEM);
+        return NULL;
+    }
+    b->workfd = -1;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/')
+        tmp = "/tmp";
+    if (snprintf(b->base, sizeof b->base, "%s/memgrade-box.XXXXXX", tmp) >=
+        (int)sizeof b->base) {
+        set_err(err, errlen, "sbx_box_create: TMPDIR too long", ENAMETOOLONG);
+        goto fail;
+    }
+    if (!mkdtemp(b->base)) {
+        set_err(err, errlen, "sbx_box_create: mkdtemp", errno);
+        goto fail;
+    }
+    snprintf(b->work, sizeof b->work, "%s/work", b->base);
+    snprintf(b->root, sizeof b->root, "%s/root", b->base);
+    b->uid = next_uid();
+    if (mkdir(b->work, 0700) || mkdir(b->root, 0755) ||
+        chown(b->work, b->uid, b->uid)) {
+        set_err(err, errlen, "sbx_box_create: work directory", errno);
+        goto fail;
+    }
+    b->workfd = open(b->work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (b->workfd < 0) {
+        set_err(err, errlen, "sbx_box_create: open work directory", errno);
+        goto fail;
+    }
+    return b;
+fail:
+    sbx_box_destroy(b);
+    return NULL;
+}
+
+const char *sbx_box_path(const sbx_box *b)
+{
+    return b->work;
+}
+
+static int valid_name(const char *name)
+{
+    return name && *name && !strchr(name, '/') && strcmp(name, ".") &&
+           strcmp(name, "..");
+}
+
+int sbx_box_write(sbx_box *b, const char *name, const void *data, size_t len)
+{
+    if (!valid_name(name))
+        return -EINVAL;
+    int fd = openat(b->workfd, name,
+                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (close(fd) && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+int sbx_box_read(sbx_box *b, const char *name, size_t max, char **out, size_t *len)
+{
+    *out = NULL;
+    if (len)
+        *len = 0;
+    if (!valid_name(name))
+        return -EINVAL;
+    /* O_NONBLOCK: the run may have left a FIFO under this name. */
+    int fd = openat(b->workfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    char *buf = NULL;
+    struct stat st;
+    if (fstat(fd, &st)) {
+        rc = -errno;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if ((unsigned long long)st.st_size > max) {
+        rc = -EFBIG;
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    *out = buf;
+    buf = NULL;
+    if (len)
+        *len = got;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D || flag == FTW_DNR)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+void sbx_box_destroy(sbx_box *b)
+{
+    if (!b)
+        return;
+    if (b->workfd >= 0)
+        close(b->workfd);
+    if (b->base[0]) {
+        /* A run may leave directories without search permission for us to
+         * open; as root we read them anyway. FTW_PHYS: never follow links
+         * the run planted; FTW_MOUNT: never cross into a mount. */
+        nftw(b->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    }
+    free(b);
+}
+
+/* ---- inside the child: build the root and pivot into it ------------------ */
+
+enum {
+    STEP_PRIVATE = 1, STEP_ROOT, STEP_DIRS, STEP_USR, STEP_USR_RO, STEP_LINKS,
+    STEP_DEVNULL, STEP_LDCACHE, STEP_BOX, STEP_BOX_FLAGS, STEP_TMP, STEP_PIVOT,
+    STEP_DETACH, STEP_ROOT_RO, STEP_CHDIR, STEP_COUNT
+};
+
+static const char *const step_names[STEP_COUNT] = {
+    [STEP_PRIVATE] = "make mounts private", [STEP_ROOT] = "mount root tmpfs",
+    [STEP_DIRS] = "create root directories", [STEP_USR] = "bind /usr",
+    [STEP_USR_RO] = "remount /usr read-only", [STEP_LINKS] = "create /bin /lib links",
+    [STEP_DEVNULL] = "bind /dev/null", [STEP_LDCACHE] = "bind /etc/ld.so.cache",
+    [STEP_BOX] = "bind /box", [STEP_BOX_FLAGS] = "restrict /box",
+    [STEP_TMP] = "mount /tmp", [STEP_PIVOT] = "pivot_root",
+    [STEP_DETACH] = "detach old root", [STEP_ROOT_RO] = "remount root read-only",
+    [STEP_CHDIR] = "chdir /box",
+};
+
+const char *sbx_fs_step_name(int step)
+{
+    if (step < 0)
+        step = -step;
+    return step > 0 && step < STEP_COUNT && step_names[step] ? step_names[step]
+                                                             : "filesystem setup";
+}
+
+/* Path join into a caller buffer without stdio (async-signal-safe). */
+static const char *join(char *buf, size_t len, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la + lb + 1 > len)
+        return NULL;
+    memcpy(buf, a, la);
+    memcpy(buf + la, b, lb + 1);
+    return buf;
+}
+
+static int bind_file(const char *root, const char *src, const char *rel, unsigned long extra)
+{
+    char dst[PATH_MAX];
+    if (!join(dst, sizeof dst, root, rel))
+        return -1;
+    int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    if (mount(src, dst, NULL, MS_BIND, NULL))
+        return -1;
+    return mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | extra, NULL);
+}
+
+int sbx_fs_enter(const struct sbx_box *b, const struct sbx_policy *p, const char *tmp_opts)
+{
+    char path[PATH_MAX];
+    const char *r = b->root;
+    static const char *const dirs[] = {"/usr", "/box", "/tmp", "/dev", "/etc"};
+    /* Debian 12 merges /usr: /bin, /lib, /lib64 and /sbin are links into it. */
+    static const char *const links[][2] = {
+        {"usr/bin", "/bin"}, {"usr/lib", "/lib"},
+        {"usr/lib64", "/lib64"}, {"usr/sbin", "/sbin"},
+    };
+    const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV;
+
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+        return -STEP_PRIVATE;
+    if (mount("memgrade", r, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755"))
+        return -STEP_ROOT;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (!join(path, sizeof path, r, dirs[i]) || mkdir(path, 0755))
+            return -STEP_DIRS;
+    if (!join(path, sizeof path, r, "/usr") ||
+        mount("/usr", path, NULL, MS_BIND | MS_REC, NULL))
+        return -STEP_USR;
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | ro, NULL))
+        return -STEP_USR_RO;
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+        if (!join(path, sizeof path, r, links[i][1]) || symlink(links[i][0], path))
+            return -STEP_LINKS;
+    if (bind_file(r, "/dev/null", "/dev/null", MS_NOSUID | MS_NOEXEC))
+        return -STEP_DEVNULL;
+    /* The loader cache only speeds up library lookup; a host without one is fine. */
+    if (access("/etc/ld.so.cache", R_OK) == 0 &&
+        bind_file(r, "/etc/ld.so.cache", "/etc/ld.so.cache", ro | MS_NOEXEC))
+        return -STEP_LDCACHE;
+    if (!join(path, sizeof path, r, "/box") || mount(b->work, path, NULL, MS_BIND, NULL))
+        return -STEP_BOX;
+    /* Compiling needs a writable /box but never runs anything from it;
+     * running needs exec from /box but never writes it. */
+    unsigned long boxflags = MS_NOSUID | MS_NODEV |
+                             (p->box_writable ? MS_NOEXEC : MS_RDONLY);
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | boxflags, NULL))
+        return -STEP_BOX_FLAGS;
+    if (!join(path, sizeof path, r, "/tmp") ||
+        mount("tmp", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, tmp_opts))
+        return -STEP_TMP;
+    /* pivot_root(".", "."): stack the old root on top of the new one, then
+     * detach it; no directory for the old root is needed. */
+    if (chdir(r) || syscall(SYS_pivot_root, ".", "."))
+        return -STEP_PIVOT;
+    if (umount2(".", MNT_DETACH))
+        return -STEP_DETACH;
+    if (chdir("/") || mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | ro, NULL))
+        return -STEP_ROOT_RO;
+    if (chdir("/box"))
+        return -STEP_CHDIR;
+    return 0;
+}

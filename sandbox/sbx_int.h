@@ -1,0 +1,60 @@
+/* Internal to sandbox/: the policy object, the box, and the pieces of a run
+ * that sbx.c (supervisor), sbx_fs.c (filesystem view) and sbx_seccomp.c
+ * (syscall filter) share. Not for use outside sandbox/. */
+#ifndef MEMGRADE_SBX_INT_H
+#define MEMGRADE_SBX_INT_H
+
+#include <limits.h>
+#include <linux/filter.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sbx.h"
+
+enum sbx_profile { SBX_PROFILE_COMPILE, SBX_PROFILE_RUN };
+
+struct sbx_policy {
+    char name[16];
+    enum sbx_profile profile;
+    unsigned long cpu_ms, wall_ms, memory, stack, file_size, open_files,
+        processes, tmp_size, output_keep, output_limit;
+    bool allow_processes;
+    bool allow_exec;          /* exec inside the box after start (compile) */
+    bool box_writable;        /* /box read-write (compile) or read-only (run) */
+
+    pthread_mutex_t lock;     /* guards the lazy compile below */
+    struct sock_filter *bpf;  /* the compiled allowlist, NULL until compiled */
+    unsigned short bpf_len;
+};
+
+struct sbx_box {
+    char base[PATH_MAX - 16]; /* host dir, 0700 root: holds work/ and root/ */
+    char work[PATH_MAX];      /* host side of /box, owned by uid */
+    char root[PATH_MAX];      /* empty mount point for the box's new root */
+    uid_t uid;                /* unprivileged uid every run of the box uses */
+    int workfd;               /* O_PATH|O_DIRECTORY on work/ */
+};
+
+/* The page, mapped once per process, whose address is the only execve()
+ * filename the "run" filter accepts: the supervisor's child copies the
+ * program path there just before exec. After exec the page is gone, so the
+ * student cannot name it again (see sbx_seccomp.c). */
+uintptr_t sbx_exec_page(void);
+
+/* Builds the BPF allowlist for p into p->bpf (malloc'd). 0 or -1 + err. */
+int sbx_seccomp_build(struct sbx_policy *p, char *err, size_t errlen);
+/* Name of syscall nr on audit arch; writes into buf. */
+void sbx_seccomp_name(uint32_t arch, int nr, char *buf, size_t len);
+
+/* Sets up the box's filesystem view inside a fresh mount namespace and
+ * pivots into it; cwd becomes /box. Async-signal-safe (runs in the cloned
+ * child of a possibly multi-threaded process): only syscalls, no malloc.
+ * Returns 0, or a negative step number with errno set. */
+int sbx_fs_enter(const struct sbx_box *b, const struct sbx_policy *p,
+                 const char *tmp_opts);
+
+/* Names of the steps sbx_fs_enter can fail at (index = -return). */
+const char *sbx_fs_step_name(int step);
+
+#endif
