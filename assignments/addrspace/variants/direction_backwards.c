@@ -1,0 +1,34 @@
+/* Variant (no memory error, wrong answer): the comparison is the wrong way
+ * round, so it reports that the stack grows up. */
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Called through a volatile pointer so that the compiler cannot inline it:
+ * the point is a real second stack frame below (or above) the caller's. */
+static int deeper(const char *outer)
+{
+    char inner = 0;
+    return &inner > outer;
+}
+
+static int (*volatile deeper_fn)(const char *) = deeper;
+
+int main(void)
+{
+    int x = 3;
+    char outer = 0;
+
+    void *heap = malloc(100);
+    if (heap == NULL) {
+        fprintf(stderr, "addrspace: cannot allocate 100 bytes\n");
+        return 1;
+    }
+
+    printf("code: %p\n", (void *)main);
+    printf("heap: %p\n", heap);
+    printf("stack: %p\n", (void *)&x);
+    printf("stack grows: %s\n", deeper_fn(&outer) ? "down" : "up");
+
+    free(heap);
+    return 0;
+}

@@ -1,0 +1,78 @@
+/* Variant: str_split works on a copy of s and walks through it by moving the
+ * pointer malloc returned; at the end it frees the moved pointer. Expected:
+ * invalid_free (a pointer malloc never returned: it points past the start of
+ * the block) at free(work). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mystr.h"
+
+char *str_dup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *copy = malloc(n + 1);           /* +1 for the '\0' */
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, s, n + 1);
+    return copy;
+}
+
+char *str_concat(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return NULL;
+    size_t na = strlen(a), nb = strlen(b);
+    char *out = malloc(na + nb + 1);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, a, na);
+    memcpy(out + na, b, nb + 1);
+    return out;
+}
+
+char **str_split(const char *s, char sep, size_t *count)
+{
+    if (s == NULL || count == NULL)
+        return NULL;
+
+    size_t n = 1;                          /* k separators make k+1 fields */
+    for (const char *p = s; *p != '\0'; p++)
+        if (*p == sep)
+            n++;
+
+    char **parts = malloc(n * sizeof(char *));
+    if (parts == NULL)
+        return NULL;
+
+    char *work = str_dup(s);
+    if (work == NULL) {
+        free(parts);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *end = work;
+        while (*end != '\0' && *end != sep)
+            end++;
+        *end = '\0';
+        parts[i] = str_dup(work);
+        if (parts[i] == NULL) {
+            str_split_free(parts, i);
+            return NULL;
+        }
+        work = end + 1;
+    }
+    free(work);
+    *count = n;
+    return parts;
+}
+
+void str_split_free(char **parts, size_t count)
+{
+    if (parts == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(parts[i]);
+    free(parts);
+}

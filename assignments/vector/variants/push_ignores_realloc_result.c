@@ -1,0 +1,54 @@
+/* Variant: vec_push calls realloc as if it grew the array in place and keeps
+ * using the old pointer, which realloc released when it moved the block.
+ * Expected: use_after_free at the store into v->data. */
+#include <stdlib.h>
+
+#include "vector.h"
+
+int vec_init(vector *v)
+{
+    v->data = malloc(8 * sizeof(int));
+    if (v->data == NULL)
+        return -1;
+    v->len = 0;
+    v->cap = 8;
+    return 0;
+}
+
+int vec_push(vector *v, int x)
+{
+    if (v->len == v->cap) {
+        size_t newcap = v->cap == 0 ? 8 : v->cap * 2;
+        if (realloc(v->data, newcap * sizeof(int)) == NULL)
+            return -1;
+        v->cap = newcap;
+    }
+    v->data[v->len] = x;
+    v->len++;
+    return 0;
+}
+
+int vec_get(const vector *v, size_t i, int *out)
+{
+    if (i >= v->len)
+        return -1;
+    *out = v->data[i];
+    return 0;
+}
+
+int vec_pop(vector *v, int *out)
+{
+    if (v->len == 0)
+        return -1;
+    v->len--;
+    *out = v->data[v->len];
+    return 0;
+}
+
+void vec_free(vector *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->len = 0;
+    v->cap = 0;
+}

@@ -1,0 +1,53 @@
+/* Variant: vec_push assigns realloc's result straight back to v->data
+ * (x = realloc(x, n)): when realloc fails the array is lost and leaked.
+ * Expected: unchecked_alloc_failure at that realloc line. */
+#include <stdlib.h>
+
+#include "vector.h"
+
+int vec_init(vector *v)
+{
+    v->data = NULL;                        /* first push allocates */
+    v->len = 0;
+    v->cap = 0;
+    return 0;
+}
+
+int vec_push(vector *v, int x)
+{
+    if (v->len == v->cap) {
+        size_t newcap = v->cap == 0 ? 8 : v->cap * 2;
+        v->data = realloc(v->data, newcap * sizeof(int));
+        if (v->data == NULL)
+            return -1;
+        v->cap = newcap;
+    }
+    v->data[v->len] = x;
+    v->len++;
+    return 0;
+}
+
+int vec_get(const vector *v, size_t i, int *out)
+{
+    if (i >= v->len)
+        return -1;
+    *out = v->data[i];
+    return 0;
+}
+
+int vec_pop(vector *v, int *out)
+{
+    if (v->len == 0)
+        return -1;
+    v->len--;
+    *out = v->data[v->len];
+    return 0;
+}
+
+void vec_free(vector *v)
+{
+    free(v->data);
+    v->data = NULL;
+    v->len = 0;
+    v->cap = 0;
+}
