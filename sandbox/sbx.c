@@ -475,8 +475,7 @@ static void set_detail(sbx_result *res, const struct sbx_policy *p)
         break;
     case SBX_OUTPUT_LIMIT:
         snprintf(res->detail, sizeof res->detail,
-                 "output limit exceeded (%lu KiB of output, %lu KiB per file allowed)",
-                 p->output_limit / KiB, p->file_size / KiB);
+                 "output limit exceeded (%lu KiB of output allowed)", p->output_limit / KiB);
         break;
     case SBX_BLOCKED_SYSCALL:
         snprintf(res->detail, sizeof res->detail, "blocked system call: %s",
@@ -518,9 +517,12 @@ static void decide(sbx_result *res, const struct sbx_policy *p, const struct ini
                                    (res->signal == SIGKILL &&
                                     (unsigned long)res->cpu_ms >= p->cpu_ms)))
         res->verdict = SBX_TIME_LIMIT;
-    else if (WIFSIGNALED(st) && res->signal == SIGXFSZ)
+    else if (WIFSIGNALED(st) && res->signal == SIGXFSZ) {
         res->verdict = SBX_OUTPUT_LIMIT;
-    else if ((unsigned long)res->cpu_ms > p->cpu_ms)
+        snprintf(res->detail, sizeof res->detail,
+                 "file size limit exceeded (%lu KiB per file)", p->file_size / KiB);
+        return;
+    } else if ((unsigned long)res->cpu_ms > p->cpu_ms)
         res->verdict = SBX_TIME_LIMIT;
     else if (WIFEXITED(st) && res->exit_code == 0)
         res->verdict = SBX_OK;
