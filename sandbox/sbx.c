@@ -12,7 +12,6 @@
  * multi-threaded process, so it uses raw syscalls and no malloc or locks. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/audit.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -172,6 +171,7 @@ struct child_args {
     const char *tmp_opts;
     struct sock_fprog prog;
     size_t notif_size;
+    char *exec_page;    /* see sbx_exec_page(); mapped before the clone */
 };
 
 static void write_all(int fd, const void *buf, size_t len)
@@ -248,7 +248,10 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
         prog_send(syncw, STAGE_LIMITS, errno);
         _exit(127);
     }
-    if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid) ||
+    /* Raw syscalls: glibc's wrappers would broadcast the change to every
+     * thread it believes exists, i.e. the supervisor's, which are not here. */
+    if (syscall(SYS_setgroups, 0, NULL) || syscall(SYS_setresgid, uid, uid, uid) ||
+        syscall(SYS_setresuid, uid, uid, uid) ||
         prctl(PR_SET_PDEATHSIG, SIGKILL) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
         prog_send(syncw, STAGE_IDENTITY, errno);
         _exit(127);
@@ -269,7 +272,7 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     close((int)lfd);
 
     const char *path = a->cmd->argv[0];
-    char *page = (char *)sbx_exec_page();
+    char *page = a->exec_page;
     size_t len = strlen(path);
     if (len >= PATH_MAX) {
         prog_send(syncw, STAGE_EXEC, ENAMETOOLONG);
@@ -605,7 +608,12 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
         .tmp_opts = tmp_opts,
         .prog = {.len = p->bpf_len, .filter = p->bpf},
         .notif_size = sizes.seccomp_notif,
+        .exec_page = (char *)sbx_exec_page(),
     };
+    if (!a.exec_page) {
+        fail(err, errlen, "exec page", ENOMEM);
+        goto out;
+    }
     int need[5] = {st_p[1], in_p[0], out_p[1], err_p[1], f3_p[1]};
     const unsigned long flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
                                 CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
