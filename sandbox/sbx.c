@@ -306,7 +306,10 @@ static _Noreturn void init_main(const struct child_args *a, const int need[5])
 
     if (arrange_fds(need))
         init_fail(STAGE_FDS, 0);
-    /* From here on FD_STATUS is ours to report on. */
+    /* From here on FD_STATUS is ours to report on. If the supervisor dies
+     * (a crashed server), the box dies with it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+        init_fail(STAGE_FDS, 0);
     sethostname("box", 3);
     int step = sbx_fs_enter(a->b, a->p, a->tmp_opts);
     if (step)
