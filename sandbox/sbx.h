@@ -93,6 +93,10 @@ int sbx_box_write(sbx_box *b, const char *name, const void *data, size_t len);
 int sbx_box_read(sbx_box *b, const char *name, size_t max, char **out, size_t *len);
 /* Removes the work directory and everything in it, then frees b. NULL ok. */
 void sbx_box_destroy(sbx_box *b);
+/* Removes the boxes that a crashed process of our PID namespace left
+ * behind (its pid is gone). A service calls it once at start. Returns how many were removed, or -1 when
+ * the temporary directory cannot be read. */
+int sbx_box_sweep(void);
 
 /* ---- running ------------------------------------------------------------- */
 

@@ -2,8 +2,10 @@
  * work directory (seen as /box inside) and an empty mount point; inside a
  * run, a fresh tmpfs root that holds read-only /usr, /dev/null, the loader
  * cache, /box and a private /tmp, and nothing else. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +36,19 @@ static uid_t next_uid(void)
     return SBX_UID_BASE + ((unsigned)getpid() * 65537u + c) % SBX_UID_SPAN;
 }
 
+static const char *tmp_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    return tmp && tmp[0] == '/' ? tmp : "/tmp";
+}
+
+/* Identifies our PID namespace (0 when /proc is not mounted). */
+static unsigned long pidns_id(void)
+{
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) ? 0 : (unsigned long)st.st_ino;
+}
+
 sbx_box *sbx_box_create(char *err, size_t errlen)
 {
     sbx_box *b = calloc(1, sizeof *b);
@@ -42,10 +57,11 @@ sbx_box *sbx_box_create(char *err, size_t errlen)
         return NULL;
     }
     b->workfd = -1;
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || tmp[0] != '/')
-        tmp = "/tmp";
-    if (snprintf(b->base, sizeof b->base, "%s/memgrade-box.XXXXXX", tmp) >=
+    /* The creator's PID namespace and pid are in the name so that
+     * sbx_box_sweep() can tell a box left behind by a crashed process from
+     * one in use. */
+    if (snprintf(b->base, sizeof b->base, "%s/memgrade-box.%lu.%d.XXXXXX", tmp_dir(),
+                 pidns_id(), (int)getpid()) >=
         (int)sizeof b->base) {
         set_err(err, errlen, "sbx_box_create: TMPDIR too long", ENAMETOOLONG);
         goto fail;
@@ -189,6 +205,38 @@ void sbx_box_destroy(sbx_box *b)
         nftw(b->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     }
     free(b);
+}
+
+int sbx_box_sweep(void)
+{
+    const char *tmp = tmp_dir();
+    unsigned long ns = pidns_id();
+    if (!ns)
+        return -1; /* pids cannot be checked: sweep nothing */
+    DIR *d = opendir(tmp);
+    if (!d)
+        return -1;
+    int removed = 0;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d))) {
+        /* Only boxes of our own PID namespace: another namespace's pids
+         * mean nothing here (parallel tests, containers). */
+        unsigned long bns;
+        int pid;
+        char tail[8];
+        if (sscanf(e->d_name, "memgrade-box.%lu.%d.%7s", &bns, &pid, tail) != 3 ||
+            bns != ns || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH)
+            continue; /* its creator lives: in use */
+        if (snprintf(path, sizeof path, "%s/%s", tmp, e->d_name) >= (int)sizeof path)
+            continue;
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        removed++;
+    }
+    closedir(d);
+    return removed;
 }
 
 /* ---- inside the child: build the root and pivot into it ------------------ */
