@@ -1,0 +1,29 @@
+/* mgrt_int: what the runtime's own files share (the allocator in mgrt.c,
+ * the fork server and driver API in mgrt_srv.c). Never seen by students or
+ * drivers. Report records are one line each, prefixed with the run's token;
+ * graders/grd_run.c parses them. */
+#ifndef MEMGRADE_MGRT_INT_H
+#define MEMGRADE_MGRT_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define MGRT_HIDDEN __attribute__((visibility("hidden")))
+
+/* Writes one report record ("<token> " fmt "\n") to the report channel. */
+MGRT_HIDDEN void mgrt_rep(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+MGRT_HIDDEN void mgrt_vrep(const char *fmt, va_list ap);
+/* Initialises the runtime once (idempotent). */
+MGRT_HIDDEN void mgrt_init(void);
+/* The fork server calls this in the parent: no exit-time report there. */
+MGRT_HIDDEN void mgrt_set_server(void);
+/* In a test child: placement/fill pattern (0 or 1) and the student
+ * allocation to fail (0: none). Starts counting for the test. */
+MGRT_HIDDEN void mgrt_test_begin(int pattern, unsigned long fail_at);
+/* Reports the test's leaks; returns the student allocations it counted. */
+MGRT_HIDDEN unsigned long mgrt_test_end(void);
+MGRT_HIDDEN unsigned long mgrt_calls(void);
+MGRT_HIDDEN int mgrt_injected(void);
+MGRT_HIDDEN unsigned long mgrt_live_student(void);
+
+#endif

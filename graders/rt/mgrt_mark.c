@@ -1,0 +1,8 @@
+/* mgrt_mark: compiled twice and linked right before and right after the
+ * student's objects, so the runtime knows which code is the student's (the
+ * linker lays .text out in command-line order). */
+#ifdef MGRT_MARK_END
+void mgrt_stu_end(void) {}
+#else
+void mgrt_stu_begin(void) {}
+#endif

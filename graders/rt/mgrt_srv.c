@@ -1,0 +1,232 @@
+/* mgrt_srv: main() of a function-level assignment's program. A fork server:
+ * it reads the engine's commands on stdin, runs each test in a fresh child
+ * (one per fill pattern and per injected allocation failure) and reports the
+ * child's fate itself, so a test that crashes, exits or hangs cannot take
+ * the others with it. Also the observation API of mgt.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mgt.h"
+#include "mgrt_int.h"
+
+#define SRV_MAX_INPUT (64 * 1024)
+#define SRV_MAX_INJECT 64
+#define OBS_MAX 1024
+
+/* ---- observations -------------------------------------------------------- */
+
+static void obs_line(const char *key, const char *val)
+{
+    char k[49];
+    size_t n = 0;
+    for (; key && key[n] && n < sizeof k - 1; n++)
+        k[n] = (key[n] >= 'a' && key[n] <= 'z') || (key[n] >= '0' && key[n] <= '9') ? key[n] : '_';
+    k[n] = 0;
+    mgrt_rep("obs %s %s", n ? k : "_", val);
+}
+
+void mgt_obs_str(const char *key, const char *s)
+{
+    char buf[OBS_MAX + 8];
+    size_t n = 0;
+    if (!s) {
+        obs_line(key, "NULL");
+        return;
+    }
+    buf[n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p && n < OBS_MAX; p++) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            buf[n++] = '\\';
+            buf[n++] = (char)c;
+        } else if (c == '\n') {
+            buf[n++] = '\\';
+            buf[n++] = 'n';
+        } else if (c == '\t') {
+            buf[n++] = '\\';
+            buf[n++] = 't';
+        } else if (c < 0x20 || c >= 0x7f) {
+            n += (size_t)snprintf(buf + n, 5, "\\x%02x", c);
+        } else {
+            buf[n++] = (char)c;
+        }
+    }
+    buf[n++] = '"';
+    buf[n] = 0;
+    obs_line(key, buf);
+}
+
+void mgt_obs_int(const char *key, long long v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", v);
+    obs_line(key, b);
+}
+
+void mgt_obs_uint(const char *key, unsigned long long v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%llu", v);
+    obs_line(key, b);
+}
+
+void mgt_obs_ptr_null(const char *key, const void *p) { obs_line(key, p ? "nonnull" : "NULL"); }
+
+static void one_line(char *b)
+{
+    for (; *b; b++)
+        if (*b == '\n' || *b == '\r')
+            *b = ' ';
+}
+
+void mgt_obs(const char *key, const char *fmt, ...)
+{
+    char b[OBS_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    one_line(b);
+    obs_line(key, b);
+}
+
+void mgt_fail(const char *fmt, ...)
+{
+    char b[OBS_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof b, fmt, ap);
+    va_end(ap);
+    one_line(b);
+    mgrt_rep("fail %s", b);
+}
+
+unsigned long mgt_alloc_calls(void) { return mgrt_calls(); }
+int mgt_alloc_failed(void) { return mgrt_injected(); }
+unsigned long mgt_heap_live(void) { return mgrt_live_student(); }
+
+/* ---- the fork server ----------------------------------------------------- */
+
+static size_t ntests;
+static long test_ms = 2000;
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs test i once in a child. *allocs gets the student allocations the
+ * child counted (0 when it did not say). */
+static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
+{
+    int pfd[2];
+    unsigned long n = 0;
+    if (allocs)
+        *allocs = 0;
+    if (pipe(pfd))
+        return;
+    fflush(NULL);
+    mgrt_rep("begin %zu %d %lu", i, pat, k);
+    pid_t pid = fork();
+    if (pid < 0) {
+        mgrt_rep("status %zu %d %lu exit=-1 sig=0 timeout=0 forkfail=1", i, pat, k);
+        close(pfd[0]);
+        close(pfd[1]);
+        return;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        mgrt_test_begin(pat, k);
+        mgt_tests[i].fn();
+        fflush(stdout);
+        n = mgrt_test_end();
+        mgrt_rep("end %zu %d %lu allocs=%lu", i, pat, k, n);
+        if (write(pfd[1], &n, sizeof n) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(pfd[1]);
+    int st = 0, timed_out = 0;
+    long deadline = now_ms() + test_ms;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        long left = deadline - now_ms();
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            timed_out = 1;
+            break;
+        }
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+        sigtimedwait(&chld, NULL, &ts);
+    }
+    if (read(pfd[0], &n, sizeof n) == (ssize_t)sizeof n && allocs)
+        *allocs = n;
+    close(pfd[0]);
+    mgrt_rep("status %zu %d %lu exit=%d sig=%d timeout=%d", i, pat, k,
+             WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+             timed_out);
+}
+
+int main(void)
+{
+    static char in[SRV_MAX_INPUT + 1];
+    size_t len = 0;
+    mgrt_init();
+    mgrt_set_server();
+    while (ntests < 100000 && mgt_tests[ntests].fn)
+        ntests++;
+    for (;;) {
+        ssize_t r = read(0, in + len, SRV_MAX_INPUT - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == SRV_MAX_INPUT)
+            break;
+    }
+    in[len] = 0;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    mgrt_rep("tests %zu", ntests);
+    for (size_t i = 0; i < ntests; i++)
+        mgrt_rep("test %zu %s", i, mgt_tests[i].name);
+    for (char *line = strtok(in, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long i = 0, k = 0;
+        int pat = 0;
+        long ms = 0;
+        if (sscanf(line, "cfg test_ms=%ld", &ms) == 1 && ms > 0) {
+            test_ms = ms;
+        } else if (sscanf(line, "run %lu %d %lu", &i, &pat, &k) == 3 && i < ntests) {
+            run_one(i, pat, k, NULL);
+        } else if (sscanf(line, "inj %lu", &i) == 1 && i < ntests) {
+            unsigned long n = 0;
+            run_one(i, 0, 0, &n);
+            for (unsigned long j = 1; j <= n && j <= SRV_MAX_INJECT; j++)
+                run_one(i, 0, j, NULL);
+        }
+    }
+    mgrt_rep("done");
+    return 0;
+}
