@@ -1,19 +1,345 @@
-/* srv_main: the `serve` and `user` subcommands (placeholder so that the
- * memgrade executable links while the service is being written). */
+/* srv_main: the `serve` and `user` subcommands. Options are one table so
+ * parsing, defaults and --help never disagree. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include "api.h"
+#include "auth.h"
 #include "cli.h"
+#include "db.h"
+#include "srv.h"
+
+static const char *default_db(void)
+{
+    const char *env = getenv("MEMGRADE_DB");
+    return env && *env ? env : "memgrade.db";
+}
+
+typedef enum { OPT_INT, OPT_SIZE, OPT_STR } opt_type;
+
+typedef struct {
+    const char *name;
+    opt_type type;
+    size_t off;            /* into srv_config */
+    long long min, max;
+    const char *help;
+} serve_opt;
+
+#define CFG(f) offsetof(srv_config, f)
+static const serve_opt serve_opts[] = {
+    {"--bind", OPT_STR, CFG(bind), 0, 0, "ADDR   listen address (default 127.0.0.1)"},
+    {"--port", OPT_INT, CFG(port), 0, 65535, "N      TCP port (default 8080; 0 picks one)"},
+    {"--db", OPT_STR, CFG(db_path), 0, 0, "PATH   SQLite database (default $MEMGRADE_DB or memgrade.db)"},
+    {"--assignments", OPT_STR, CFG(assignments), 0, 0, "DIR    assignments folder"},
+    {"--workers", OPT_INT, CFG(workers), 1, 256, "N      grading workers (default: CPUs)"},
+    {"--http-threads", OPT_INT, CFG(http_threads), 1, 256, "N      HTTP threads (default: CPUs)"},
+    {"--queue-max", OPT_INT, CFG(queue_max), 1, 10000000, "N      queued submissions before 503 (default 1000)"},
+    {"--rate-limit", OPT_INT, CFG(rate_limit), 0, 100000, "N      submissions per student per minute, 0 = off (default 30)"},
+    {"--max-file", OPT_SIZE, CFG(max_file), 1, 64LL << 20, "BYTES  per submitted file (default 256K)"},
+    {"--max-request", OPT_SIZE, CFG(max_request), 1, 256LL << 20, "BYTES  per request body (default 1M)"},
+    {"--max-connections", OPT_INT, CFG(max_connections), 1, 1000000, "N      concurrent connections (default 1024)"},
+    {"--retries", OPT_INT, CFG(retries), 1, 100, "N      grading attempts when the grader fails (default 3)"},
+    {"--access-log", OPT_STR, CFG(access_log), 0, 0, "PATH   access log file, - for stderr, off (default -)"},
+};
+#define NOPTS (sizeof serve_opts / sizeof serve_opts[0])
+
+static void serve_usage(FILE *f)
+{
+    fprintf(f, "usage: memgrade serve [OPTION VALUE]...\n");
+    for (size_t i = 0; i < NOPTS; i++)
+        fprintf(f, "  %-18s %s\n", serve_opts[i].name, serve_opts[i].help);
+}
+
+/* "262144", "256K", "1M": bytes; -1 when malformed. */
+static long long parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0)
+        return -1;
+    long long mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1024 * 1024, end++;
+    if (*end || v > LLONG_MAX / mul)
+        return -1;
+    return v * mul;
+}
+
+static int parse_serve(int argc, char **argv, srv_config *c)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    *c = (srv_config){
+        .bind = "127.0.0.1", .port = 8080, .db_path = default_db(),
+        .assignments = cli_default_assignments(),
+        .workers = cpus > 0 ? (int)cpus : 1, .http_threads = cpus > 0 ? (int)cpus : 1,
+        .queue_max = 1000, .rate_limit = 30, .max_file = 256 * 1024,
+        .max_request = 1024 * 1024, .max_connections = 1024, .retries = 3,
+        .access_log = "-",
+    };
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            serve_usage(stdout);
+            exit(0);
+        }
+        const serve_opt *o = NULL;
+        for (size_t k = 0; k < NOPTS; k++)
+            if (!strcmp(argv[i], serve_opts[k].name))
+                o = &serve_opts[k];
+        if (!o) {
+            fprintf(stderr, "memgrade serve: unknown option '%s' (try --help)\n", argv[i]);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "memgrade serve: %s needs a value\n", o->name);
+            return -1;
+        }
+        const char *v = argv[++i];
+        char *p = (char *)c + o->off;
+        if (o->type == OPT_STR) {
+            *(const char **)p = v;
+            continue;
+        }
+        long long n = o->type == OPT_SIZE ? parse_size(v) : -1;
+        if (o->type == OPT_INT) {
+            char *end;
+            errno = 0;
+            n = strtoll(v, &end, 10);
+            if (errno || end == v || *end)
+                n = LLONG_MIN;
+        }
+        if (n < o->min || n > o->max) {
+            fprintf(stderr, "memgrade serve: %s wants a number from %lld to %lld, not '%s'\n",
+                    o->name, o->min, o->max, v);
+            return -1;
+        }
+        if (o->type == OPT_SIZE)
+            *(size_t *)p = (size_t)n;
+        else
+            *(int *)p = (int)n;
+    }
+    if (c->max_file > c->max_request) {
+        fprintf(stderr, "memgrade serve: --max-file is larger than --max-request\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes PATH.lock so two servers never share a queue: each would take the
+ * other's running jobs for orphans. The lock dies with the process. */
+static int lock_db(const char *path)
+{
+    char lock[PATH_MAX];
+    if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock)
+        return -1;
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "memgrade serve: %s: %s\n", lock, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) {
+        fprintf(stderr, "memgrade serve: another memgrade serve is using %s\n", path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
 
 int srv_cmd_serve(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "memgrade serve: not built yet\n");
-    return 1;
+    static srv s; /* one service per process; signal-free shared state */
+    char err[512];
+    int rc = 1, lockfd = -1;
+    struct MHD_Daemon *daemon = NULL;
+    int workers_started = 0;
+    memset(&s, 0, sizeof s);
+    s.access_fd = -1;
+    if (parse_serve(argc, argv, &s.cfg))
+        return 2;
+
+    /* Signals: the main thread waits for them; every thread started below
+     * inherits the blocked mask, so none is interrupted. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((lockfd = lock_db(s.cfg.db_path)) < 0)
+        goto out;
+    if (!(s.catalog = grd_catalog_load(s.cfg.assignments, err, sizeof err))) {
+        fprintf(stderr, "memgrade serve: %s\n", err);
+        goto out;
+    }
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    if (srv_db_init(&s) || !(s.rl = srv_ratelimit_new(s.cfg.rate_limit)))
+        goto out;
+    db *d = srv_db(&s);
+    if (!d)
+        goto out;
+    int64_t requeued = 0;
+    if (db_job_requeue_all(d, &requeued) || db_queue_depth(d, &s.queued))
+        goto out;
+    if (requeued)
+        fprintf(stderr, "memgrade serve: requeued %lld job(s) left running by a previous process\n",
+                (long long)requeued);
+    s.started_ms = db_now_ms();
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(s.owner, sizeof s.owner, "%s:%d:%lld", host, (int)getpid(),
+             (long long)s.started_ms);
+    if (!strcmp(s.cfg.access_log, "-")) {
+        s.access_fd = STDERR_FILENO;
+    } else if (strcmp(s.cfg.access_log, "off")) {
+        s.access_fd = open(s.cfg.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (s.access_fd < 0) {
+            fprintf(stderr, "memgrade serve: %s: %s\n", s.cfg.access_log, strerror(errno));
+            goto out;
+        }
+    }
+    int wrc = srv_workers_start(&s);
+    if (wrc) {
+        fprintf(stderr, "memgrade serve: cannot start workers: %s\n", strerror(-wrc));
+        goto out;
+    }
+    workers_started = 1;
+    if (!(daemon = api_start(&s, 1, err, sizeof err))) {
+        fprintf(stderr, "memgrade serve: %s\n", err);
+        goto out;
+    }
+    fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s)\n",
+            s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig))
+        ;
+    fprintf(stderr, "memgrade serve: %s: draining\n", strsignal(sig));
+    rc = 0;
+out:
+    atomic_store(&s.draining, true);
+    if (daemon)
+        api_stop(daemon, &s, 5000);
+    if (workers_started)
+        srv_workers_stop(&s); /* running jobs finish and are stored */
+    if (workers_started && (d = srv_db(&s))) {
+        /* Nothing should be left running; if something is, the next start
+         * would requeue it anyway, but say so now. */
+        int64_t left = 0;
+        if (db_job_requeue_all(d, &left) == DB_OK && left)
+            fprintf(stderr, "memgrade serve: requeued %lld unfinished job(s)\n", (long long)left);
+    }
+    srv_db_release();
+    srv_ratelimit_free(s.rl);
+    grd_catalog_free(s.catalog);
+    if (s.access_fd > STDERR_FILENO)
+        close(s.access_fd);
+    if (lockfd >= 0)
+        close(lockfd);
+    if (!rc)
+        fprintf(stderr, "memgrade serve: stopped\n");
+    return rc;
+}
+
+/* ---- memgrade user ------------------------------------------------------------ */
+
+static void user_usage(void)
+{
+    fprintf(stderr, "usage: memgrade user add NAME --role student|instructor [--db PATH]\n"
+                    "       memgrade user token NAME [--db PATH]   (a new token for NAME)\n"
+                    "       memgrade user list [--db PATH]\n");
+}
+
+/* Names appear in gradebooks, CSV and logs: keep them plain. */
+static int valid_name(const char *n)
+{
+    size_t len = strlen(n);
+    return len >= 1 && len <= 64 &&
+           strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == len;
+}
+
+static void print_user(void *ctx, const db_user *u)
+{
+    printf("%s\t%s\n", u->name, db_role_name(u->role));
 }
 
 int srv_cmd_user(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "memgrade user: not built yet\n");
-    return 1;
+    const char *verb = argc > 1 ? argv[1] : NULL, *name = NULL, *role = NULL;
+    const char *path = default_db();
+    int rc = 1;
+    db *d = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--role") && i + 1 < argc)
+            role = argv[++i];
+        else if (!strcmp(argv[i], "--db") && i + 1 < argc)
+            path = argv[++i];
+        else if (argv[i][0] != '-' && !name)
+            name = argv[i];
+        else {
+            user_usage();
+            return 2;
+        }
+    }
+    int is_add = verb && !strcmp(verb, "add"), is_token = verb && !strcmp(verb, "token");
+    int is_list = verb && !strcmp(verb, "list");
+    if (!(is_add || is_token || is_list) || (is_list && (name || role)) ||
+        (!is_list && !name) || (is_token && role)) {
+        user_usage();
+        return 2;
+    }
+    if (name && !valid_name(name)) {
+        fprintf(stderr, "memgrade user: a name is 1-64 characters of A-Z a-z 0-9 . _ @ -\n");
+        return 2;
+    }
+    int r = is_add ? db_role_parse(role) : 0;
+    if (r < 0) {
+        fprintf(stderr, "memgrade user: --role must be student or instructor\n");
+        return 2;
+    }
+    char err[512];
+    if (!(d = db_open(path, err, sizeof err))) {
+        fprintf(stderr, "memgrade user: %s\n", err);
+        return 1;
+    }
+    if (is_list) {
+        rc = db_user_each(d, print_user, NULL) == DB_OK ? 0 : 1;
+        goto out;
+    }
+    char token[AUTH_TOKEN_LEN + 1];
+    uint8_t hash[AUTH_HASH_LEN];
+    if (auth_token_new(token, hash)) {
+        fprintf(stderr, "memgrade user: no randomness from the kernel\n");
+        goto out;
+    }
+    int drc = is_add ? db_user_add(d, name, (db_role)r, hash, NULL) : db_token_add(d, name, hash);
+    if (drc == DB_EXISTS) {
+        fprintf(stderr, "memgrade user: '%s' already exists (memgrade user token %s gives a new token)\n",
+                name, name);
+        rc = 2;
+    } else if (drc == DB_NOT_FOUND) {
+        fprintf(stderr, "memgrade user: no user '%s'\n", name);
+        rc = 2;
+    } else if (drc == DB_OK) {
+        if (is_add)
+            printf("added %s (%s); their API token, shown only this once:\n", name, role);
+        else
+            printf("new API token for %s, shown only this once:\n", name);
+        printf("%s\n", token);
+        rc = 0;
+    }
+out:
+    db_close(d);
+    return rc;
 }

@@ -1,0 +1,929 @@
+/* api: HTTP routing, authentication, handlers and per-request bookkeeping
+ * (metrics, access log) on libmicrohttpd. A request's state is created on
+ * its first callback and freed in the completion callback. */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "api_submit.h"
+#include "auth.h"
+
+/* The statuses we answer with, once: metrics count per entry. */
+#define API_STATUSES(X) \
+    X(200) X(202) X(400) X(401) X(403) X(404) X(405) X(409) X(413) X(415) X(429) X(500) X(503)
+
+static const int api_status_codes[] = {
+#define API_CODE_(n) n,
+    API_STATUSES(API_CODE_)
+#undef API_CODE_
+};
+#define API_NSTATUS (sizeof api_status_codes / sizeof api_status_codes[0])
+/* The last slot counts anything not in the table. */
+static atomic_uint_fast64_t http_requests[API_NSTATUS + 1];
+
+static int status_index(int code)
+{
+    for (size_t i = 0; i < API_NSTATUS; i++)
+        if (api_status_codes[i] == code)
+            return (int)i;
+    return (int)API_NSTATUS;
+}
+
+/* Upload bytes we read and throw away after refusing a request, before we
+ * hang up on the client instead. */
+#define API_DISCARD_FACTOR 8
+
+typedef enum { AUTH_NONE, AUTH_USER, AUTH_INSTRUCTOR } api_auth;
+
+typedef struct api_req api_req;
+typedef int (*api_handler)(api_req *r);
+
+typedef struct {
+    const char *method;
+    const char *pattern;   /* '*' matches one path segment */
+    api_handler fn;        /* answers once the request (and its body) is in */
+    api_auth auth;
+    api_handler begin;     /* routes with a body: checks before reading it */
+} api_route;
+
+#define API_MAX_PARAMS 2
+#define API_PARAM_LEN 128
+
+struct api_req {
+    srv *s;
+    struct MHD_Connection *conn;
+    struct timespec t0;
+    char method[16];
+    char path[256];               /* for the access log, escaped */
+    const api_route *route;
+    char params[API_MAX_PARAMS][API_PARAM_LEN];
+    db_user user;
+    int authed;
+
+    /* the upload */
+    api_sub *sub;
+    struct MHD_PostProcessor *pp;
+    char *json;
+    size_t json_len;
+    size_t raw;                   /* body bytes received */
+    int pending;                  /* a refusal decided while reading the body */
+    char pending_msg[256];
+    int admitted;
+
+    /* the response */
+    int status;
+    char *body;
+    size_t body_len;
+    const char *ctype;
+    char retry_after[16];
+    char location[64];
+    const char *allow;
+    int queued;                   /* a response was handed to MHD */
+};
+
+/* ---- responses ----------------------------------------------------------- */
+
+static int reply(api_req *r, int status, const char *ctype, char *body, size_t len)
+{
+    free(r->body);
+    r->status = status;
+    r->ctype = ctype;
+    r->body = body;
+    r->body_len = len;
+    return status;
+}
+
+/* Steals doc. */
+static int reply_json(api_req *r, int status, json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return reply(r, 500, "application/json", strdup("{\"error\":\"out of memory\"}"),
+                     25);
+    size_t n = strlen(text);
+    return reply(r, status, "application/json", text, n);
+}
+
+__attribute__((format(printf, 3, 4)))
+static int reply_error(api_req *r, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return reply_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+static enum MHD_Result send_reply(api_req *r)
+{
+    if (!r->status)
+        reply_error(r, 500, "no response");
+    if (!r->body)
+        r->body_len = 0;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->body_len, r->body ? r->body : "", r->body ? MHD_RESPMEM_MUST_FREE
+                                                    : MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    r->body = NULL; /* now MHD's */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->ctype ? r->ctype : "application/json");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->retry_after[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
+    if (r->location[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    /* While draining for shutdown, ask keep-alive clients to go away. */
+    if (atomic_load(&r->s->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->queued = 1;
+    return ok;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void iso_time(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static const char *query(api_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* A strictly positive decimal id; 0 when s is not one. */
+static int64_t parse_id(const char *s)
+{
+    int64_t v = 0;
+    if (!*s || *s == '0')
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+/* A non-negative integer query parameter within [0, max]; def when absent;
+ * -1 when malformed. */
+static int query_int(api_req *r, const char *key, int def, int max)
+{
+    const char *v = query(r, key);
+    if (!v)
+        return def;
+    if (!*v || strlen(v) > 9 || strspn(v, "0123456789") != strlen(v))
+        return -1;
+    int n = atoi(v);
+    return n > max ? max : n;
+}
+
+/* ---- authentication --------------------------------------------------------- */
+
+/* 0 when the request carries a valid token (r->user filled), else a status. */
+static int authenticate(api_req *r)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h)
+        return reply_error(r, 401, "authentication required: send Authorization: Bearer TOKEN");
+    if (strncasecmp(h, "Bearer ", 7))
+        return reply_error(r, 401, "only Bearer tokens are accepted");
+    h += 7;
+    while (*h == ' ')
+        h++;
+    size_t len = strlen(h);
+    while (len && h[len - 1] == ' ')
+        len--;
+    if (len == 0 || len > 256)
+        return reply_error(r, 401, "invalid token");
+    uint8_t hash[AUTH_HASH_LEN];
+    auth_token_hash(h, len, hash);
+    db *d = srv_db(r->s);
+    int rc = d ? db_user_by_token(d, hash, &r->user) : DB_ERROR;
+    if (rc == DB_NOT_FOUND)
+        return reply_error(r, 401, "invalid token");
+    if (rc != DB_OK)
+        return reply_error(r, 500, "the database is unavailable");
+    r->authed = 1;
+    return 0;
+}
+
+static int is_instructor(const api_req *r)
+{
+    return r->authed && r->user.role == DB_ROLE_INSTRUCTOR;
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
+static int h_healthz(api_req *r)
+{
+    int64_t q, run;
+    srv_queue_stats(r->s, &q, &run);
+    db *d = srv_db(r->s);
+    int64_t depth;
+    int db_ok = d && db_queue_depth(d, &depth) == DB_OK;
+    int ok = db_ok && !atomic_load(&r->s->draining);
+    return reply_json(r, ok ? 200 : 503,
+                      json_pack("{s:s, s:b, s:I, s:I, s:i, s:I}",
+                                "status", atomic_load(&r->s->draining) ? "stopping" : ok ? "ok" : "degraded",
+                                "database", db_ok, "queued", (json_int_t)q,
+                                "running", (json_int_t)run, "workers", r->s->cfg.workers,
+                                "uptime_s", (json_int_t)((db_now_ms() - r->s->started_ms) / 1000)));
+}
+
+/* A bounded growable text buffer for /metrics and CSV. */
+typedef struct {
+    char *p;
+    size_t len, cap, max;
+    int failed;
+} tbuf;
+
+__attribute__((format(printf, 2, 3)))
+static void tb_printf(tbuf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if (b->p && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *np = cap <= b->max ? realloc(b->p, cap) : NULL;
+        if (!np) {
+            b->failed = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+static int h_metrics(api_req *r)
+{
+    srv *s = r->s;
+    tbuf b = {.max = 1 << 20};
+    int64_t q, run;
+    srv_queue_stats(s, &q, &run);
+    tb_printf(&b, "# HELP memgrade_queue_depth Submissions waiting for a grading worker.\n"
+                  "# TYPE memgrade_queue_depth gauge\nmemgrade_queue_depth %" PRId64 "\n",
+              q);
+    tb_printf(&b, "# HELP memgrade_jobs_running Submissions being graded now.\n"
+                  "# TYPE memgrade_jobs_running gauge\nmemgrade_jobs_running %" PRId64 "\n",
+              run);
+    tb_printf(&b, "# HELP memgrade_workers Grading worker threads.\n"
+                  "# TYPE memgrade_workers gauge\nmemgrade_workers %d\n", s->cfg.workers);
+    tb_printf(&b, "# HELP memgrade_jobs_total Grading jobs finished, by outcome.\n"
+                  "# TYPE memgrade_jobs_total counter\n");
+    for (int i = 0; i < SRV_OUT_COUNT; i++)
+        tb_printf(&b, "memgrade_jobs_total{outcome=\"%s\"} %" PRIuFAST64 "\n",
+                  srv_outcome_names[i], atomic_load(&s->outcomes[i]));
+    tb_printf(&b, "# HELP memgrade_grading_duration_seconds Time to grade one submission.\n"
+                  "# TYPE memgrade_grading_duration_seconds histogram\n");
+    uint_fast64_t cum = 0;
+    for (int i = 0; i < SRV_DURATION_BUCKETS; i++) {
+        cum += atomic_load(&s->duration_buckets[i]);
+        tb_printf(&b, "memgrade_grading_duration_seconds_bucket{le=\"%g\"} %" PRIuFAST64 "\n",
+                  srv_duration_bounds[i], cum);
+    }
+    cum += atomic_load(&s->duration_buckets[SRV_DURATION_BUCKETS]);
+    tb_printf(&b, "memgrade_grading_duration_seconds_bucket{le=\"+Inf\"} %" PRIuFAST64 "\n"
+                  "memgrade_grading_duration_seconds_sum %.6f\n"
+                  "memgrade_grading_duration_seconds_count %" PRIuFAST64 "\n",
+              cum, atomic_load(&s->duration_sum_us) / 1e6, atomic_load(&s->duration_count));
+    tb_printf(&b, "# HELP memgrade_http_requests_total HTTP requests answered, by status.\n"
+                  "# TYPE memgrade_http_requests_total counter\n");
+    for (size_t i = 0; i < API_NSTATUS; i++)
+        tb_printf(&b, "memgrade_http_requests_total{status=\"%d\"} %" PRIuFAST64 "\n",
+                  api_status_codes[i], atomic_load(&http_requests[i]));
+    tb_printf(&b, "memgrade_http_requests_total{status=\"other\"} %" PRIuFAST64 "\n",
+              atomic_load(&http_requests[API_NSTATUS]));
+    if (b.failed) {
+        free(b.p);
+        return reply_error(r, 500, "out of memory");
+    }
+    return reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
+}
+
+static int h_openapi(api_req *r)
+{
+    char *doc = strdup(api_openapi_json);
+    if (!doc)
+        return reply_error(r, 500, "out of memory");
+    return reply(r, 200, "application/json", doc, strlen(doc));
+}
+
+static int h_me(api_req *r)
+{
+    return reply_json(r, 200, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)r->user.id,
+                                        "name", r->user.name,
+                                        "role", db_role_name(r->user.role)));
+}
+
+static int h_assignments(api_req *r)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < grd_catalog_count(r->s->catalog); i++)
+        if (json_array_append_new(list, grd_assignment_json(grd_catalog_at(r->s->catalog, i))))
+            json_decref(list), list = NULL;
+    if (!list)
+        return reply_error(r, 500, "out of memory");
+    return reply_json(r, 200, json_pack("{s:o}", "assignments", list));
+}
+
+static void submission_url(int64_t id, char out[64])
+{
+    snprintf(out, 64, "/api/v1/submissions/%" PRId64, id);
+}
+
+/* The JSON of a submission without its result document. */
+static json_t *submission_json(const db_submission *sub)
+{
+    char created[32], url[64];
+    iso_time(sub->created_at, created);
+    submission_url(sub->id, url);
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o*}",
+                          "id", (json_int_t)sub->id, "assignment", sub->assignment,
+                          "user", sub->user, "status", sub->status,
+                          "created_at", created, "url", url,
+                          "files", json_loads(sub->files, 0, NULL));
+    if (o && sub->result_status) {
+        char graded[32];
+        iso_time(sub->graded_at, graded);
+        json_object_set_new(o, "result_status", json_string(sub->result_status));
+        json_object_set_new(o, "score", json_real(sub->score));
+        json_object_set_new(o, "max_score", json_real(sub->max_score));
+        json_object_set_new(o, "graded_at", json_string(graded));
+    }
+    return o;
+}
+
+/* Loads submission params[0] if the caller may see it: 404 for a missing
+ * one and for someone else's alike, so ids reveal nothing. */
+static int load_visible(api_req *r, int with_document, db_submission *sub)
+{
+    int64_t id = parse_id(r->params[0]);
+    if (!id)
+        return reply_error(r, 404, "no such submission");
+    db *d = srv_db(r->s);
+    int rc = d ? db_submission_get(d, id, with_document, sub) : DB_ERROR;
+    if (rc == DB_NOT_FOUND)
+        return reply_error(r, 404, "no such submission");
+    if (rc != DB_OK)
+        return reply_error(r, 500, "the database is unavailable");
+    if (!is_instructor(r) && sub->user_id != r->user.id) {
+        db_submission_clear(sub);
+        return reply_error(r, 404, "no such submission");
+    }
+    return 0;
+}
+
+static int h_submission(api_req *r)
+{
+    db_submission sub;
+    int st = load_visible(r, 1, &sub);
+    if (st)
+        return st;
+    json_t *o = submission_json(&sub);
+    char *meta = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!meta) {
+        db_submission_clear(&sub);
+        return reply_error(r, 500, "out of memory");
+    }
+    if (!sub.document) {
+        db_submission_clear(&sub);
+        return reply(r, 200, "application/json", meta, strlen(meta));
+    }
+    /* Splice the stored document in as text: re-parsing it on every poll
+     * would cost more than the rest of the request. */
+    size_t ml = strlen(meta), dl = strlen(sub.document);
+    static const char key[] = ",\"result\":";
+    char *body = malloc(ml + sizeof key + dl + 1);
+    if (!body) {
+        free(meta);
+        db_submission_clear(&sub);
+        return reply_error(r, 500, "out of memory");
+    }
+    size_t n = ml - 1; /* drop the closing brace */
+    memcpy(body, meta, n);
+    memcpy(body + n, key, sizeof key - 1);
+    n += sizeof key - 1;
+    memcpy(body + n, sub.document, dl);
+    n += dl;
+    body[n++] = '}';
+    body[n] = '\0';
+    free(meta);
+    db_submission_clear(&sub);
+    return reply(r, 200, "application/json", body, n);
+}
+
+static int h_submission_file(api_req *r)
+{
+    db_submission sub;
+    int st = load_visible(r, 0, &sub);
+    if (st)
+        return st;
+    int64_t id = sub.id;
+    db_submission_clear(&sub);
+    char *data = NULL;
+    size_t len = 0;
+    db *d = srv_db(r->s);
+    int rc = d ? db_submission_file(d, id, r->params[1], &data, &len) : DB_ERROR;
+    if (rc == DB_NOT_FOUND)
+        return reply_error(r, 404, "no such file in this submission");
+    if (rc != DB_OK)
+        return reply_error(r, 500, "the database is unavailable");
+    return reply(r, 200, "text/plain; charset=utf-8", data, len);
+}
+
+static void list_one(void *ctx, const db_submission *sub)
+{
+    json_t *o = submission_json(sub);
+    if (o)
+        json_array_append_new(ctx, o);
+}
+
+static int h_submission_list(api_req *r)
+{
+    const char *assignment = query(r, "assignment");
+    if (assignment && !grd_catalog_find(r->s->catalog, assignment))
+        return reply_error(r, 404, "no such assignment");
+    int limit = query_int(r, "limit", 100, 1000);
+    int offset = query_int(r, "offset", 0, 1000000000);
+    if (limit < 0 || offset < 0)
+        return reply_error(r, 400, "limit and offset must be non-negative integers");
+    json_t *list = json_array();
+    db *d = srv_db(r->s);
+    if (!list || !d ||
+        db_submission_each(d, is_instructor(r) ? 0 : r->user.id, assignment, limit, offset,
+                           list_one, list) != DB_OK) {
+        json_decref(list);
+        return reply_error(r, 500, "the database is unavailable");
+    }
+    return reply_json(r, 200, json_pack("{s:o, s:i, s:i}", "submissions", list,
+                                        "limit", limit, "offset", offset));
+}
+
+typedef struct {
+    json_t *rows;
+    tbuf *csv;
+    double max_score;
+} grades_ctx;
+
+static void grade_one(void *ctx, const db_grade *g)
+{
+    grades_ctx *c = ctx;
+    if (c->csv) {
+        if (g->has_best)
+            tb_printf(c->csv, "%s,%g,%g,%" PRId64 "\r\n", g->user, g->best_score, c->max_score,
+                      g->submissions);
+        else
+            tb_printf(c->csv, "%s,,%g,%" PRId64 "\r\n", g->user, c->max_score, g->submissions);
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:I}", "user", g->user, "submissions",
+                          (json_int_t)g->submissions);
+    if (!o)
+        return;
+    json_object_set_new(o, "best_score", g->has_best ? json_real(g->best_score) : json_null());
+    if (g->has_best) {
+        char url[64];
+        submission_url(g->best_submission, url);
+        json_object_set_new(o, "best_submission", json_integer(g->best_submission));
+        json_object_set_new(o, "best_url", json_string(url));
+    }
+    if (g->submissions) {
+        char last[32];
+        iso_time(g->last_submitted_at, last);
+        json_object_set_new(o, "last_submitted_at", json_string(last));
+    }
+    json_array_append_new(c->rows, o);
+}
+
+static int h_grades(api_req *r)
+{
+    const grd_assignment *a = grd_catalog_find(r->s->catalog, r->params[0]);
+    if (!a)
+        return reply_error(r, 404, "no such assignment");
+    const char *format = query(r, "format");
+    int csv = format && !strcmp(format, "csv");
+    if (format && !csv && strcmp(format, "json"))
+        return reply_error(r, 400, "format must be json or csv");
+    tbuf b = {.max = 64u << 20};
+    grades_ctx c = {.rows = csv ? NULL : json_array(), .csv = csv ? &b : NULL,
+                    .max_score = grd_assignment_max_score(a)};
+    if (csv)
+        tb_printf(&b, "user,best_score,max_score,submissions\r\n");
+    db *d = srv_db(r->s);
+    if ((!csv && !c.rows) || !d || db_grades(d, r->params[0], grade_one, &c) != DB_OK ||
+        b.failed) {
+        json_decref(c.rows);
+        free(b.p);
+        return reply_error(r, 500, "the database is unavailable");
+    }
+    if (csv)
+        return reply(r, 200, "text/csv; charset=utf-8", b.p, b.len);
+    return reply_json(r, 200, json_pack("{s:s, s:f, s:o}", "assignment", r->params[0],
+                                        "max_score", c.max_score, "students", c.rows));
+}
+
+/* ---- submitting ------------------------------------------------------------------ */
+
+static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *filename, const char *content_type,
+                                 const char *transfer_encoding, const char *data,
+                                 uint64_t off, size_t size)
+{
+    api_req *r = cls;
+    return api_sub_part(r->sub, key, filename, data, (size_t)off, size) ? MHD_NO : MHD_YES;
+}
+
+static int admission_refusal(api_req *r, int st, int retry_after)
+{
+    snprintf(r->retry_after, sizeof r->retry_after, "%d", retry_after);
+    if (st == 429)
+        return reply_error(r, 429, "too many submissions: try again in %d s", retry_after);
+    return reply_error(r, 503, atomic_load(&r->s->draining) ? "the server is shutting down"
+                                              : "the grading queue is full: try again in %d s",
+                       retry_after);
+}
+
+/* Before the body: everything that can be refused without reading it. */
+static int submit_begin(api_req *r)
+{
+    srv *s = r->s;
+    int retry_after = 0;
+    int st = srv_admit_check(s, r->user.id, is_instructor(r), &retry_after);
+    if (st)
+        return admission_refusal(r, st, retry_after);
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > s->cfg.max_request)
+        return reply_error(r, 413, "the request is larger than %zu bytes", s->cfg.max_request);
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct)
+        return reply_error(r, 415, "send application/json or multipart/form-data");
+    size_t base = strcspn(ct, ";");
+    while (base && ct[base - 1] == ' ')
+        base--;
+    if (!(r->sub = api_sub_new(s->catalog, s->cfg.max_file, s->cfg.max_request)))
+        return reply_error(r, 500, "out of memory");
+    if (base == 16 && !strncasecmp(ct, "application/json", 16))
+        return 0;
+    if (base == 19 && !strncasecmp(ct, "multipart/form-data", 19)) {
+        r->pp = MHD_create_post_processor(r->conn, 16 * 1024, post_iter, r);
+        if (!r->pp)
+            return reply_error(r, 400, "multipart/form-data without a boundary");
+        return 0;
+    }
+    return reply_error(r, 415, "send application/json or multipart/form-data");
+}
+
+__attribute__((format(printf, 3, 4)))
+static void set_pending(api_req *r, int status, const char *fmt, ...)
+{
+    if (r->pending)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->pending_msg, sizeof r->pending_msg, fmt, ap);
+    va_end(ap);
+    r->pending = status;
+}
+
+/* One piece of the body. 0 to go on, -1 to hang up on the client. */
+static int submit_data(api_req *r, const char *data, size_t size)
+{
+    size_t max = r->s->cfg.max_request;
+    r->raw += size;
+    if (r->pending)
+        return r->raw > API_DISCARD_FACTOR * max ? -1 : 0;
+    if (r->raw > max) {
+        set_pending(r, 413, "the request is larger than %zu bytes", max);
+        return 0;
+    }
+    if (r->pp) {
+        if (MHD_post_process(r->pp, data, size) != MHD_YES) {
+            if (api_sub_status(r->sub))
+                set_pending(r, api_sub_status(r->sub), "%s", api_sub_error(r->sub));
+            else
+                set_pending(r, 400, "malformed multipart body");
+        }
+        return 0;
+    }
+    char *nj = realloc(r->json, r->json_len + size + 1);
+    if (!nj) {
+        set_pending(r, 500, "out of memory");
+        return 0;
+    }
+    r->json = nj;
+    memcpy(r->json + r->json_len, data, size);
+    r->json_len += size;
+    return 0;
+}
+
+static int h_submit(api_req *r)
+{
+    srv *s = r->s;
+    if (r->pending)
+        return reply_error(r, r->pending, "%s", r->pending_msg);
+    if (r->pp) {
+        enum MHD_Result ok = MHD_destroy_post_processor(r->pp);
+        r->pp = NULL;
+        if (ok != MHD_YES && !api_sub_status(r->sub))
+            return reply_error(r, 400, "malformed multipart body");
+    } else if (api_sub_json(r->sub, r->json ? r->json : "", r->json_len)) {
+        return reply_error(r, api_sub_status(r->sub), "%s", api_sub_error(r->sub));
+    }
+    if (api_sub_finish(r->sub))
+        return reply_error(r, api_sub_status(r->sub), "%s", api_sub_error(r->sub));
+
+    int retry_after = 0;
+    bool instr = is_instructor(r);
+    int st = srv_admit(s, r->user.id, instr, &retry_after);
+    if (st)
+        return admission_refusal(r, st, retry_after);
+    int64_t id = 0;
+    db *d = srv_db(s);
+    const grd_assignment *a = api_sub_assignment(r->sub);
+    int rc = d ? db_submission_create(d, r->user.id, grd_assignment_name(a),
+                                      api_sub_files(r->sub), api_sub_file_count(r->sub), &id)
+               : DB_ERROR;
+    srv_admit_done(s, r->user.id, instr, rc == DB_OK);
+    if (rc != DB_OK)
+        return reply_error(r, 500, "the submission could not be stored; nothing was queued");
+    char url[64];
+    submission_url(id, url);
+    snprintf(r->location, sizeof r->location, "%s", url);
+    return reply_json(r, 202, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id,
+                                        "status", "queued", "url", url));
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+static const api_route routes[] = {
+    {"GET", "/healthz", h_healthz, AUTH_NONE, NULL},
+    {"GET", "/metrics", h_metrics, AUTH_NONE, NULL},
+    {"GET", "/api/v1/openapi.json", h_openapi, AUTH_NONE, NULL},
+    {"GET", "/api/v1/me", h_me, AUTH_USER, NULL},
+    {"GET", "/api/v1/assignments", h_assignments, AUTH_USER, NULL},
+    {"GET", "/api/v1/assignments/*/grades", h_grades, AUTH_INSTRUCTOR, NULL},
+    {"GET", "/api/v1/submissions", h_submission_list, AUTH_USER, NULL},
+    {"POST", "/api/v1/submissions", h_submit, AUTH_USER, submit_begin},
+    {"GET", "/api/v1/submissions/*", h_submission, AUTH_USER, NULL},
+    {"GET", "/api/v1/submissions/*/files/*", h_submission_file, AUTH_USER, NULL},
+};
+#define API_NROUTES (sizeof routes / sizeof routes[0])
+
+/* Whether path matches pattern; captures the '*' segments into params. */
+static int match(const char *pattern, const char *path, char params[][API_PARAM_LEN])
+{
+    int np = 0;
+    while (*pattern && *path) {
+        if (*pattern == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= API_PARAM_LEN || np == API_MAX_PARAMS)
+                return 0;
+            memcpy(params[np], path, n);
+            params[np++][n] = '\0';
+            path += n;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return !*pattern && !*path;
+}
+
+/* Picks the route; a status (404/405) when none fits. */
+static int route(api_req *r, const char *url)
+{
+    const char *method = strcmp(r->method, "HEAD") ? r->method : "GET";
+    static char allow_get[] = "GET, HEAD", allow_post[] = "POST", allow_both[] = "GET, HEAD, POST";
+    int get = 0, post = 0;
+    for (size_t i = 0; i < API_NROUTES; i++) {
+        char params[API_MAX_PARAMS][API_PARAM_LEN];
+        if (!match(routes[i].pattern, url, params))
+            continue;
+        if (!strcmp(routes[i].method, method)) {
+            r->route = &routes[i];
+            memcpy(r->params, params, sizeof params);
+            return 0;
+        }
+        get |= !strcmp(routes[i].method, "GET");
+        post |= !strcmp(routes[i].method, "POST");
+    }
+    if (get || post) {
+        r->allow = get && post ? allow_both : get ? allow_get : allow_post;
+        return reply_error(r, 405, "method %s is not allowed here", r->method);
+    }
+    return reply_error(r, 404, "no such resource");
+}
+
+/* Copies s into out for the access log, escaping anything not printable so
+ * a request cannot forge log lines. */
+static void log_escape(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 5 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x21 || c >= 0x7f || c == '"' || c == '\\')
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    srv *s = cls;
+    api_req *r = *con_cls;
+    if (!r) {
+        if (!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        *con_cls = r;
+        r->s = s;
+        r->conn = c;
+        clock_gettime(CLOCK_MONOTONIC, &r->t0);
+        log_escape(r->method, sizeof r->method, method);
+        log_escape(r->path, sizeof r->path, url);
+        if (route(r, url))
+            return send_reply(r);
+        const api_route *rt = r->route;
+        if (rt->auth != AUTH_NONE && authenticate(r))
+            return send_reply(r);
+        if (rt->auth == AUTH_INSTRUCTOR && !is_instructor(r)) {
+            reply_error(r, 403, "instructors only");
+            return send_reply(r);
+        }
+        if (rt->begin) {
+            if (rt->begin(r))
+                return send_reply(r);
+            return MHD_YES; /* now read the body */
+        }
+        rt->fn(r);
+        return send_reply(r);
+    }
+    if (r->queued) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (!r->route->begin) /* a body on a route without one */
+            return MHD_YES;
+        return submit_data(r, upload_data, n) ? MHD_NO : MHD_YES;
+    }
+    r->route->fn(r);
+    return send_reply(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    srv *s = cls;
+    api_req *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    if (r->status)
+        atomic_fetch_add(&http_requests[status_index(r->status)], 1);
+    if (s->access_fd >= 0) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (t1.tv_sec - r->t0.tv_sec) * 1e3 + (t1.tv_nsec - r->t0.tv_nsec) / 1e6;
+        char when[32], addr[INET6_ADDRSTRLEN] = "-", line[512];
+        iso_time(db_now_ms(), when);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) {
+            const struct sockaddr *sa = ci->client_addr;
+            if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
+            else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+                          sizeof addr);
+        }
+        int n = snprintf(line, sizeof line, "%s %s %s \"%s %s\" %d %zu %.3fms%s\n", when, addr,
+                         r->authed ? r->user.name : "-", r->method, r->path, r->status,
+                         r->body_len, ms,
+                         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+        if (n > 0) {
+            /* One write(2) per line on an O_APPEND descriptor: lines from
+             * several threads never interleave. */
+            ssize_t w = write(s->access_fd, line, (size_t)n < sizeof line ? (size_t)n
+                                                                            : sizeof line - 1);
+            (void)w;
+        }
+    }
+    if (r->pp)
+        MHD_destroy_post_processor(r->pp);
+    api_sub_free(r->sub);
+    free(r->json);
+    free(r->body);
+    free(r);
+}
+
+struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)
+{
+    struct sockaddr_in6 sin6 = {0};
+    struct sockaddr_in sin = {0};
+    const struct sockaddr *sa = NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (!listen) {
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    } else if (inet_pton(AF_INET, s->cfg.bind, &sin.sin_addr) == 1) {
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t)s->cfg.port);
+        sa = (const struct sockaddr *)&sin;
+    } else if (inet_pton(AF_INET6, s->cfg.bind, &sin6.sin6_addr) == 1) {
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons((uint16_t)s->cfg.port);
+        sa = (const struct sockaddr *)&sin6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "--bind: '%s' is not an IPv4 or IPv6 address", s->cfg.bind);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa,
+        MHD_OPTION_END);
+    if (!d)
+        snprintf(err, errlen, "cannot listen on %s port %d: %s", s->cfg.bind, s->cfg.port,
+                 strerror(errno));
+    return d;
+}
+
+int api_port(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return i ? i->port : -1;
+}
+
+void api_stop(struct MHD_Daemon *d, srv *s, int grace_ms)
+{
+    if (!d)
+        return;
+    MHD_socket ls = MHD_quiesce_daemon(d);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    for (int waited = 0; waited < grace_ms; waited += 20) {
+        const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!i || i->num_connections == 0)
+            break;
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(d);
+}

@@ -1,0 +1,25 @@
+/* auth: bearer tokens. A token is 256 random bits from getrandom(2), shown
+ * once as 64 hex digits; only its SHA-256 is stored, so a copy of the
+ * database does not hand out logins. SHA-256 is written here (FIPS 180-4)
+ * rather than pulled from libcrypto: it is the only primitive we need. */
+#ifndef MEMGRADE_AUTH_H
+#define MEMGRADE_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_HASH_LEN 32
+#define AUTH_TOKEN_LEN 64 /* hex digits, without the terminating NUL */
+
+/* SHA-256 of data[0..len) into out. */
+void auth_sha256(const void *data, size_t len, uint8_t out[AUTH_HASH_LEN]);
+
+/* A fresh token into out (AUTH_TOKEN_LEN + 1 bytes, NUL-terminated) and its
+ * hash into hash. 0, or -errno when the kernel gives no randomness. */
+int auth_token_new(char out[AUTH_TOKEN_LEN + 1], uint8_t hash[AUTH_HASH_LEN]);
+
+/* The hash under which a presented token is looked up. Tokens of the wrong
+ * shape still hash (the lookup then simply fails). */
+void auth_token_hash(const char *token, size_t len, uint8_t hash[AUTH_HASH_LEN]);
+
+#endif

@@ -1,0 +1,724 @@
+/* db: SQLite storage and the durable job queue. Statements live in one
+ * table (DB_STMTS) and are prepared once per connection. */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <sqlite3.h>
+
+/* Schema migrations: entry i brings user_version from i to i+1. Never edit a
+ * shipped entry; append a new one. */
+static const char *const migrations[] = {
+    /* 1: the first schema. */
+    "CREATE TABLE users("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('student','instructor')),"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE tokens("
+    "  hash BLOB PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE submissions("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  assignment TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX submissions_user ON submissions(user_id, assignment);"
+    "CREATE INDEX submissions_assignment ON submissions(assignment, user_id);"
+    "CREATE TABLE submission_files("
+    "  submission_id INTEGER NOT NULL REFERENCES submissions(id),"
+    "  name TEXT NOT NULL,"
+    "  content BLOB NOT NULL,"
+    "  PRIMARY KEY (submission_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE jobs("
+    "  id INTEGER PRIMARY KEY,"
+    "  submission_id INTEGER NOT NULL UNIQUE REFERENCES submissions(id),"
+    "  state TEXT NOT NULL CHECK (state IN ('queued','running','done')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  claimed_by TEXT, claimed_at INTEGER, finished_at INTEGER);"
+    "CREATE INDEX jobs_state ON jobs(state, id);"
+    "CREATE TABLE results("
+    "  submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),"
+    "  status TEXT NOT NULL,"
+    "  score REAL, max_score REAL, duration_ms INTEGER,"
+    "  document TEXT NOT NULL,"
+    "  graded_at INTEGER NOT NULL);",
+};
+
+#define SUBMISSION_COLS                                                        \
+    "s.id, s.user_id, u.name, s.assignment, s.created_at,"                    \
+    " CASE j.state WHEN 'done' THEN 'graded' ELSE j.state END,"               \
+    " r.status, r.score, r.max_score, r.graded_at,"                           \
+    " (SELECT json_group_array(name) FROM"                                    \
+    "   (SELECT name FROM submission_files f WHERE f.submission_id = s.id"    \
+    "    ORDER BY name))"
+#define SUBMISSION_FROM                                                        \
+    " FROM submissions s JOIN users u ON u.id = s.user_id"                    \
+    " JOIN jobs j ON j.submission_id = s.id"                                  \
+    " LEFT JOIN results r ON r.submission_id = s.id"
+
+#define DB_STMTS(X)                                                            \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                \
+    X(COMMIT, "COMMIT")                                                        \
+    X(ROLLBACK, "ROLLBACK")                                                    \
+    X(USER_ADD, "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)") \
+    X(USER_ID, "SELECT id FROM users WHERE name = ?1")                         \
+    X(TOKEN_ADD, "INSERT INTO tokens(hash, user_id, created_at) VALUES (?1, ?2, ?3)") \
+    X(USER_BY_TOKEN, "SELECT u.id, u.name, u.role FROM tokens t"               \
+                     " JOIN users u ON u.id = t.user_id WHERE t.hash = ?1")    \
+    X(USER_EACH, "SELECT id, name, role FROM users ORDER BY name")             \
+    X(SUB_ADD, "INSERT INTO submissions(user_id, assignment, created_at)"      \
+               " VALUES (?1, ?2, ?3)")                                         \
+    X(FILE_ADD, "INSERT INTO submission_files(submission_id, name, content)"   \
+                " VALUES (?1, ?2, ?3)")                                        \
+    X(JOB_ADD, "INSERT INTO jobs(submission_id, state) VALUES (?1, 'queued')") \
+    X(SUB_GET, "SELECT " SUBMISSION_COLS ", r.document" SUBMISSION_FROM        \
+               " WHERE s.id = ?1")                                             \
+    X(SUB_EACH, "SELECT " SUBMISSION_COLS SUBMISSION_FROM                      \
+                " WHERE (?1 = 0 OR s.user_id = ?1)"                            \
+                " AND (?2 IS NULL OR s.assignment = ?2)"                       \
+                " ORDER BY s.id DESC LIMIT ?3 OFFSET ?4")                      \
+    X(FILE_GET, "SELECT content FROM submission_files"                        \
+                " WHERE submission_id = ?1 AND name = ?2")                     \
+    X(FILES_OF, "SELECT name, content FROM submission_files"                  \
+                " WHERE submission_id = ?1 ORDER BY name")                     \
+    X(GRADES, "SELECT u.name, COUNT(s.id), MAX(r.score),"                      \
+              " (SELECT r2.submission_id FROM results r2"                      \
+              "  JOIN submissions s2 ON s2.id = r2.submission_id"             \
+              "  WHERE s2.user_id = u.id AND s2.assignment = ?1"               \
+              "  ORDER BY r2.score DESC, r2.submission_id LIMIT 1),"          \
+              " MAX(s.created_at)"                                             \
+              " FROM users u LEFT JOIN submissions s"                          \
+              "  ON s.user_id = u.id AND s.assignment = ?1"                    \
+              " LEFT JOIN results r ON r.submission_id = s.id"                 \
+              " WHERE u.role = 'student' GROUP BY u.id ORDER BY u.name")       \
+    X(JOB_CLAIM, "UPDATE jobs SET state = 'running', attempts = attempts + 1," \
+                 " claimed_by = ?1, claimed_at = ?2"                           \
+                 " WHERE id = (SELECT id FROM jobs WHERE state = 'queued'"     \
+                 "             ORDER BY id LIMIT 1)"                           \
+                 " RETURNING id, submission_id, attempts")                     \
+    X(JOB_ASSIGNMENT, "SELECT assignment FROM submissions WHERE id = ?1")      \
+    X(JOB_DONE, "UPDATE jobs SET state = 'done', finished_at = ?3"             \
+                " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2")    \
+    X(RESULT_ADD, "INSERT INTO results(submission_id, status, score, max_score," \
+                  " duration_ms, document, graded_at)"                         \
+                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7"             \
+                  " FROM jobs WHERE id = ?1")                                  \
+    X(JOB_REQUEUE, "UPDATE jobs SET state = 'queued', claimed_by = NULL"       \
+                   " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
+    X(JOB_REQUEUE_ALL, "UPDATE jobs SET state = 'queued', claimed_by = NULL"   \
+                       " WHERE state = 'running'")                             \
+    X(QUEUE_DEPTH, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'")
+
+enum {
+#define DB_ENUM_(id, sql) ST_##id,
+    DB_STMTS(DB_ENUM_)
+#undef DB_ENUM_
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+#define DB_SQL_(id, sql) sql,
+    DB_STMTS(DB_SQL_)
+#undef DB_SQL_
+};
+
+struct db {
+    sqlite3 *h;
+    sqlite3_stmt *st[ST_COUNT];
+};
+
+int64_t db_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int db_schema_version(void)
+{
+    return (int)(sizeof migrations / sizeof migrations[0]);
+}
+
+static const char *const role_names[] = {"student", "instructor"};
+
+int db_role_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
+        if (s && !strcmp(s, role_names[i]))
+            return (int)i;
+    return -1;
+}
+
+const char *db_role_name(db_role r)
+{
+    return (unsigned)r < 2 ? role_names[r] : "?";
+}
+
+static void db_log(db *d, const char *what)
+{
+    fprintf(stderr, "memgrade: db: %s: %s\n", what, sqlite3_errmsg(d->h));
+}
+
+/* The prepared statement for id, reset and unbound; NULL on failure. */
+static sqlite3_stmt *stmt(db *d, int id)
+{
+    if (!d->st[id]) {
+        if (sqlite3_prepare_v3(d->h, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                               &d->st[id], NULL) != SQLITE_OK) {
+            db_log(d, stmt_sql[id]);
+            return NULL;
+        }
+    }
+    sqlite3_reset(d->st[id]);
+    sqlite3_clear_bindings(d->st[id]);
+    return d->st[id];
+}
+
+/* Runs a statement that returns no rows; SQLITE_DONE on success. */
+static int step_done(db *d, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        db_log(d, sqlite3_sql(s));
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int exec1(db *d, int id)
+{
+    sqlite3_stmt *s = stmt(d, id);
+    return s ? step_done(d, s) : -1;
+}
+
+static int tx_begin(db *d) { return exec1(d, ST_BEGIN); }
+static int tx_commit(db *d) { return exec1(d, ST_COMMIT); }
+static void tx_rollback(db *d)
+{
+    if (!sqlite3_get_autocommit(d->h))
+        exec1(d, ST_ROLLBACK);
+}
+
+static int migrate(db *d, char *err, size_t errlen)
+{
+    int rc = -1;
+    char *msg = NULL;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(d->h, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW)
+        goto out;
+    int have = sqlite3_column_int(s, 0);
+    if (have > db_schema_version()) {
+        snprintf(err, errlen, "database schema version %d is newer than this build (%d)",
+                 have, db_schema_version());
+        goto out;
+    }
+    for (int v = have; v < db_schema_version(); v++) {
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(d->h, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(d->h, pragma, NULL, NULL, &msg) != SQLITE_OK)
+            goto out;
+    }
+    if (sqlite3_exec(d->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    rc = 0;
+out:
+    if (rc && !err[0])
+        snprintf(err, errlen, "migration failed: %s", msg ? msg : sqlite3_errmsg(d->h));
+    sqlite3_free(msg);
+    sqlite3_finalize(s);
+    if (rc && !sqlite3_get_autocommit(d->h))
+        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+db *db_open(const char *path, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    err[0] = '\0';
+    db *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, d->h ? sqlite3_errmsg(d->h) : "cannot open");
+        goto fail;
+    }
+    /* Writers (request threads and workers) take turns on the WAL lock; a
+     * long wait means an overloaded disk, not a bug, so wait rather than fail. */
+    sqlite3_busy_timeout(d->h, 10000);
+    if (sqlite3_exec(d->h, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                     " PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(d->h));
+        goto fail;
+    }
+    if (migrate(d, err, errlen))
+        goto fail;
+    return d;
+fail:
+    sqlite3_free(msg);
+    db_close(d);
+    return NULL;
+}
+
+void db_close(db *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(d->st[i]);
+    sqlite3_close(d->h);
+    free(d);
+}
+
+/* ---- users ---------------------------------------------------------------- */
+
+static int token_insert(db *d, int64_t user_id, const uint8_t hash[AUTH_HASH_LEN])
+{
+    sqlite3_stmt *s = stmt(d, ST_TOKEN_ADD);
+    if (!s)
+        return -1;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_int64(s, 3, db_now_ms());
+    return step_done(d, s);
+}
+
+int db_user_add(db *d, const char *name, db_role role,
+                const uint8_t hash[AUTH_HASH_LEN], int64_t *id)
+{
+    int rc = DB_ERROR;
+    if (tx_begin(d))
+        return DB_ERROR;
+    sqlite3_stmt *s = stmt(d, ST_USER_ADD);
+    if (!s)
+        goto out;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, db_role_name(role), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, db_now_ms());
+    int src = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (src == SQLITE_CONSTRAINT) {
+        rc = DB_EXISTS;
+        goto out;
+    }
+    if (src != SQLITE_DONE) {
+        db_log(d, "adding a user");
+        goto out;
+    }
+    int64_t uid = sqlite3_last_insert_rowid(d->h);
+    if (token_insert(d, uid, hash) || tx_commit(d))
+        goto out;
+    if (id)
+        *id = uid;
+    rc = DB_OK;
+out:
+    if (rc != DB_OK)
+        tx_rollback(d);
+    return rc;
+}
+
+int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN])
+{
+    sqlite3_stmt *s = stmt(d, ST_USER_ID);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    int64_t uid = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (src == SQLITE_DONE)
+        return DB_NOT_FOUND;
+    if (src != SQLITE_ROW)
+        return DB_ERROR;
+    return token_insert(d, uid, hash) ? DB_ERROR : DB_OK;
+}
+
+static void user_from_row(sqlite3_stmt *s, db_user *u)
+{
+    u->id = sqlite3_column_int64(s, 0);
+    snprintf(u->name, sizeof u->name, "%s", (const char *)sqlite3_column_text(s, 1));
+    u->role = db_role_parse((const char *)sqlite3_column_text(s, 2)) == DB_ROLE_INSTRUCTOR
+                  ? DB_ROLE_INSTRUCTOR : DB_ROLE_STUDENT;
+}
+
+int db_user_by_token(db *d, const uint8_t hash[AUTH_HASH_LEN], db_user *out)
+{
+    sqlite3_stmt *s = stmt(d, ST_USER_BY_TOKEN);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        user_from_row(s, out);
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_user_each(db *d, void (*fn)(void *ctx, const db_user *u), void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, ST_USER_EACH);
+    if (!s)
+        return DB_ERROR;
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        db_user u;
+        user_from_row(s, &u);
+        fn(ctx, &u);
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+}
+
+/* ---- submissions ------------------------------------------------------------ */
+
+int db_submission_create(db *d, int64_t user_id, const char *assignment,
+                         const db_file *files, size_t nfiles, int64_t *id)
+{
+    int rc = DB_ERROR;
+    sqlite3_stmt *s;
+    if (tx_begin(d))
+        return DB_ERROR;
+    if (!(s = stmt(d, ST_SUB_ADD)))
+        goto out;
+    sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, db_now_ms());
+    if (step_done(d, s))
+        goto out;
+    int64_t sid = sqlite3_last_insert_rowid(d->h);
+    for (size_t i = 0; i < nfiles; i++) {
+        if (!(s = stmt(d, ST_FILE_ADD)))
+            goto out;
+        sqlite3_bind_int64(s, 1, sid);
+        sqlite3_bind_text(s, 2, files[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 3, files[i].data, files[i].len, SQLITE_STATIC);
+        if (step_done(d, s))
+            goto out;
+    }
+    if (!(s = stmt(d, ST_JOB_ADD)))
+        goto out;
+    sqlite3_bind_int64(s, 1, sid);
+    if (step_done(d, s) || tx_commit(d))
+        goto out;
+    *id = sid;
+    rc = DB_OK;
+out:
+    if (rc != DB_OK)
+        tx_rollback(d);
+    return rc;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+/* Fills out from a row of SUBMISSION_COLS; -1 on out of memory. */
+static int submission_from_row(sqlite3_stmt *s, db_submission *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = sqlite3_column_int64(s, 0);
+    o->user_id = sqlite3_column_int64(s, 1);
+    o->user = col_dup(s, 2);
+    o->assignment = col_dup(s, 3);
+    o->created_at = sqlite3_column_int64(s, 4);
+    o->status = col_dup(s, 5);
+    o->result_status = col_dup(s, 6);
+    o->has_score = sqlite3_column_type(s, 7) != SQLITE_NULL;
+    o->score = sqlite3_column_double(s, 7);
+    o->max_score = sqlite3_column_double(s, 8);
+    o->graded_at = sqlite3_column_int64(s, 9);
+    o->files = col_dup(s, 10);
+    if (!o->user || !o->assignment || !o->status || !o->files ||
+        (sqlite3_column_type(s, 6) != SQLITE_NULL && !o->result_status))
+        return -1;
+    return 0;
+}
+
+void db_submission_clear(db_submission *s)
+{
+    free(s->user);
+    free(s->assignment);
+    free(s->status);
+    free(s->result_status);
+    free(s->document);
+    free(s->files);
+    memset(s, 0, sizeof *s);
+}
+
+int db_submission_get(db *d, int64_t id, int with_document, db_submission *out)
+{
+    int rc = DB_ERROR;
+    sqlite3_stmt *s = stmt(d, ST_SUB_GET);
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_DONE) {
+        rc = DB_NOT_FOUND;
+        goto out;
+    }
+    if (src != SQLITE_ROW) {
+        db_log(d, "loading a submission");
+        goto out;
+    }
+    if (submission_from_row(s, out))
+        goto out;
+    if (with_document && sqlite3_column_type(s, 11) != SQLITE_NULL &&
+        !(out->document = col_dup(s, 11)))
+        goto out;
+    rc = DB_OK;
+out:
+    sqlite3_reset(s);
+    if (rc != DB_OK)
+        db_submission_clear(out);
+    return rc;
+}
+
+int db_submission_each(db *d, int64_t user_id, const char *assignment,
+                       int limit, int offset,
+                       void (*fn)(void *ctx, const db_submission *s), void *ctx)
+{
+    int rc = DB_OK;
+    sqlite3_stmt *s = stmt(d, ST_SUB_EACH);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, user_id);
+    if (assignment)
+        sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, limit);
+    sqlite3_bind_int(s, 4, offset);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        db_submission row;
+        if (submission_from_row(s, &row)) {
+            db_submission_clear(&row);
+            rc = DB_ERROR;
+            break;
+        }
+        fn(ctx, &row);
+        db_submission_clear(&row);
+    }
+    if (src != SQLITE_DONE && src != SQLITE_ROW) {
+        db_log(d, "listing submissions");
+        rc = DB_ERROR;
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int db_submission_file(db *d, int64_t id, const char *name, char **data, size_t *len)
+{
+    int rc = DB_ERROR;
+    sqlite3_stmt *s = stmt(d, ST_FILE_GET);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_DONE) {
+        rc = DB_NOT_FOUND;
+    } else if (src == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+        char *p = malloc(n + 1);
+        if (p) {
+            if (n)
+                memcpy(p, sqlite3_column_blob(s, 0), n);
+            p[n] = '\0';
+            *data = p;
+            *len = n;
+            rc = DB_OK;
+        }
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int db_grades(db *d, const char *assignment,
+              void (*fn)(void *ctx, const db_grade *g), void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, ST_GRADES);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, assignment, -1, SQLITE_STATIC);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        db_grade g = {
+            .user = (const char *)sqlite3_column_text(s, 0),
+            .submissions = sqlite3_column_int64(s, 1),
+            .has_best = sqlite3_column_type(s, 2) != SQLITE_NULL,
+            .best_score = sqlite3_column_double(s, 2),
+            .best_submission = sqlite3_column_int64(s, 3),
+            .last_submitted_at = sqlite3_column_int64(s, 4),
+        };
+        fn(ctx, &g);
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+}
+
+/* ---- the queue ------------------------------------------------------------ */
+
+void db_job_clear(db_job *j)
+{
+    for (size_t i = 0; i < j->nfiles; i++) {
+        free((char *)j->files[i].name);
+        free((char *)j->files[i].data);
+    }
+    free(j->files);
+    free(j->assignment);
+    memset(j, 0, sizeof *j);
+}
+
+/* Loads the assignment and files of j->submission_id. */
+static int job_load(db *d, db_job *j)
+{
+    int rc = DB_ERROR;
+    sqlite3_stmt *s = stmt(d, ST_JOB_ASSIGNMENT);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, j->submission_id);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        j->assignment = col_dup(s, 0);
+    sqlite3_reset(s);
+    if (!j->assignment || !(s = stmt(d, ST_FILES_OF)))
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, j->submission_id);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        db_file *nf = realloc(j->files, (j->nfiles + 1) * sizeof *nf);
+        if (!nf)
+            goto out;
+        j->files = nf;
+        size_t n = (size_t)sqlite3_column_bytes(s, 1);
+        char *data = malloc(n + 1);
+        char *name = col_dup(s, 0);
+        if (!data || !name) {
+            free(data);
+            free(name);
+            goto out;
+        }
+        if (n)
+            memcpy(data, sqlite3_column_blob(s, 1), n);
+        data[n] = '\0';
+        j->files[j->nfiles++] = (db_file){name, data, n};
+    }
+    if (src == SQLITE_DONE)
+        rc = DB_OK;
+out:
+    sqlite3_reset(s);
+    return rc;
+}
+
+int db_job_claim(db *d, const char *owner, db_job *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = stmt(d, ST_JOB_CLAIM);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, db_now_ms());
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        out->job_id = sqlite3_column_int64(s, 0);
+        out->submission_id = sqlite3_column_int64(s, 1);
+        out->attempts = sqlite3_column_int(s, 2);
+        /* RETURNING rows are all computed by the first step; finish the
+         * statement so the UPDATE commits before the slow part. */
+        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    sqlite3_reset(s);
+    if (src != SQLITE_DONE) {
+        db_log(d, "claiming a job");
+        return DB_ERROR;
+    }
+    if (!out->job_id)
+        return DB_NOT_FOUND;
+    if (job_load(d, out) != DB_OK) {
+        /* Give it back so another attempt can load it. */
+        db_job_requeue(d, out->job_id, owner);
+        db_job_clear(out);
+        return DB_ERROR;
+    }
+    return DB_OK;
+}
+
+int db_job_finish(db *d, int64_t job_id, const char *owner, const char *result_status,
+                  double score, double max_score, int64_t duration_ms,
+                  const char *document)
+{
+    int rc = DB_ERROR;
+    int64_t now = db_now_ms();
+    if (tx_begin(d))
+        return DB_ERROR;
+    sqlite3_stmt *s = stmt(d, ST_JOB_DONE);
+    if (!s)
+        goto out;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    if (step_done(d, s))
+        goto out;
+    if (sqlite3_changes(d->h) != 1) {
+        rc = DB_NOT_FOUND;
+        goto out;
+    }
+    if (!(s = stmt(d, ST_RESULT_ADD)))
+        goto out;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_text(s, 2, result_status, -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 3, score);
+    sqlite3_bind_double(s, 4, max_score);
+    sqlite3_bind_int64(s, 5, duration_ms);
+    sqlite3_bind_text(s, 6, document, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, now);
+    if (step_done(d, s) || sqlite3_changes(d->h) != 1 || tx_commit(d))
+        goto out;
+    rc = DB_OK;
+out:
+    if (rc != DB_OK)
+        tx_rollback(d);
+    return rc;
+}
+
+int db_job_requeue(db *d, int64_t job_id, const char *owner)
+{
+    sqlite3_stmt *s = stmt(d, ST_JOB_REQUEUE);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, job_id);
+    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_job_requeue_all(db *d, int64_t *count)
+{
+    if (exec1(d, ST_JOB_REQUEUE_ALL))
+        return DB_ERROR;
+    *count = sqlite3_changes64(d->h);
+    return DB_OK;
+}
+
+int db_queue_depth(db *d, int64_t *count)
+{
+    sqlite3_stmt *s = stmt(d, ST_QUEUE_DEPTH);
+    if (!s)
+        return DB_ERROR;
+    int src = sqlite3_step(s);
+    *count = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+}

@@ -1,0 +1,403 @@
+/* srv: per-thread database connections, admission (queue bound and rate
+ * limit) and the grading workers that drain the durable queue. */
+#include "srv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+const double srv_duration_bounds[SRV_DURATION_BUCKETS] = {
+    0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60,
+};
+
+const char *const srv_outcome_names[SRV_OUT_COUNT] = {
+#define SRV_OUT_NAME_(id, name) name,
+    SRV_OUTCOMES(SRV_OUT_NAME_)
+#undef SRV_OUT_NAME_
+};
+
+/* ---- per-thread connections ---------------------------------------------- */
+
+static pthread_key_t db_key;
+
+static void db_key_close(void *p) { db_close(p); }
+
+int srv_db_init(srv *s)
+{
+    (void)s;
+    return -pthread_key_create(&db_key, db_key_close);
+}
+
+void srv_db_release(void)
+{
+    db_close(pthread_getspecific(db_key));
+    pthread_setspecific(db_key, NULL);
+}
+
+db *srv_db(srv *s)
+{
+    db *d = pthread_getspecific(db_key);
+    if (d)
+        return d;
+    char err[256];
+    d = db_open(s->cfg.db_path, err, sizeof err);
+    if (!d) {
+        fprintf(stderr, "memgrade: %s\n", err);
+        return NULL;
+    }
+    pthread_setspecific(db_key, d);
+    return d;
+}
+
+/* ---- rate limit ------------------------------------------------------------ */
+
+/* Sliding window per user: the times of their last per_minute accepted
+ * submissions in a ring; a new one is allowed when the oldest of those is
+ * more than a minute old. Users are few (a course), so a flat array. */
+typedef struct {
+    int64_t user_id;
+    int head;
+    int64_t *times; /* per_minute entries, ms; 0 = unused */
+} rl_user;
+
+struct srv_ratelimit {
+    int per_minute;
+    size_t n, cap;
+    rl_user *users;
+};
+
+srv_ratelimit *srv_ratelimit_new(int per_minute)
+{
+    srv_ratelimit *rl = calloc(1, sizeof *rl);
+    if (rl)
+        rl->per_minute = per_minute;
+    return rl;
+}
+
+void srv_ratelimit_free(srv_ratelimit *rl)
+{
+    if (!rl)
+        return;
+    for (size_t i = 0; i < rl->n; i++)
+        free(rl->users[i].times);
+    free(rl->users);
+    free(rl);
+}
+
+static rl_user *rl_find(srv_ratelimit *rl, int64_t user_id, bool create)
+{
+    for (size_t i = 0; i < rl->n; i++)
+        if (rl->users[i].user_id == user_id)
+            return &rl->users[i];
+    if (!create)
+        return NULL;
+    if (rl->n == rl->cap) {
+        size_t cap = rl->cap ? rl->cap * 2 : 64;
+        rl_user *nu = realloc(rl->users, cap * sizeof *nu);
+        if (!nu)
+            return NULL;
+        rl->users = nu;
+        rl->cap = cap;
+    }
+    int64_t *times = calloc((size_t)rl->per_minute, sizeof *times);
+    if (!times)
+        return NULL;
+    rl->users[rl->n] = (rl_user){user_id, 0, times};
+    return &rl->users[rl->n++];
+}
+
+/* 0 when user may submit now, else seconds until they may. */
+static int rl_wait(srv_ratelimit *rl, int64_t user_id, int64_t now)
+{
+    if (rl->per_minute <= 0)
+        return 0;
+    rl_user *u = rl_find(rl, user_id, false);
+    if (!u)
+        return 0;
+    int64_t oldest = u->times[u->head];
+    if (!oldest || oldest + 60000 <= now)
+        return 0;
+    return (int)((oldest + 60000 - now + 999) / 1000);
+}
+
+/* Records a submission; -1 when out of memory. */
+static int rl_take(srv_ratelimit *rl, int64_t user_id, int64_t now)
+{
+    if (rl->per_minute <= 0)
+        return 0;
+    rl_user *u = rl_find(rl, user_id, true);
+    if (!u)
+        return -1;
+    u->times[u->head] = now;
+    u->head = (u->head + 1) % rl->per_minute;
+    return 0;
+}
+
+/* Gives back the most recent slot (the submission was not stored). */
+static void rl_refund(srv_ratelimit *rl, int64_t user_id)
+{
+    if (rl->per_minute <= 0)
+        return;
+    rl_user *u = rl_find(rl, user_id, false);
+    if (!u)
+        return;
+    u->head = (u->head + rl->per_minute - 1) % rl->per_minute;
+    u->times[u->head] = 0;
+}
+
+/* ---- admission -------------------------------------------------------------- */
+
+/* Seconds a client should wait when the queue is full: roughly the time the
+ * workers need to drain a tenth of it, at least one. */
+static int queue_retry_after(const srv *s)
+{
+    int w = s->cfg.workers > 0 ? s->cfg.workers : 1;
+    int r = s->cfg.queue_max / (10 * w);
+    return r < 1 ? 1 : r > 60 ? 60 : r;
+}
+
+static int admit_locked(srv *s, int64_t user_id, bool instructor, int *retry_after)
+{
+    if (s->stopping || atomic_load(&s->draining)) {
+        *retry_after = 5;
+        return 503;
+    }
+    if (s->queued + s->reserved >= s->cfg.queue_max) {
+        *retry_after = queue_retry_after(s);
+        return 503;
+    }
+    if (!instructor) {
+        int w = rl_wait(s->rl, user_id, db_now_ms());
+        if (w) {
+            *retry_after = w;
+            return 429;
+        }
+    }
+    return 0;
+}
+
+int srv_admit_check(srv *s, int64_t user_id, bool instructor, int *retry_after)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = admit_locked(s, user_id, instructor, retry_after);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int srv_admit(srv *s, int64_t user_id, bool instructor, int *retry_after)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = admit_locked(s, user_id, instructor, retry_after);
+    if (!rc && !instructor && rl_take(s->rl, user_id, db_now_ms())) {
+        *retry_after = 1;
+        rc = 503;
+    }
+    if (!rc)
+        s->reserved++;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void srv_admit_done(srv *s, int64_t user_id, bool instructor, bool stored)
+{
+    pthread_mutex_lock(&s->mu);
+    s->reserved--;
+    if (stored) {
+        s->queued++;
+        pthread_cond_signal(&s->cv);
+    } else if (!instructor) {
+        rl_refund(s->rl, user_id);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void srv_queue_stats(srv *s, int64_t *queued, int64_t *running)
+{
+    pthread_mutex_lock(&s->mu);
+    *queued = s->queued;
+    *running = s->running;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- workers ----------------------------------------------------------------- */
+
+static pthread_t *workers;
+static int nworkers;
+
+/* The document stored when our own machinery could not grade a submission
+ * even after retries: the student sees an honest internal_error. */
+static json_t *internal_error_doc(const char *assignment, double max_score,
+                                  const char *why, int64_t ms)
+{
+    return json_pack("{s:s, s:s, s:f, s:f, s:{s:b, s:s}, s:[], s:[], s:I, s:s}",
+                     "assignment", assignment, "status", "internal_error",
+                     "score", 0.0, "max_score", max_score,
+                     "compile", "ok", 0, "output", "",
+                     "tests", "memory_errors", "duration_ms", (json_int_t)ms,
+                     "error", why);
+}
+
+static void observe_duration(srv *s, double secs)
+{
+    int b = 0;
+    while (b < SRV_DURATION_BUCKETS && secs > srv_duration_bounds[b])
+        b++;
+    atomic_fetch_add(&s->duration_buckets[b], 1);
+    atomic_fetch_add(&s->duration_count, 1);
+    atomic_fetch_add(&s->duration_sum_us, (uint_fast64_t)(secs * 1e6));
+}
+
+static double mono_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Grades one claimed job and stores its result. */
+static void grade_job(srv *s, db *d, db_job *j)
+{
+    char err[512] = "";
+    json_t *doc = NULL;
+    char *text = NULL;
+    const grd_assignment *a = grd_catalog_find(s->catalog, j->assignment);
+    double t0 = mono_secs();
+    int rc = -1;
+    if (!a) {
+        snprintf(err, sizeof err, "assignment '%s' is no longer offered", j->assignment);
+    } else {
+        grd_file *files = calloc(j->nfiles ? j->nfiles : 1, sizeof *files);
+        if (!files) {
+            snprintf(err, sizeof err, "out of memory");
+        } else {
+            for (size_t i = 0; i < j->nfiles; i++)
+                files[i] = (grd_file){j->files[i].name, j->files[i].data, j->files[i].len};
+            rc = grd_grade(s->catalog, a, files, j->nfiles, &doc, err, sizeof err);
+            free(files);
+        }
+    }
+    double secs = mono_secs() - t0;
+    if (rc != 0 || !doc) {
+        fprintf(stderr, "memgrade: grading submission %lld failed (attempt %d): %s\n",
+                (long long)j->submission_id, j->attempts, err);
+        if (a && j->attempts < s->cfg.retries && !atomic_load(&s->draining)) {
+            atomic_fetch_add(&s->outcomes[SRV_OUT_RETRIED], 1);
+            if (db_job_requeue(d, j->job_id, s->owner) == DB_OK) {
+                pthread_mutex_lock(&s->mu);
+                s->queued++;
+                pthread_cond_signal(&s->cv);
+                pthread_mutex_unlock(&s->mu);
+            }
+            return;
+        }
+        json_decref(doc);
+        doc = internal_error_doc(j->assignment, a ? grd_assignment_max_score(a) : 0, err,
+                                 (int64_t)(secs * 1000));
+    }
+    observe_duration(s, secs);
+    const char *status = json_string_value(json_object_get(doc, "status"));
+    if (!status)
+        status = "internal_error";
+    double score = json_number_value(json_object_get(doc, "score"));
+    double max_score = json_number_value(json_object_get(doc, "max_score"));
+    text = json_dumps(doc, JSON_COMPACT);
+    int frc = text ? db_job_finish(d, j->job_id, s->owner, status, score, max_score,
+                                   (int64_t)(secs * 1000), text)
+                   : DB_ERROR;
+    if (frc == DB_OK) {
+        srv_outcome o = !strcmp(status, "compile_error")    ? SRV_OUT_COMPILE_ERROR
+                        : !strcmp(status, "internal_error") ? SRV_OUT_INTERNAL_ERROR
+                                                             : SRV_OUT_GRADED;
+        atomic_fetch_add(&s->outcomes[o], 1);
+    } else {
+        /* The result did not reach the disk: leave the job to be graded
+         * again rather than lose it. */
+        fprintf(stderr, "memgrade: storing the result of submission %lld failed\n",
+                (long long)j->submission_id);
+        if (frc == DB_ERROR && db_job_requeue(d, j->job_id, s->owner) == DB_OK) {
+            atomic_fetch_add(&s->outcomes[SRV_OUT_REQUEUED], 1);
+            pthread_mutex_lock(&s->mu);
+            s->queued++;
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    free(text);
+    json_decref(doc);
+}
+
+static void *worker_main(void *arg)
+{
+    srv *s = arg;
+    db *d = srv_db(s);
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->stopping && s->queued <= 0)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        s->queued--;
+        s->running++;
+        pthread_mutex_unlock(&s->mu);
+
+        db_job j;
+        int rc = d ? db_job_claim(d, s->owner, &j) : DB_ERROR;
+        if (rc == DB_OK) {
+            grade_job(s, d, &j);
+            db_job_clear(&j);
+        }
+        pthread_mutex_lock(&s->mu);
+        s->running--;
+        if (rc == DB_NOT_FOUND) {
+            /* Our count drifted from the table (it should not): trust the table. */
+            int64_t n = 0;
+            if (db_queue_depth(d, &n) == DB_OK)
+                s->queued = n;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (rc == DB_ERROR) {
+            /* The database is failing; do not spin on it. */
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&s->mu);
+            s->queued++;
+            pthread_mutex_unlock(&s->mu);
+            if (!d)
+                d = srv_db(s);
+        }
+    }
+    return NULL;
+}
+
+int srv_workers_start(srv *s)
+{
+    workers = calloc((size_t)s->cfg.workers, sizeof *workers);
+    if (!workers)
+        return -ENOMEM;
+    for (nworkers = 0; nworkers < s->cfg.workers; nworkers++) {
+        int rc = pthread_create(&workers[nworkers], NULL, worker_main, s);
+        if (rc) {
+            srv_workers_stop(s);
+            return -rc;
+        }
+    }
+    return 0;
+}
+
+void srv_workers_stop(srv *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < nworkers; i++)
+        pthread_join(workers[i], NULL);
+    free(workers);
+    workers = NULL;
+    nworkers = 0;
+}

@@ -1,0 +1,113 @@
+/* srv: the grading service's shared state and its lifecycle: configuration,
+ * the catalog, per-thread database connections, the bounded queue and its
+ * workers, the per-user rate limit and the metrics. api.c serves HTTP on top
+ * of it; srv_main.c starts and stops it. */
+#ifndef MEMGRADE_SRV_H
+#define MEMGRADE_SRV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "grd.h"
+
+/* Every limit of the service; each is a `serve` option (srv_main.c). */
+typedef struct {
+    const char *bind;        /* listen address, 127.0.0.1 unless told */
+    int port;
+    const char *db_path;
+    const char *assignments;
+    int workers;             /* grading threads; default: online CPUs */
+    int http_threads;        /* request threads; default: online CPUs */
+    int queue_max;           /* queued jobs before 503 */
+    int rate_limit;          /* accepted submissions per student per minute; 0: off */
+    size_t max_file;         /* bytes per submitted file */
+    size_t max_request;      /* bytes per request body */
+    int max_connections;
+    int retries;             /* grading attempts when our machinery fails */
+    const char *access_log;  /* path, "-" for stderr, "off" */
+} srv_config;
+
+/* Grading-duration histogram bucket bounds, seconds (Prometheus le=). */
+#define SRV_DURATION_BUCKETS 10
+extern const double srv_duration_bounds[SRV_DURATION_BUCKETS];
+
+/* Job outcomes counted in /metrics. */
+#define SRV_OUTCOMES(X)                         \
+    X(SRV_OUT_GRADED, "graded")                 \
+    X(SRV_OUT_COMPILE_ERROR, "compile_error")   \
+    X(SRV_OUT_INTERNAL_ERROR, "internal_error") \
+    X(SRV_OUT_RETRIED, "retried")               \
+    X(SRV_OUT_REQUEUED, "requeued")
+
+typedef enum {
+#define SRV_OUT_ENUM_(id, name) id,
+    SRV_OUTCOMES(SRV_OUT_ENUM_)
+#undef SRV_OUT_ENUM_
+    SRV_OUT_COUNT
+} srv_outcome;
+extern const char *const srv_outcome_names[SRV_OUT_COUNT];
+
+typedef struct srv_ratelimit srv_ratelimit;
+
+typedef struct {
+    srv_config cfg;
+    grd_catalog *catalog;
+    char owner[96];                /* who claims jobs: this process */
+    int64_t started_ms;
+
+    pthread_mutex_t mu;            /* guards queued, running, stopping */
+    pthread_cond_t cv;
+    int64_t queued;                /* mirrors jobs in state 'queued' */
+    int64_t running;
+    int64_t reserved;              /* accepted requests not yet committed */
+    bool stopping;
+    atomic_bool draining;          /* shutting down: admit nothing new */
+
+    srv_ratelimit *rl;
+    int access_fd;                 /* -1: no access log */
+
+    /* metrics */
+    atomic_uint_fast64_t outcomes[SRV_OUT_COUNT];
+    atomic_uint_fast64_t duration_buckets[SRV_DURATION_BUCKETS + 1];
+    atomic_uint_fast64_t duration_count;
+    atomic_uint_fast64_t duration_sum_us;
+} srv;
+
+/* The calling thread's connection to the service database, opened on first
+ * use and closed when the thread exits. NULL if it cannot be opened. */
+db *srv_db(srv *s);
+/* Sets up the thread-local connection key; once, before any srv_db. */
+int srv_db_init(srv *s);
+/* Closes the calling thread's connection now (the main thread, at exit). */
+void srv_db_release(void);
+
+/* ---- admission: queue bound and rate limit ------------------------------ */
+
+/* Whether a new submission could be admitted now (a cheap early check made
+ * before reading the body). 0 when yes; else the HTTP status (429 or 503)
+ * with *retry_after seconds. Instructors skip the rate limit. */
+int srv_admit_check(srv *s, int64_t user_id, bool instructor, int *retry_after);
+/* Takes a queue slot and a rate-limit slot for one submission atomically;
+ * same answers as srv_admit_check. On 0 the caller must call srv_admit_done
+ * once the submission is stored (stored true) or failed (false). */
+int srv_admit(srv *s, int64_t user_id, bool instructor, int *retry_after);
+void srv_admit_done(srv *s, int64_t user_id, bool instructor, bool stored);
+
+srv_ratelimit *srv_ratelimit_new(int per_minute);
+void srv_ratelimit_free(srv_ratelimit *rl);
+
+/* ---- workers ------------------------------------------------------------- */
+
+/* Starts cfg.workers grading threads. 0 or -errno. */
+int srv_workers_start(srv *s);
+/* Lets running jobs finish, then joins every worker. */
+void srv_workers_stop(srv *s);
+/* Queue depth and jobs running, for /metrics and /healthz. */
+void srv_queue_stats(srv *s, int64_t *queued, int64_t *running);
+
+
+#endif
