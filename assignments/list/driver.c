@@ -1,0 +1,258 @@
+/* Test driver of the list assignment (graders/DRIVER.md §2): calls the
+ * student's functions and observes what they return; the engine compares the
+ * observations with the manifest outside the sandbox. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "list.h"
+#include "mgt.h"
+
+#define MAX_WALK 20000                  /* a cycle must not hang the test */
+
+/* Builds a list by pushing values[0..n-1] in order (so values[n-1] ends up
+ * in front). When a push fails, checks what the header promises (NULL, the
+ * old list untouched), destroys the old list and returns NULL with *ok = 0. */
+static node *build(const char *const *values, size_t n, int *ok)
+{
+    node *head = NULL;
+    *ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        node *old = head;
+        head = list_push(old, values[i]);
+        if (head != NULL)
+            continue;
+        /* old must be as it was: values[i-1], ..., values[0] */
+        const node *cur = old;
+        for (size_t k = i; k-- > 0; cur = cur->next) {
+            if (cur == NULL || strcmp(cur->value, values[k]) != 0) {
+                mgt_fail("list_push returned NULL and the list it was given changed");
+                break;
+            }
+        }
+        mgt_obs("push_failed", "yes");
+        list_destroy(old);
+        *ok = 0;
+        return NULL;
+    }
+    return head;
+}
+
+/* Observes the list as "length" (nodes walked) and "list": the values,
+ * escaped, in order, like "c" -> "b" -> "a" (at most 40 shown). Each value
+ * is read up to max + 1 bytes, so a copy missing its '\0' shows what follows
+ * it instead of running off its block here. */
+static void obs_list(const char *prefix, const node *head, size_t max)
+{
+    static char text[1024];
+    char key[48];
+    size_t at = 0, n = 0;
+    text[0] = '\0';
+    for (const node *cur = head; cur != NULL && n < MAX_WALK; cur = cur->next, n++) {
+        if (n >= 40 || at + 16 + 4 * max > sizeof text)
+            continue;
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s", n ? " -> " : "");
+        if (cur->value == NULL) {
+            at += (size_t)snprintf(text + at, sizeof text - at, "NULL");
+            continue;
+        }
+        size_t len = strnlen(cur->value, max + 1);
+        text[at++] = '"';
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)cur->value[i];
+            if (c >= 32 && c < 127 && c != '"' && c != '\\')
+                text[at++] = (char)c;
+            else
+                at += (size_t)snprintf(text + at, sizeof text - at, "\\x%02x", c);
+        }
+        text[at++] = '"';
+        text[at] = '\0';
+    }
+    snprintf(key, sizeof key, "%slength", prefix);
+    mgt_obs_uint(key, n);
+    snprintf(key, sizeof key, "%slist", prefix);
+    mgt_obs(key, "%s", text);
+}
+
+static void push_one(void)
+{
+    node *head = list_push(NULL, "a");
+    mgt_obs_ptr_null("head", head);
+    if (head == NULL)
+        return;
+    mgt_obs_ptr_null("next", head->next);
+    obs_list("", head, 1);
+    list_destroy(head);
+}
+
+static void push_order(void)
+{
+    const char *const v[] = { "a", "b", "c" };
+    int ok;
+    node *head = build(v, 3, &ok);
+    if (!ok)
+        return;
+    obs_list("", head, 1);
+    list_destroy(head);
+}
+
+static void push_copies(void)
+{
+    char buf[] = "original";
+    node *head = list_push(NULL, buf);
+    if (head == NULL)
+        return;
+    mgt_obs_int("own_copy", head->value != buf);
+    strcpy(buf, "changed!");
+    obs_list("", head, 8);
+    list_destroy(head);
+}
+
+static void push_empty_string(void)
+{
+    const char *const v[] = { "", "x", "" };
+    int ok;
+    node *head = build(v, 3, &ok);
+    if (!ok)
+        return;
+    obs_list("", head, 1);
+    list_destroy(head);
+}
+
+static void length_counts(void)
+{
+    mgt_obs_uint("empty", list_length(NULL));
+    const char *const v[] = { "one", "two", "three", "four" };
+    int ok;
+    node *head = build(v, 4, &ok);
+    if (!ok)
+        return;
+    mgt_obs_uint("four", list_length(head));
+    list_destroy(head);
+}
+
+/* Builds c -> b -> a, removes target, observes the result and whether the
+ * head returned is the old head. */
+static void remove_from_three(const char *target)
+{
+    const char *const v[] = { "a", "b", "c" };
+    int ok;
+    node *head = build(v, 3, &ok);
+    if (!ok)
+        return;
+    node *second = head->next;
+    node *after = list_remove(head, target);
+    mgt_obs("new_head", "%s", after == head ? "same" : after == second ? "second"
+                              : after == NULL ? "NULL" : "other");
+    obs_list("", after, 1);
+    mgt_obs_uint("list_length", list_length(after));
+    list_destroy(after);
+}
+
+static void remove_head(void)   { remove_from_three("c"); }
+static void remove_middle(void) { remove_from_three("b"); }
+static void remove_tail(void)   { remove_from_three("a"); }
+static void remove_missing(void){ remove_from_three("zz"); }
+
+static void remove_empty(void)
+{
+    node *after = list_remove(NULL, "a");
+    mgt_obs_ptr_null("head", after);
+}
+
+static void remove_only(void)
+{
+    node *head = list_push(NULL, "solo");
+    if (head == NULL)
+        return;
+    node *after = list_remove(head, "solo");
+    mgt_obs_ptr_null("head", after);
+    list_destroy(after);
+}
+
+static void remove_duplicates(void)
+{
+    const char *const v[] = { "a", "q", "a", "z" };   /* z -> a -> q -> a */
+    int ok;
+    node *head = build(v, 4, &ok);
+    if (!ok)
+        return;
+    head = list_remove(head, "a");
+    obs_list("first_", head, 1);
+    head = list_remove(head, "a");
+    obs_list("second_", head, 1);
+    list_destroy(head);
+}
+
+static void remove_uses_value(void)
+{
+    /* the value to remove is another array with the same characters */
+    const char *const v[] = { "alpha", "beta", "gamma" };
+    int ok;
+    node *head = build(v, 3, &ok);
+    if (!ok)
+        return;
+    char target[] = "beta";
+    head = list_remove(head, target);
+    obs_list("", head, 5);
+    list_destroy(head);
+}
+
+static void destroy_null(void)
+{
+    list_destroy(NULL);
+    mgt_obs_int("returned", 1);
+}
+
+static void long_list(void)
+{
+    enum { N = 10000 };
+    static char names[N][8];
+    node *head = NULL;
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "n%d", i);
+        node *h = list_push(head, names[i]);
+        if (h == NULL) {
+            list_destroy(head);
+            return;
+        }
+        head = h;
+    }
+    mgt_obs_uint("length", list_length(head));
+    head = list_remove(head, "n0");          /* the tail */
+    head = list_remove(head, "n5000");       /* the middle */
+    head = list_remove(head, "n9999");       /* the head */
+    mgt_obs_uint("after_removes", list_length(head));
+    mgt_obs_str("head_value", head != NULL ? head->value : NULL);
+    list_destroy(head);
+}
+
+static void push_alloc_failure(void)
+{
+    const char *const v[] = { "first", "second", "third" };
+    int ok;
+    node *head = build(v, 3, &ok);
+    if (!ok)
+        return;
+    obs_list("", head, 6);
+    list_destroy(head);
+}
+
+MGT_TESTS(
+    MGT_TEST(push_one),
+    MGT_TEST(push_order),
+    MGT_TEST(push_copies),
+    MGT_TEST(push_empty_string),
+    MGT_TEST(length_counts),
+    MGT_TEST(remove_head),
+    MGT_TEST(remove_middle),
+    MGT_TEST(remove_tail),
+    MGT_TEST(remove_missing),
+    MGT_TEST(remove_empty),
+    MGT_TEST(remove_only),
+    MGT_TEST(remove_duplicates),
+    MGT_TEST(remove_uses_value),
+    MGT_TEST(destroy_null),
+    MGT_TEST(long_list),
+    MGT_TEST(push_alloc_failure),
+)

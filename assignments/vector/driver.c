@@ -1,0 +1,301 @@
+/* Test driver of the vector assignment (graders/DRIVER.md §2): calls the
+ * student's functions and observes what they return; the engine compares the
+ * observations with the manifest outside the sandbox. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mgt.h"
+#include "vector.h"
+
+#define UNTOUCHED 0x5eed                /* *out before a call that must fail */
+
+/* The value pushed at position i in the longer tests. */
+static int value_at(size_t i)
+{
+    return (int)(i * 7u) - 3;
+}
+
+/* Pushes x and, when vec_push reports a failed allocation, checks what the
+ * header promises: -1, v unchanged, the first len values intact (the values
+ * pushed so far are value(0..len-1)). Returns 0 when x was pushed, -1 when
+ * the test must stop (v is then released). */
+static int push(vector *v, int x, int (*value)(size_t))
+{
+    vector before = *v;
+    int r = vec_push(v, x);
+    if (r == 0)
+        return 0;
+    if (r != -1) {
+        mgt_fail("vec_push returned %d; it must return 0 or -1", r);
+    } else if (v->data != before.data || v->len != before.len || v->cap != before.cap) {
+        mgt_fail("vec_push returned -1 but changed the vector (data %p -> %p, "
+                 "len %zu -> %zu, cap %zu -> %zu); a failed push must leave it "
+                 "exactly as it was", (void *)before.data, (void *)v->data,
+                 before.len, v->len, before.cap, v->cap);
+    } else {
+        for (size_t i = 0; value != NULL && i < v->len; i++)
+            if (v->data[i] != value(i)) {
+                mgt_fail("vec_push returned -1 and element %zu changed from %d to %d",
+                         i, value(i), v->data[i]);
+                break;
+            }
+        mgt_obs("push_failed", "yes");
+    }
+    vec_free(v);
+    return -1;
+}
+
+/* Observes the elements of v (read with vec_get) as "a b c". */
+static void obs_values(const char *key, const vector *v)
+{
+    char text[512];
+    size_t at = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < v->len && i < 40; i++) {
+        int x = UNTOUCHED;
+        int r = vec_get(v, i, &x);
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%d%s",
+                               i ? " " : "", x, r == 0 ? "" : "(get failed)");
+    }
+    mgt_obs(key, "%s", text);
+}
+
+static int start(vector *v)
+{
+    int r = vec_init(v);
+    mgt_obs_int("init", r);
+    return r;
+}
+
+static void init_empty(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    mgt_obs_uint("len", v.len);
+    int out = UNTOUCHED;
+    mgt_obs_int("get0", vec_get(&v, 0, &out));
+    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    vec_free(&v);
+}
+
+static void push_get(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    int xs[] = { 10, 20, 30 };
+    for (size_t i = 0; i < 3; i++)
+        if (push(&v, xs[i], NULL) != 0)
+            return;
+    mgt_obs_uint("len", v.len);
+    obs_values("values", &v);
+    vec_free(&v);
+}
+
+static void get_out_of_range(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    for (int i = 1; i <= 3; i++)
+        if (push(&v, i, NULL) != 0)
+            return;
+    int out = UNTOUCHED;
+    mgt_obs_int("get_len", vec_get(&v, 3, &out));
+    mgt_obs_int("get_1000", vec_get(&v, 1000, &out));
+    mgt_obs_int("get_size_max", vec_get(&v, SIZE_MAX, &out));
+    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    mgt_obs_int("get_last", vec_get(&v, 2, &out));
+    mgt_obs_int("last", out);
+    vec_free(&v);
+}
+
+static void pop_order(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    for (int i = 1; i <= 3; i++)
+        if (push(&v, i, NULL) != 0)
+            return;
+    char text[64];
+    size_t at = 0;
+    for (int k = 0; k < 3; k++) {
+        int out = UNTOUCHED;
+        int r = vec_pop(&v, &out);
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%d%s",
+                               k ? " " : "", out, r == 0 ? "" : "(pop failed)");
+    }
+    mgt_obs("popped", "%s", text);
+    mgt_obs_uint("len", v.len);
+    int out = UNTOUCHED;
+    mgt_obs_int("pop_empty", vec_pop(&v, &out));
+    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    vec_free(&v);
+}
+
+static void pop_empty_fresh(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    int out = UNTOUCHED;
+    mgt_obs_int("pop_empty", vec_pop(&v, &out));
+    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    mgt_obs_uint("len", v.len);
+    vec_free(&v);
+}
+
+static void push_after_pop(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    int out;
+    if (push(&v, 1, NULL) != 0 || push(&v, 2, NULL) != 0)
+        return;
+    mgt_obs_int("pop", vec_pop(&v, &out));
+    mgt_obs_int("popped", out);
+    if (push(&v, 7, NULL) != 0)
+        return;
+    mgt_obs_uint("len", v.len);
+    obs_values("values", &v);
+    vec_free(&v);
+}
+
+static void extreme_values(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    int xs[] = { INT_MIN, -1, 0, INT_MAX };
+    for (size_t i = 0; i < 4; i++)
+        if (push(&v, xs[i], NULL) != 0)
+            return;
+    obs_values("values", &v);
+    vec_free(&v);
+}
+
+static void many_pushes(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    const size_t n = 100000;
+    for (size_t i = 0; i < n; i++)
+        if (push(&v, value_at(i), value_at) != 0)
+            return;
+    unsigned long calls = mgt_alloc_calls();
+    mgt_obs_uint("len", v.len);
+    mgt_obs_int("at_most_64_allocator_calls", calls <= 64);
+    mgt_obs_uint("allocator_calls", calls);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        int x = UNTOUCHED;
+        if (vec_get(&v, i, &x) != 0 || x != value_at(i))
+            wrong++;
+    }
+    mgt_obs_uint("wrong_elements", wrong);
+    vec_free(&v);
+}
+
+static void pop_all(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    const size_t n = 5000;
+    for (size_t i = 0; i < n; i++)
+        if (push(&v, value_at(i), value_at) != 0)
+            return;
+    size_t wrong = 0, pops = 0;
+    int out;
+    while (pops <= n && vec_pop(&v, &out) == 0) {
+        if (out != value_at(n - 1 - pops))
+            wrong++;
+        pops++;
+    }
+    mgt_obs_uint("pops", pops);
+    mgt_obs_uint("wrong_elements", wrong);
+    mgt_obs_uint("len", v.len);
+    vec_free(&v);
+}
+
+static void free_resets(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    for (int i = 0; i < 5; i++)
+        if (push(&v, i, NULL) != 0)
+            return;
+    vec_free(&v);
+    mgt_obs_int("data_null", v.data == NULL);
+    mgt_obs_uint("len", v.len);
+    mgt_obs_uint("cap", v.cap);
+}
+
+static void free_twice(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    for (int i = 0; i < 5; i++)
+        if (push(&v, i, NULL) != 0)
+            return;
+    vec_free(&v);
+    vec_free(&v);                       /* v is {NULL, 0, 0}: nothing to free */
+    mgt_obs_int("returned", 1);
+}
+
+static void reuse_after_free(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    for (int i = 0; i < 20; i++)
+        if (push(&v, i, NULL) != 0)
+            return;
+    vec_free(&v);
+    if (vec_init(&v) != 0)
+        return;
+    for (int i = 0; i < 3; i++)
+        if (push(&v, 100 + i, NULL) != 0)
+            return;
+    mgt_obs_uint("len", v.len);
+    obs_values("values", &v);
+    vec_free(&v);
+}
+
+static void push_alloc_failure(void)
+{
+    vector v;
+    if (start(&v) != 0)
+        return;
+    const size_t n = 300;
+    for (size_t i = 0; i < n; i++)
+        if (push(&v, value_at(i), value_at) != 0)
+            return;
+    mgt_obs_uint("len", v.len);
+    mgt_obs_int("last", v.len == n ? v.data[n - 1] : 0);
+    vec_free(&v);
+}
+
+MGT_TESTS(
+    MGT_TEST(init_empty),
+    MGT_TEST(push_get),
+    MGT_TEST(get_out_of_range),
+    MGT_TEST(pop_order),
+    MGT_TEST(pop_empty_fresh),
+    MGT_TEST(push_after_pop),
+    MGT_TEST(extreme_values),
+    MGT_TEST(many_pushes),
+    MGT_TEST(pop_all),
+    MGT_TEST(free_resets),
+    MGT_TEST(free_twice),
+    MGT_TEST(reuse_after_free),
+    MGT_TEST(push_alloc_failure),
+)
