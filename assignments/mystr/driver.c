@@ -115,7 +115,7 @@ static void dup_long(void)
 
 static void dup_odd_bytes(void)
 {
-    char *p = str_dup("tab\there \"quoted\" \\ \xc3\xa9t\xc3\xa9\n");
+    char *p = str_dup("ctrl\x01here \"quoted\" \\ \xc3\xa9t\xc3\xa9\n");
     obs_text("dup", p, 40);
     free(p);
 }
