@@ -1,0 +1,518 @@
+/* The sandbox against hostile programs: every fixture of tests/hostile is
+ * compiled by the real gcc inside a box and run under tight limits, then we
+ * check the verdict, the time it took and that nothing reached the host.
+ * Usage: test_attacks CASE   (one case per ctest test, each run under
+ * unshare by netns_wrap.sh), or test_attacks --check-list CASE... to prove
+ * the ctest list and the table agree. */
+#include <dirent.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tsb.h"
+
+#define MIB (1024UL * 1024UL)
+
+/* Limits of every hostile run, tight so the suite stays fast. */
+enum {
+    RUN_CPU_MS = 1000,
+    RUN_WALL_MS = 2000,
+    RUN_MEMORY = 64 * MIB,
+    RUN_TMP = 8 * MIB,
+    RUN_FSIZE = 4 * MIB,
+    RUN_KEEP = 64 * 1024,
+    RUN_OUTPUT = 1 * MIB,
+    RUN_PROCS = 32,
+    /* What killing and reaping may add to a limit before we call it late. */
+    SLACK_MS = 1000,
+    COMPILE_WALL_MS = 30000,
+};
+
+typedef enum {
+    M_RUN,            /* compile, then run /box/prog under "run" */
+    M_COMPILE,        /* the attack is the compile itself */
+    M_HUGE,           /* compile error, or a run that fails cleanly */
+} mode;
+
+typedef struct attack attack;
+
+typedef struct {
+    const attack *a;
+    sbx_box *box;
+    char box_path[4096];
+    int listen_fd;
+    char port[16];
+    pid_t victim;
+    sbx_result comp, run;   /* run == comp's copy for M_COMPILE */
+    bool ran;
+    long elapsed_ms, limit_ms;
+} ctx;
+
+struct attack {
+    const char *name;
+    const char *fixture;          /* tests/hostile/FIXTURE.c */
+    mode mode;
+    bool allow_processes;
+    sbx_verdict verdict;
+    const char *syscall;          /* blocked: exact name, "" = any name */
+    int signal;                   /* SBX_SIGNALED: the signal */
+    long settle_ms;               /* wait this long, then look for survivors */
+    void (*check)(ctx *c);        /* case-specific expectations, or NULL */
+    long wall_ms;                 /* wall limit when not RUN_WALL_MS */
+};
+
+/* ---- case-specific checks ------------------------------------------------ */
+
+static const char *out_of(const ctx *c) { return c->run.out.data ? c->run.out.data : ""; }
+
+static void check_busy(ctx *c)
+{
+    TSB_CHECK(c->run.cpu_ms >= RUN_CPU_MS * 8 / 10 && c->run.cpu_ms <= RUN_CPU_MS + SLACK_MS,
+              "cpu_ms %ld should be about the %d ms limit", c->run.cpu_ms, RUN_CPU_MS);
+}
+
+static void check_sleep(ctx *c)
+{
+    TSB_CHECK(c->run.wall_ms >= RUN_WALL_MS - 100, "wall_ms %ld < limit %d",
+              c->run.wall_ms, RUN_WALL_MS);
+    TSB_CHECK(c->run.cpu_ms < 300, "a sleeper used %ld ms of CPU", c->run.cpu_ms);
+}
+
+static void check_can_still_fork(ctx *c)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(7);
+    int st = 0;
+    TSB_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+              WEXITSTATUS(st) == 7, "the host cannot fork after the bomb");
+}
+
+static void check_memory(ctx *c)
+{
+    /* The bomb touched everything it got, so its peak shows it reached the
+     * limit (libc and the binary's own mappings take the rest). */
+    TSB_CHECK(c->run.peak_rss_kb >= (long)(RUN_MEMORY / 1024) * 6 / 10 &&
+              c->run.peak_rss_kb <= (long)(RUN_MEMORY / 1024) + 4096,
+              "peak_rss_kb %ld, limit %ld kB", c->run.peak_rss_kb, (long)(RUN_MEMORY / 1024));
+    unsigned long mib = 0;
+    const char *s = strstr(out_of(c), "malloc failed after ");
+    TSB_CHECK(s && sscanf(s, "malloc failed after %lu", &mib) == 1 &&
+              mib <= (unsigned long)RUN_MEMORY / MIB, "output: %s", out_of(c));
+}
+
+static void check_disk(ctx *c)
+{
+    unsigned long long tmp = ~0ULL, box = ~0ULL, cwd = ~0ULL;
+    const char *o = out_of(c), *s;
+    if ((s = strstr(o, "/tmp bytes=")))
+        sscanf(s, "/tmp bytes=%llu", &tmp);
+    if ((s = strstr(o, "/box bytes=")))
+        sscanf(s, "/box bytes=%llu", &box);
+    if ((s = strstr(o, "\n. bytes=")))
+        sscanf(s, "\n. bytes=%llu", &cwd);
+    TSB_CHECK(tmp > 0 && tmp <= RUN_TMP, "/tmp took %llu bytes, its size is %lu", tmp,
+              (unsigned long)RUN_TMP);
+    TSB_CHECK(box == 0, "read-only /box took %llu bytes", box);
+    TSB_CHECK(cwd == 0, "the working directory took %llu bytes", cwd);
+}
+
+static void check_output(ctx *c)
+{
+    TSB_CHECK(c->run.out.truncated, "stdout not marked truncated");
+    TSB_CHECK(c->run.out.len <= RUN_KEEP, "kept %zu bytes, keep is %d", c->run.out.len,
+              RUN_KEEP);
+    TSB_CHECK(c->run.out.total >= RUN_OUTPUT && c->run.out.total < 2048 * MIB,
+              "total %zu: not stopped at the %lu-byte limit", c->run.out.total,
+              (unsigned long)RUN_OUTPUT);
+}
+
+static void check_secrets(ctx *c)
+{
+    const char *o = out_of(c);
+    char hit[256];
+    TSB_CHECK(!tsb_contains_line_of(o, "/etc/passwd", 8, hit, sizeof hit),
+              "host /etc/passwd leaked: %s", hit);
+    TSB_CHECK(!tsb_contains_line_of(o, "/etc/shadow", 8, hit, sizeof hit),
+              "host /etc/shadow leaked: %s", hit);
+    const char *canary = getenv("MG_CANARY");
+    TSB_CHECK(canary && *canary, "netns_wrap.sh sets MG_CANARY");
+    TSB_CHECK(canary && !strstr(o, canary), "the environment of pid 1 leaked");
+    static const char *must_fail[] = { "/etc/passwd", "/etc/shadow", "/proc/1/environ",
+                                       "/box/../etc/passwd", "../../etc/passwd" };
+    for (size_t i = 0; i < sizeof must_fail / sizeof *must_fail; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "== %s\nERR ", must_fail[i]);
+        TSB_CHECK(strstr(o, want) != NULL, "%s was readable", must_fail[i]);
+    }
+}
+
+static void check_listing(ctx *c)
+{
+    /* What a box root may hold: the contract's minimal view. */
+    static const char *allowed[] = { ".", "..", "usr", "bin", "lib", "lib64", "sbin",
+                                     "box", "tmp", "dev", "etc" };
+    char *copy = strdup(out_of(c));
+    int entries = 0;
+    for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+        char *name = strchr(line, ' ');
+        if (!name)
+            continue;
+        name++;
+        TSB_CHECK(strncmp(name, "ERR", 3) != 0, "listing failed: %s", line);
+        bool ok = false;
+        for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++)
+            ok |= strcmp(name, allowed[i]) == 0;
+        TSB_CHECK(ok, "unexpected entry in the box root: %s", line);
+        entries++;
+    }
+    TSB_CHECK(entries >= 4 * 4, "only %d entries listed", entries);
+    TSB_CHECK(strstr(out_of(c), "/ box\n") != NULL, "no /box in the root");
+    free(copy);
+}
+
+static void check_write_outside(ctx *c)
+{
+    static const char *refused[] = {
+        "/mg_hostile_marker", "/usr/mg_hostile_marker", "/usr/bin/mg_hostile_marker",
+        "/etc/mg_hostile_marker", "/box/mg_hostile_marker", "mg_hostile_marker",
+        "../mg_hostile_marker", "/dev/mg_hostile_marker", "/usr/bin/gcc",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "%s ERR", refused[i]);
+        TSB_CHECK(strstr(out_of(c), want) != NULL, "%s was writable", refused[i]);
+    }
+    TSB_CHECK(strstr(out_of(c), "/tmp/mg_hostile_marker ok") != NULL,
+              "the private /tmp should be writable");
+}
+
+static void check_identity(ctx *c)
+{
+    int uid = 0, euid = 0, gid = 0, egid = 0, groups = -1;
+    int n = sscanf(out_of(c), "uid=%d euid=%d gid=%d egid=%d groups=%d", &uid, &euid,
+                   &gid, &egid, &groups);
+    TSB_CHECK(n == 5, "output: %s", out_of(c));
+    TSB_CHECK(uid > 0 && euid > 0 && gid > 0 && egid > 0,
+              "runs as uid %d euid %d gid %d egid %d", uid, euid, gid, egid);
+    TSB_CHECK(groups == 0, "%d supplementary groups", groups);
+    TSB_CHECK(!strstr(out_of(c), "setuid0=0"), "setuid(0) succeeded");
+}
+
+/* Nothing a compile wrote may exceed the file size limit of "compile". */
+static void check_box_small(ctx *c)
+{
+    DIR *d = opendir(c->box_path);
+    if (!TSB_CHECK(d != NULL, "box vanished"))
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[4400];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", c->box_path, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+            TSB_CHECK(st.st_size <= 64 * (long)MIB, "%s is %ld bytes", e->d_name,
+                      (long)st.st_size);
+    }
+    closedir(d);
+}
+
+static void check_no_passwd_in_messages(ctx *c)
+{
+    char hit[256];
+    TSB_CHECK(c->run.exit_code != 0, "gcc exit code %d", c->run.exit_code);
+    TSB_CHECK(c->run.err.total > 0, "gcc said nothing");
+    TSB_CHECK(!tsb_contains_line_of(c->run.err.data, "/etc/passwd", 6, hit, sizeof hit),
+              "host /etc/passwd in gcc's messages: %s", hit);
+    TSB_CHECK(!tsb_contains_line_of(c->run.out.data, "/etc/passwd", 6, hit, sizeof hit),
+              "host /etc/passwd in gcc's output: %s", hit);
+    TSB_CHECK(!strstr(c->run.err.data ? c->run.err.data : "", "root:x:0:0"),
+              "a passwd line in gcc's messages");
+}
+
+static void check_kill_output(ctx *c)
+{
+    TSB_CHECK(strstr(out_of(c), "kill(") != NULL, "the program did not finish: %s",
+              out_of(c));
+}
+
+static void check_parent_done(ctx *c)
+{
+    TSB_CHECK(strstr(out_of(c), "parent done") != NULL, "output: %s", out_of(c));
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+/* A call the run profile refuses: the first attempt ends the run, named. */
+#define BLOCKED(n, fix, sc) \
+    { .name = n, .fixture = fix, .verdict = SBX_BLOCKED_SYSCALL, .syscall = sc }
+#define RUN(n, fix, v, ...) { .name = n, .fixture = fix, .verdict = v, __VA_ARGS__ }
+
+static const attack attacks[] = {
+    BLOCKED("fork_bomb", "fork_bomb", "clone"),
+    RUN("fork_bomb_allowed", "fork_bomb", SBX_TIME_LIMIT, .allow_processes = true,
+        .check = check_can_still_fork),
+    /* A wall limit well above the CPU limit, so that the CPU limit ends it
+     * even when the machine is busy. */
+    RUN("busy_loop", "busy_loop", SBX_TIME_LIMIT, .check = check_busy, .wall_ms = 4000),
+    RUN("sleep_forever", "sleep_forever", SBX_TIME_LIMIT, .check = check_sleep),
+    RUN("memory_bomb", "memory_bomb", SBX_MEMORY_LIMIT, .check = check_memory),
+    RUN("disk_fill", "disk_fill", SBX_OK, .check = check_disk),
+    RUN("output_flood", "output_flood", SBX_OUTPUT_LIMIT, .check = check_output),
+    RUN("recursion", "recursion", SBX_SIGNALED, .signal = SIGSEGV),
+    RUN("read_secrets", "read_secrets", SBX_OK, .check = check_secrets),
+    RUN("list_root", "list_root", SBX_OK, .check = check_listing),
+    RUN("write_outside", "write_outside", SBX_OK, .check = check_write_outside),
+    BLOCKED("exec_sh", "exec_sh", "execve"),
+    BLOCKED("system", "system_call", "clone"),
+    BLOCKED("socket_connect", "socket_connect", "socket"),
+    /* Signals reach only the box's own PID namespace: the calls succeed
+     * harmlessly and the outside process (checked for every case) lives. */
+    RUN("kill_all", "kill_all", SBX_OK, .check = check_kill_output),
+    RUN("kill_parent", "kill_parent", SBX_OK, .check = check_kill_output),
+    BLOCKED("ptrace_traceme", "ptrace_traceme", "ptrace"),
+    BLOCKED("ptrace_attach", "ptrace_attach", "ptrace"),
+    BLOCKED("x32_syscall", "x32_syscall", ""),
+    BLOCKED("int80", "int80", ""),
+    BLOCKED("io_uring", "io_uring", "io_uring_setup"),
+    BLOCKED("personality", "personality", "personality"),
+    BLOCKED("tiocsti", "tiocsti", "ioctl"),
+    BLOCKED("mount", "mount", "mount"),
+    BLOCKED("unshare", "unshare", "unshare"),
+    BLOCKED("process_vm", "process_vm", "process_vm_readv"),
+    BLOCKED("keyctl", "keyctl", "add_key"),
+    BLOCKED("bpf", "bpf", "bpf"),
+    BLOCKED("perf_event", "perf_event", "perf_event_open"),
+    RUN("identity", "identity", SBX_BLOCKED_SYSCALL, .syscall = "setuid",
+        .check = check_identity),
+    BLOCKED("double_fork_run_refused", "double_fork", "clone"),
+    RUN("double_fork_run", "double_fork", SBX_OK, .allow_processes = true,
+        .settle_ms = 2000, .check = check_parent_done),
+    { .name = "include_dev_zero", .fixture = "include_dev_zero", .mode = M_COMPILE,
+      .verdict = SBX_RUNTIME_ERROR, .check = check_no_passwd_in_messages },
+    { .name = "include_dev_urandom", .fixture = "include_dev_urandom", .mode = M_COMPILE,
+      .verdict = SBX_RUNTIME_ERROR, .check = check_no_passwd_in_messages },
+    { .name = "include_etc_passwd", .fixture = "include_etc_passwd", .mode = M_COMPILE,
+      .verdict = SBX_RUNTIME_ERROR, .check = check_no_passwd_in_messages },
+    { .name = "huge_static", .fixture = "huge_static", .mode = M_HUGE },
+    { .name = "compile_disk_fill", .fixture = "compile_disk_fill", .mode = M_COMPILE,
+      .verdict = SBX_RUNTIME_ERROR, .check = check_box_small },
+};
+
+/* ---- running one case ------------------------------------------------------ */
+
+static sbx_policy *run_policy(const attack *a)
+{
+    sbx_policy *p = sbx_policy_new("run");
+    if (!p)
+        return NULL;
+    sbx_policy_set_cpu_ms(p, RUN_CPU_MS);
+    sbx_policy_set_wall_ms(p, a->wall_ms ? (unsigned long)a->wall_ms : RUN_WALL_MS);
+    sbx_policy_set_memory(p, RUN_MEMORY);
+    sbx_policy_set_tmp_size(p, RUN_TMP);
+    sbx_policy_set_file_size(p, RUN_FSIZE);
+    sbx_policy_set_output_keep(p, RUN_KEEP);
+    sbx_policy_set_output_limit(p, RUN_OUTPUT);
+    sbx_policy_set_processes(p, RUN_PROCS);
+    if (a->allow_processes)
+        sbx_policy_allow_processes(p, true);
+    return p;
+}
+
+/* Files a hostile program might leave on the host if the box leaked. */
+static void check_no_markers(ctx *c)
+{
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", c->box_path);
+    const char *up = dirname(parent);
+    const char *fixed[] = { "/mg_hostile_marker", "/usr/mg_hostile_marker",
+                            "/usr/bin/mg_hostile_marker", "/etc/mg_hostile_marker",
+                            "/tmp/mg_hostile_marker", "/tmp/mg_survivor",
+                            "/dev/mg_hostile_marker" };
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        TSB_CHECK(!tsb_exists(fixed[i]), "%s appeared on the host", fixed[i]);
+    static const char *in_box[] = { "mg_hostile_marker", "mg_survivor" };
+    for (size_t i = 0; i < 2; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", c->box_path, in_box[i]);
+        TSB_CHECK(!tsb_exists(path), "%s appeared", path);
+        snprintf(path, sizeof path, "%s/%s", up, in_box[i]);
+        TSB_CHECK(!tsb_exists(path), "%s appeared", path);
+    }
+}
+
+/* Under "run" the box is read-only: it must hold exactly what the compile
+ * left (x.c and prog). */
+static void check_box_untouched(ctx *c)
+{
+    DIR *d = opendir(c->box_path);
+    if (!TSB_CHECK(d != NULL, "box %s vanished before destroy", c->box_path))
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        TSB_CHECK(!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "x.c") ||
+                  !strcmp(n, "prog"), "the run left %s in its read-only box", n);
+    }
+    closedir(d);
+}
+
+static void check_no_strays(ctx *c, const char *when)
+{
+    char buf[2048];
+    int n = tsb_stray_processes(&c->victim, 1, buf, sizeof buf);
+    TSB_CHECK(n == 0, "%d process(es) left %s: %s", n, when, buf);
+}
+
+static void check_verdict(ctx *c)
+{
+    const attack *a = c->a;
+    const sbx_result *r = &c->run;
+    TSB_CHECK(r->verdict == a->verdict, "verdict \"%s\", expected \"%s\"",
+              sbx_verdict_name(r->verdict), sbx_verdict_name(a->verdict));
+    if (a->verdict == SBX_BLOCKED_SYSCALL && r->verdict == SBX_BLOCKED_SYSCALL) {
+        TSB_CHECK(r->blocked_syscall[0] != '\0', "blocked system call without a name");
+        if (a->syscall && *a->syscall)
+            TSB_CHECK(strcmp(r->blocked_syscall, a->syscall) == 0,
+                      "blocked \"%s\", expected \"%s\"", r->blocked_syscall, a->syscall);
+        TSB_CHECK(strstr(r->detail, r->blocked_syscall) != NULL,
+                  "detail \"%s\" does not name the call", r->detail);
+    }
+    if (a->verdict == SBX_SIGNALED)
+        TSB_CHECK(r->signal == a->signal, "signal %d, expected %d", r->signal, a->signal);
+    if (a->verdict == SBX_OK)
+        TSB_CHECK(r->exit_code == 0 && r->signal == 0, "exit %d signal %d", r->exit_code,
+                  r->signal);
+}
+
+static int run_case(const attack *a)
+{
+    ctx c = { .a = a, .listen_fd = -1, .victim = -1 };
+    char err[256] = "";
+    sbx_policy *p = NULL;
+    char *src = NULL;
+    size_t srclen = 0;
+    char rel[256];
+    int port = 0;
+
+    if (!TSB_CHECK(tsb_in_private_pidns(), "run me as pid 1 of a fresh PID namespace "
+                   "with its own /proc (see netns_wrap.sh)"))
+        goto out;
+    c.listen_fd = tsb_listen_loopback(&port);
+    if (!TSB_CHECK(c.listen_fd >= 0, "no loopback listener (is lo up?)"))
+        goto out;
+    snprintf(c.port, sizeof c.port, "%d", port);
+    c.victim = tsb_spawn_victim();
+    if (!TSB_CHECK(c.victim > 0, "cannot start the outside process"))
+        goto out;
+
+    snprintf(rel, sizeof rel, "tests/hostile/%s.c", a->fixture);
+    src = tsb_slurp(tsb_src(rel), &srclen);
+    if (!TSB_CHECK(src != NULL, "cannot read %s", rel))
+        goto out;
+    c.box = sbx_box_create(err, sizeof err);
+    if (!TSB_CHECK(c.box != NULL, "sbx_box_create: %s", err))
+        goto out;
+    snprintf(c.box_path, sizeof c.box_path, "%s", sbx_box_path(c.box));
+
+    long compile_ms = 0;
+    if (tsb_compile(c.box, src, srclen, &c.comp, &compile_ms) != 0)
+        goto out;
+    TSB_CHECK(compile_ms <= COMPILE_WALL_MS + SLACK_MS, "compile took %ld ms", compile_ms);
+    if (a->mode == M_COMPILE) {
+        c.run = c.comp;                 /* the compile is the attack */
+        memset(&c.comp, 0, sizeof c.comp);
+        c.elapsed_ms = compile_ms;
+        c.limit_ms = COMPILE_WALL_MS;
+        c.ran = true;
+    } else if (a->mode == M_HUGE && c.comp.verdict != SBX_OK) {
+        /* A compile error is a clean end: gcc or ld refused the object. */
+        TSB_CHECK(c.comp.verdict == SBX_RUNTIME_ERROR, "compile verdict %s",
+                  sbx_verdict_name(c.comp.verdict));
+        TSB_CHECK(c.comp.err.total > 0, "gcc failed silently");
+        fprintf(stderr, "huge_static: compile error (%.*s)\n",
+                (int)(c.comp.err.len > 200 ? 200 : c.comp.err.len), c.comp.err.data);
+    } else {
+        if (!TSB_CHECK(c.comp.verdict == SBX_OK, "fixture did not compile")) {
+            tsb_dump("compile", &c.comp);
+            goto out;
+        }
+        const char *argv[] = { "/box/prog", c.port, NULL };
+        sbx_cmd cmd = { .argv = argv };
+        p = run_policy(a);
+        if (!TSB_CHECK(p != NULL, "no policy"))
+            goto out;
+        long t0 = tsb_now_ms();
+        int rc = sbx_run(p, c.box, &cmd, &c.run, err, sizeof err);
+        c.elapsed_ms = tsb_now_ms() - t0;
+        c.limit_ms = a->wall_ms ? a->wall_ms : RUN_WALL_MS;
+        c.ran = true;
+        if (!TSB_CHECK(rc == 0, "sandbox failure: %s", err))
+            goto out;
+    }
+
+    if (c.ran) {
+        TSB_CHECK(c.elapsed_ms <= c.limit_ms + SLACK_MS, "took %ld ms, limit %ld ms",
+                  c.elapsed_ms, c.limit_ms);
+        TSB_CHECK(c.run.wall_ms <= c.limit_ms + SLACK_MS, "wall_ms %ld, limit %ld ms",
+                  c.run.wall_ms, c.limit_ms);
+        if (a->mode == M_HUGE)
+            TSB_CHECK(c.run.verdict != SBX_OK, "a 1 TiB array ran fine?");
+        else
+            check_verdict(&c);
+        if (a->check)
+            a->check(&c);
+    }
+    check_no_strays(&c, "when sbx_run returned");
+    if (a->settle_ms > 0) {
+        usleep((useconds_t)a->settle_ms * 1000);
+        check_no_strays(&c, "after the settle time");
+    }
+    if (a->mode == M_RUN || a->mode == M_HUGE)
+        check_box_untouched(&c);
+    check_no_markers(&c);
+    TSB_CHECK(!tsb_listener_saw_connection(c.listen_fd),
+              "the loopback listener outside the box got a connection");
+    TSB_CHECK(tsb_alive(c.victim), "the process outside the box was killed");
+
+    sbx_box_destroy(c.box);
+    c.box = NULL;
+    TSB_CHECK(!tsb_exists(c.box_path), "%s still exists after sbx_box_destroy", c.box_path);
+    check_no_strays(&c, "after sbx_box_destroy");
+out:
+    if (tsb_failures()) {
+        tsb_dump("compile", &c.comp);
+        if (c.ran)
+            tsb_dump("run", &c.run);
+    }
+    sbx_result_free(&c.comp);
+    sbx_result_free(&c.run);
+    sbx_policy_free(p);
+    sbx_box_destroy(c.box);
+    free(src);
+    tsb_reap(c.victim);
+    if (c.listen_fd >= 0)
+        close(c.listen_fd);
+    printf("%s %s\n", tsb_failures() ? "FAIL" : "ok", a->name);
+    return tsb_failures() ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum { N = sizeof attacks / sizeof *attacks };
+    const char *names[N];
+    for (size_t i = 0; i < N; i++)
+        names[i] = attacks[i].name;
+    if (argc >= 2 && strcmp(argv[1], "--check-list") == 0)
+        return tsb_check_list(names, N, argc - 2, argv + 2);
+    for (size_t i = 0; argc == 2 && i < N; i++)
+        if (strcmp(argv[1], names[i]) == 0)
+            return run_case(&attacks[i]);
+    fprintf(stderr, "usage: %s CASE | --check-list CASE...\n", argv[0]);
+    return 2;
+}
