@@ -329,6 +329,22 @@ static void t_cpu_all_processes(void)
     sbx_result_free(&r);
 }
 
+/* A run the supervisor stops (wall clock, output limit) still ran: its CPU
+ * time and memory belong in the result, as they do for every other end. */
+static void t_accounting_on_kill(void)
+{
+    sbx_result r;
+    opts o = { .wall_ms = 700, .cpu_ms = 5000 };
+    if (PROBE(&o, &r, "cpu", "5000") == 0 && verdict_is(&r, SBX_TIME_LIMIT))
+        TSB_CHECK(r.cpu_ms >= 300, "cpu_ms %ld after 700 ms of spinning", r.cpu_ms);
+    sbx_result_free(&r);
+    opts m = { .wall_ms = 700, .memory = 256 * MIB };
+    if (PROBE(&m, &r, "memsleep", "40", "5000") == 0 && verdict_is(&r, SBX_TIME_LIMIT))
+        TSB_CHECK(r.peak_rss_kb >= 40 * 1024, "peak_rss_kb %ld after touching 40 MiB",
+                  r.peak_rss_kb);
+    sbx_result_free(&r);
+}
+
 static void t_signal_sys(void)
 {
     /* A program that raises SIGSYS itself made no blocked call. */
@@ -675,6 +691,7 @@ static const struct {
     { "wall_accounting", t_wall_accounting, true },
     { "cpu_all_processes", t_cpu_all_processes, true },
     { "signal_sys", t_signal_sys, true },
+    { "accounting_on_kill", t_accounting_on_kill, true },
     { "cpu_limit", t_cpu_limit, true },
     { "wall_limit", t_wall_limit, true },
     { "rss_accounting", t_rss_accounting, true },
@@ -705,7 +722,7 @@ static int run_case(size_t i)
         if (!TSB_CHECK(src != NULL, "cannot read probe.c"))
             goto out;
         sbx_result r;
-        int rc = tsb_compile(box, src, len, &r, NULL);
+        int rc = tsb_compile(box, src, len, NULL, &r, NULL);
         free(src);
         bool ok = rc == 0 && TSB_CHECK(r.verdict == SBX_OK, "probe did not compile");
         if (!ok)

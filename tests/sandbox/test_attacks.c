@@ -30,7 +30,6 @@ enum {
     RUN_PROCS = 32,
     /* What killing and reaping may add to a limit before we call it late. */
     SLACK_MS = 1000,
-    COMPILE_WALL_MS = 30000,
 };
 
 typedef enum {
@@ -64,6 +63,7 @@ struct attack {
     long settle_ms;               /* wait this long, then look for survivors */
     void (*check)(ctx *c);        /* case-specific expectations, or NULL */
     long wall_ms;                 /* wall limit when not RUN_WALL_MS */
+    tsb_limits compile;           /* compile limits when not tsb_compile's */
 };
 
 /* ---- case-specific checks ------------------------------------------------ */
@@ -235,6 +235,43 @@ static void check_no_passwd_in_messages(ctx *c)
               "a passwd line in gcc's messages");
 }
 
+static void check_fds(ctx *c)
+{
+    const char *e = c->run.err.data ? c->run.err.data : "";
+    TSB_CHECK(strncmp(e, "fd 0 ", 5) == 0 && strstr(e, "\nfd 1 ") && strstr(e, "\nfd 2 "),
+              "stdio not open: %s", e);
+    int n = 0;
+    for (const char *p = e; (p = strstr(p, "fd ")); p += 3)
+        n++;
+    TSB_CHECK(n == 3, "%d descriptors open, want 0 1 2: %s", n, e);
+}
+
+static void check_raise_limits(ctx *c)
+{
+    static const char *names[] = { "cpu", "as", "nproc", "fsize", "nofile", "core" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%s -1\n", names[i]);
+        TSB_CHECK(strstr(out_of(c), want) != NULL, "lifting %s did not fail: %s", names[i],
+                  out_of(c));
+    }
+    TSB_CHECK(c->run.cpu_ms <= RUN_CPU_MS + SLACK_MS + 100, "cpu_ms %ld", c->run.cpu_ms);
+}
+
+static void check_cpu_capped(ctx *c)
+{
+    TSB_CHECK(c->run.cpu_ms >= RUN_CPU_MS * 8 / 10 && c->run.cpu_ms <= RUN_CPU_MS + 300,
+              "cpu_ms %ld with a %d ms CPU limit", c->run.cpu_ms, RUN_CPU_MS);
+}
+
+static void check_threads(ctx *c)
+{
+    int n = -1;
+    const char *s = strstr(out_of(c), "threads ");
+    TSB_CHECK(s && sscanf(s, "threads %d", &n) == 1 && n >= 1 && n < RUN_PROCS,
+              "made %d threads, process limit %d", n, RUN_PROCS);
+}
+
 static void check_kill_output(ctx *c)
 {
     TSB_CHECK(strstr(out_of(c), "kill(") != NULL, "the program did not finish: %s",
@@ -291,6 +328,15 @@ static const attack attacks[] = {
     RUN("identity", "identity", SBX_BLOCKED_SYSCALL, .syscall = "setuid",
         .check = check_identity),
     BLOCKED("double_fork_run_refused", "double_fork", "clone"),
+    RUN("open_fds", "open_fds", SBX_OK, .check = check_fds),
+    BLOCKED("memfd_exec", "memfd_exec", "memfd_create"),
+    BLOCKED("open_by_handle", "open_by_handle", "name_to_handle_at"),
+    RUN("raise_limits", "raise_limits", SBX_TIME_LIMIT, .check = check_raise_limits,
+        .wall_ms = 4000),
+    /* Ignoring SIGXCPU must not buy CPU time past the limit. */
+    RUN("ignore_sigxcpu", "ignore_sigxcpu", SBX_TIME_LIMIT, .check = check_cpu_capped,
+        .wall_ms = 4000),
+    RUN("thread_bomb", "thread_bomb", SBX_TIME_LIMIT, .check = check_threads),
     RUN("double_fork_run", "double_fork", SBX_OK, .allow_processes = true,
         .settle_ms = 2000, .check = check_parent_done),
     { .name = "include_dev_zero", .fixture = "include_dev_zero", .mode = M_COMPILE,
@@ -300,6 +346,9 @@ static const attack attacks[] = {
     { .name = "include_etc_passwd", .fixture = "include_etc_passwd", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_no_passwd_in_messages },
     { .name = "huge_static", .fixture = "huge_static", .mode = M_HUGE },
+    { .name = "compile_bomb", .fixture = "compile_bomb", .mode = M_COMPILE,
+      .verdict = SBX_TIME_LIMIT,
+      .compile = { .cpu_ms = 2000, .wall_ms = 4000, .memory = 512 * MIB } },
     { .name = "compile_disk_fill", .fixture = "compile_disk_fill", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_box_small },
 };
@@ -421,14 +470,15 @@ static int run_case(const attack *a)
     snprintf(c.box_path, sizeof c.box_path, "%s", sbx_box_path(c.box));
 
     long compile_ms = 0;
-    if (tsb_compile(c.box, src, srclen, &c.comp, &compile_ms) != 0)
+    long compile_limit = a->compile.wall_ms ? (long)a->compile.wall_ms : TSB_COMPILE_WALL_MS;
+    if (tsb_compile(c.box, src, srclen, &a->compile, &c.comp, &compile_ms) != 0)
         goto out;
-    TSB_CHECK(compile_ms <= COMPILE_WALL_MS + SLACK_MS, "compile took %ld ms", compile_ms);
+    TSB_CHECK(compile_ms <= compile_limit + SLACK_MS, "compile took %ld ms", compile_ms);
     if (a->mode == M_COMPILE) {
         c.run = c.comp;                 /* the compile is the attack */
         memset(&c.comp, 0, sizeof c.comp);
         c.elapsed_ms = compile_ms;
-        c.limit_ms = COMPILE_WALL_MS;
+        c.limit_ms = compile_limit;
         c.ran = true;
     } else if (a->mode == M_HUGE && c.comp.verdict != SBX_OK) {
         /* A compile error is a clean end: gcc or ld refused the object. */
@@ -498,7 +548,9 @@ out:
     tsb_reap(c.victim);
     if (c.listen_fd >= 0)
         close(c.listen_fd);
-    printf("%s %s\n", tsb_failures() ? "FAIL" : "ok", a->name);
+    printf("%s %s: compile \"%s\"%s%s%s (%ld ms)\n", tsb_failures() ? "FAIL" : "ok",
+           a->name, c.comp.detail, c.ran ? ", then \"" : "", c.ran ? c.run.detail : "",
+           c.ran ? "\"" : "", c.elapsed_ms);
     return tsb_failures() ? 1 : 0;
 }
 

@@ -84,8 +84,8 @@ const char *tsb_src(const char *rel)
     return path;
 }
 
-int tsb_compile(sbx_box *b, const char *src, size_t len, sbx_result *res,
-                long *elapsed_ms)
+int tsb_compile(sbx_box *b, const char *src, size_t len, const tsb_limits *lim,
+                sbx_result *res, long *elapsed_ms)
 {
     static const char *const argv[] = { "/usr/bin/gcc", "-O0", "-o", "/box/prog",
                                         "/box/x.c", NULL };
@@ -95,9 +95,11 @@ int tsb_compile(sbx_box *b, const char *src, size_t len, sbx_result *res,
     sbx_policy *p = sbx_policy_new("compile");
     if (!TSB_CHECK(p != NULL, "no compile profile"))
         goto out;
-    /* Generous: two cores shared with other test runs. */
-    sbx_policy_set_wall_ms(p, 30000);
-    sbx_policy_set_cpu_ms(p, 20000);
+    /* Generous by default: two cores shared with other test runs. */
+    sbx_policy_set_wall_ms(p, lim && lim->wall_ms ? lim->wall_ms : TSB_COMPILE_WALL_MS);
+    sbx_policy_set_cpu_ms(p, lim && lim->cpu_ms ? lim->cpu_ms : 20000);
+    if (lim && lim->memory)
+        sbx_policy_set_memory(p, lim->memory);
     if (!TSB_CHECK(sbx_box_write(b, "x.c", src, len) == 0, "sbx_box_write x.c"))
         goto out;
     sbx_cmd cmd = { .argv = argv };

@@ -29,13 +29,21 @@ char *tsb_slurp(const char *path, size_t *len);
  * buffer, valid until the next call. */
 const char *tsb_src(const char *rel);
 
+/* Limits of a compile; 0 keeps the tests' generous default. */
+typedef struct {
+    unsigned long cpu_ms, wall_ms, memory;
+} tsb_limits;
+
 /* Compiles src (the text of a C file) inside box b as /box/x.c with
  *   /usr/bin/gcc -O0 -o /box/prog /box/x.c
- * under the "compile" profile. Fills res (caller frees with
- * sbx_result_free). Returns sbx_run's status; *elapsed_ms (may be NULL)
- * gets the wall time measured by the caller's clock. */
-int tsb_compile(sbx_box *b, const char *src, size_t len, sbx_result *res,
-                long *elapsed_ms);
+ * under the "compile" profile with limits lim (NULL: defaults). Fills res
+ * (caller frees with sbx_result_free). Returns sbx_run's status;
+ * *elapsed_ms (may be NULL) gets the wall time measured by our own clock. */
+int tsb_compile(sbx_box *b, const char *src, size_t len, const tsb_limits *lim,
+                sbx_result *res, long *elapsed_ms);
+
+/* The default wall limit of tsb_compile. */
+#define TSB_COMPILE_WALL_MS 30000
 
 /* Prints a result on stderr, for diagnosing a failure. */
 void tsb_dump(const char *what, const sbx_result *r);

@@ -134,6 +134,14 @@ static int do_mem(char **argv)
     return 0;
 }
 
+/* memsleep MIB MS: touch MIB MiB, then sleep MS ms. */
+static int do_memsleep(char **argv)
+{
+    if (do_mem(argv) != 0)
+        return 1;
+    return do_sleep(argv + 1);
+}
+
 static int do_env(char **argv)
 {
     for (char **e = environ; *e; e++)
@@ -199,6 +207,7 @@ static const struct {
     { "write", do_write },     { "stdin", do_stdin },     { "hashfile", do_hashfile },
     { "cpu", do_cpu },         { "sleep", do_sleep },     { "mem", do_mem },
     { "env", do_env },         { "threads", do_threads }, { "forkburn", do_forkburn },
+    { "memsleep", do_memsleep },
 };
 
 int main(int argc, char **argv)
