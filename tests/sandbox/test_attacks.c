@@ -176,6 +176,17 @@ static void check_listing(ctx *c)
     free(copy);
 }
 
+/* Only what gcc and the loader need: /usr/local holds the site's own
+ * programs and configuration (here /usr/local/etc/npmrc), none of which a
+ * submission may read. Either absent or empty is fine. */
+static void check_usr_local(ctx *c)
+{
+    char *copy = strdup(out_of(c));
+    for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n"))
+        TSB_CHECK(strstr(line, " ERR ") != NULL, "visible in the box: %s", line);
+    free(copy);
+}
+
 static void check_write_outside(ctx *c)
 {
     static const char *refused[] = {
@@ -304,6 +315,7 @@ static const attack attacks[] = {
     RUN("recursion", "recursion", SBX_SIGNALED, .signal = SIGSEGV),
     RUN("read_secrets", "read_secrets", SBX_OK, .check = check_secrets),
     RUN("list_root", "list_root", SBX_OK, .check = check_listing),
+    RUN("usr_local", "usr_local", SBX_OK, .check = check_usr_local),
     RUN("write_outside", "write_outside", SBX_OK, .check = check_write_outside),
     BLOCKED("exec_sh", "exec_sh", "execve"),
     BLOCKED("system", "system_call", "clone"),
@@ -535,7 +547,7 @@ static int run_case(const attack *a)
     TSB_CHECK(!tsb_exists(c.box_path), "%s still exists after sbx_box_destroy", c.box_path);
     check_no_strays(&c, "after sbx_box_destroy");
 out:
-    if (tsb_failures()) {
+    if (tsb_failures() || getenv("TSB_VERBOSE")) {
         tsb_dump("compile", &c.comp);
         if (c.ran)
             tsb_dump("run", &c.run);
