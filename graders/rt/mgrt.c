@@ -29,6 +29,7 @@
 #define MGRT_QUAR_COUNT 8192
 #define MGRT_LEAK_SITES 32
 #define MGRT_ALT_STACK (64 * 1024)
+#define MGRT_UNW_MAX 16
 
 enum { B_EMPTY, B_LIVE, B_FREED, B_GONE };
 
@@ -36,7 +37,7 @@ typedef struct {
     uintptr_t user, map;
     size_t size, maplen;
     unsigned long seq;
-    unsigned char state, student, pattern;
+    unsigned char state, student, pattern, filled;
     uintptr_t apc[MGRT_FRAMES], fpc[MGRT_FRAMES];
 } blk;
 
@@ -65,6 +66,7 @@ static size_t quar_head, quar_n, quar_bytes;
 static int pattern;                      /* 0: guard after, 1: guard before */
 static unsigned long fail_at, stu_allocs, stu_calls;
 static int injected;
+static unsigned unw_reports;
 static volatile int in_handler;
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
@@ -263,6 +265,8 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
     if (stu) {
         stu_calls++;
         if (++stu_allocs == fail_at) {
+            char s[200];
+            mgrt_rep("inj apcs=%s", fmt_pcs(s, sizeof s, st));
             injected = 1;
             errno = ENOMEM;
             return NULL;
@@ -304,6 +308,7 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
     b->state = B_LIVE;
     b->student = (unsigned char)stu;
     b->pattern = (unsigned char)pattern;
+    b->filled = !zero && size <= MGRT_FILL_MAX;
     memcpy(b->apc, st, sizeof b->apc);
     if (!zero) {
         /* New memory is never zero here: an outcome that depends on it
@@ -367,6 +372,22 @@ static void report_bad_free(const char *kind, const char *what, uintptr_t p,
              fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
 }
 
+/* A byte still equal to the fill pattern was probably never written; the
+ * engine keeps the candidates seen at the same offset under both patterns
+ * and names the block when the outcome differed (uninitialized_read). */
+static void unwritten(const blk *b)
+{
+    if (!b->filled || !b->student || unw_reports >= MGRT_UNW_MAX)
+        return;
+    const unsigned char *d = memchr((const void *)b->user, fill_byte[b->pattern], b->size);
+    if (!d)
+        return;
+    char s[200];
+    unw_reports++;
+    mgrt_rep("unw off=%zu size=%zu apcs=%s", (size_t)(d - (const unsigned char *)b->user),
+             b->size, fmt_pcs(s, sizeof s, b->apc));
+}
+
 static void free_block(void *p, const uintptr_t *st, const char *how)
 {
     if (!p)
@@ -408,6 +429,7 @@ static void free_block(void *p, const uintptr_t *st, const char *how)
                 break;
             }
     }
+    unwritten(b);
     b->state = B_FREED;
     memcpy(b->fpc, st, sizeof b->fpc);
     madvise((void *)b->map, b->maplen, MADV_DONTNEED);
@@ -665,6 +687,7 @@ static void leak_report(unsigned long since)
         blk *b = &recs[i];
         if (b->state != B_LIVE || !b->student || b->seq <= since)
             continue;
+        unwritten(b);
         size_t j = 0;
         while (j < ns && memcmp(site[j].apc, b->apc, sizeof b->apc))
             j++;
@@ -730,7 +753,12 @@ void mgrt_init(void)
         if (strncmp(env[i], "MGRT_TOKEN=", 11))
             continue;
         snprintf(token, sizeof token, "%s", env[i] + 11);
-        rep_fd = fcntl(3, F_DUPFD_CLOEXEC, 900);
+        /* High, out of the way of the program's own descriptors, but below
+         * RLIMIT_NOFILE (64 in the sandbox) or F_DUPFD fails. */
+        struct rlimit nf;
+        long hi = getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur != RLIM_INFINITY
+                ? (long)nf.rlim_cur - 4 : 900;
+        rep_fd = fcntl(3, F_DUPFD_CLOEXEC, hi > 3 ? (hi > 900 ? 900 : hi) : 3);
         if (rep_fd >= 0)
             close(3);
         for (size_t j = i; env[j]; j++) /* scrubbed: environ and envp alike */
@@ -773,6 +801,7 @@ void mgrt_test_begin(int pat, unsigned long k)
     fail_at = k;
     stu_allocs = stu_calls = 0;
     injected = 0;
+    unw_reports = 0;
     test_seq = seq;
 }
 

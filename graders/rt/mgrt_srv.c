@@ -50,9 +50,6 @@ void mgt_obs_str(const char *key, const char *s)
         } else if (c == '\n') {
             buf[n++] = '\\';
             buf[n++] = 'n';
-        } else if (c == '\t') {
-            buf[n++] = '\\';
-            buf[n++] = 't';
         } else if (c < 0x20 || c >= 0x7f) {
             n += (size_t)snprintf(buf + n, 5, "\\x%02x", c);
         } else {
@@ -186,6 +183,14 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
              timed_out);
 }
 
+static size_t find_test(const char *name)
+{
+    for (size_t i = 0; i < ntests; i++)
+        if (!strcmp(mgt_tests[i].name, name))
+            return i;
+    return ntests;
+}
+
 int main(void)
 {
     static char in[SRV_MAX_INPUT + 1];
@@ -213,14 +218,17 @@ int main(void)
     for (size_t i = 0; i < ntests; i++)
         mgrt_rep("test %zu %s", i, mgt_tests[i].name);
     for (char *line = strtok(in, "\n"); line; line = strtok(NULL, "\n")) {
-        unsigned long i = 0, k = 0;
+        unsigned long k = 0;
+        size_t i = ntests;
         int pat = 0;
         long ms = 0;
+        char name[64] = "";
         if (sscanf(line, "cfg test_ms=%ld", &ms) == 1 && ms > 0) {
             test_ms = ms;
-        } else if (sscanf(line, "run %lu %d %lu", &i, &pat, &k) == 3 && i < ntests) {
+        } else if (sscanf(line, "run %63s %d %lu", name, &pat, &k) == 3 &&
+                   (i = find_test(name)) < ntests) {
             run_one(i, pat, k, NULL);
-        } else if (sscanf(line, "inj %lu", &i) == 1 && i < ntests) {
+        } else if (sscanf(line, "inj %63s", name) == 1 && (i = find_test(name)) < ntests) {
             unsigned long n = 0;
             run_one(i, 0, 0, &n);
             for (unsigned long j = 1; j <= n && j <= SRV_MAX_INJECT; j++)

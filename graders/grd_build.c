@@ -1,0 +1,294 @@
+/* grd_build: builds /box/prog from the student's files, the runtime and the
+ * assignment's driver, with one sandboxed shell running gcc. What does not
+ * change per submission (runtime, driver) is compiled once and its objects
+ * kept in a cache keyed by the hash of their sources and flags, so a grade
+ * compiles only the student's files and links. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grd_int.h"
+
+#define OBJ_MAX (4u << 20)
+#define SRC_MAX (1u << 20)
+
+/* Students: what the course expects (-g for lines, frame pointers for the
+ * runtime's stack walks, -O0 so lines match the source). */
+#define STU_FLAGS "-std=gnu17 -g -O0 -fno-omit-frame-pointer -Wall -Wextra -fdiagnostics-color=never"
+#define RT_FLAGS "-std=gnu17 -g -O2 -fno-omit-frame-pointer -w"
+#define DRV_FLAGS "-std=gnu17 -g -O0 -fno-omit-frame-pointer -w"
+
+/* The objects linked around the student's, in link order: the runtime
+ * before the student's objects, the student's between the two markers. */
+typedef struct {
+    const char *obj, *src, *flags;
+    bool functions_only, driver;
+} rt_obj;
+
+static const rt_obj rt_objs[] = {
+    {"mgrt.o", "mgrt.c", RT_FLAGS, false, false},
+    {"mgrt_srv.o", "mgrt_srv.c", RT_FLAGS, true, false},
+    {"driver.o", NULL, DRV_FLAGS, true, true},
+    {"mark0.o", "mgrt_mark.c", "-O0 -w", false, false},
+    {"mark1.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_END", false, false},
+};
+#define N_RT (sizeof rt_objs / sizeof rt_objs[0])
+
+static const char *const rt_sources[] = {"mgrt.c", "mgrt_srv.c", "mgrt_mark.c", "mgrt_int.h", "mgt.h"};
+#define N_RT_SRC (sizeof rt_sources / sizeof rt_sources[0])
+
+static bool wanted(const grd_assignment *a, const rt_obj *o)
+{
+    return !o->functions_only || a->kind == GRD_FUNCTIONS;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ull;
+    return h;
+}
+
+typedef struct {
+    char *name, *data;
+    size_t len;
+} blob;
+
+static void blobs_free(blob *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(b[i].name);
+        free(b[i].data);
+    }
+}
+
+/* Our sources for the box: runtime, driver, headers. */
+static int load_sources(const grd_assignment *a, blob *out, size_t *n, uint64_t *key,
+                        char *err, size_t errlen)
+{
+    char path[4096];
+    uint64_t h = 0xcbf29ce484222325ull;
+    *n = 0;
+    h = fnv(h, RT_FLAGS DRV_FLAGS, sizeof RT_FLAGS DRV_FLAGS);
+    h = fnv(h, &a->kind, sizeof a->kind);
+    for (size_t i = 0; i < N_RT_SRC + 1 + a->nheaders; i++) {
+        const char *name;
+        if (i < N_RT_SRC) {
+            name = rt_sources[i];
+            snprintf(path, sizeof path, "%s/%s", GRD_RT_DIR, name);
+        } else if (i == N_RT_SRC) {
+            if (a->kind != GRD_FUNCTIONS)
+                continue;
+            name = a->driver;
+            snprintf(path, sizeof path, "%s/%s", a->dir, name);
+        } else {
+            name = a->headers[i - N_RT_SRC - 1];
+            snprintf(path, sizeof path, "%s/%s", a->dir, name);
+        }
+        blob *b = &out[(*n)++];
+        b->name = strdup(i == N_RT_SRC ? "driver.c" : name);
+        int r = grd_read_file(path, SRC_MAX, &b->data, &b->len);
+        if (!b->name || r) {
+            snprintf(err, errlen, "%s: %s", path, r ? strerror(-r) : "out of memory");
+            return -1;
+        }
+        h = fnv(h, b->name, strlen(b->name) + 1);
+        h = fnv(h, b->data, b->len);
+    }
+    *key = h;
+    return 0;
+}
+
+static const char *cache_dir(void)
+{
+    const char *d = getenv("MEMGRADE_CACHE");
+    return d && *d ? d : "/tmp/memgrade-cache";
+}
+
+/* Objects from the cache, all or nothing. */
+static bool cache_get(const grd_assignment *a, uint64_t key, blob *objs)
+{
+    char path[4096];
+    for (size_t i = 0; i < N_RT; i++) {
+        if (!wanted(a, &rt_objs[i]))
+            continue;
+        snprintf(path, sizeof path, "%s/%016llx/%s", cache_dir(), (unsigned long long)key,
+                 rt_objs[i].obj);
+        if (grd_read_file(path, OBJ_MAX, &objs[i].data, &objs[i].len))
+            return false;
+    }
+    return true;
+}
+
+/* Each object is written under a temporary name and renamed, so concurrent
+ * graders see a whole file or none. */
+static void cache_put(const grd_assignment *a, uint64_t key, sbx_box *box)
+{
+    char dir[4096], tmp[4200], dst[4200];
+    mkdir(cache_dir(), 0700);
+    snprintf(dir, sizeof dir, "%s/%016llx", cache_dir(), (unsigned long long)key);
+    mkdir(dir, 0700);
+    for (size_t i = 0; i < N_RT; i++) {
+        char *data = NULL;
+        size_t len = 0;
+        if (!wanted(a, &rt_objs[i]) || sbx_box_read(box, rt_objs[i].obj, OBJ_MAX, &data, &len))
+            continue;
+        snprintf(tmp, sizeof tmp, "%s/.%s.%d", dir, rt_objs[i].obj, (int)getpid());
+        snprintf(dst, sizeof dst, "%s/%s", dir, rt_objs[i].obj);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            bool ok = write(fd, data, len) == (ssize_t)len;
+            close(fd);
+            if (!ok || rename(tmp, dst))
+                unlink(tmp);
+        }
+        free(data);
+    }
+}
+
+static int append(char *s, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int append(char *s, size_t cap, const char *fmt, ...)
+{
+    size_t n = strlen(s);
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(s + n, cap - n, fmt, ap);
+    va_end(ap);
+    return r < 0 || (size_t)r >= cap - n ? -1 : 0;
+}
+
+int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *files,
+                      size_t nfiles, grd_build *out, char *err, size_t errlen)
+{
+    blob src[N_RT_SRC + 1 + 64], objs[N_RT];
+    size_t nsrc = 0;
+    uint64_t key = 0;
+    int rc = -1, r;
+    sbx_policy *pol = NULL;
+    sbx_result res;
+    char *script = NULL;
+    const size_t scap = 16384;
+    memset(src, 0, sizeof src);
+    memset(objs, 0, sizeof objs);
+    memset(&res, 0, sizeof res);
+    memset(out, 0, sizeof *out);
+
+    if (load_sources(a, src, &nsrc, &key, err, errlen))
+        goto out;
+    bool cached = cache_get(a, key, objs);
+    script = calloc(1, scap);
+    if (!script) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        if ((r = sbx_box_write(box, files[i].name, files[i].data, files[i].len)))
+            goto box_fail;
+    for (size_t i = 0; i < nsrc; i++) {
+        bool hdr = strstr(src[i].name, ".h") != NULL;
+        if ((hdr || !cached) && (r = sbx_box_write(box, src[i].name, src[i].data, src[i].len)))
+            goto box_fail;
+    }
+    for (size_t i = 0; cached && i < N_RT; i++)
+        if (wanted(a, &rt_objs[i]) &&
+            (r = sbx_box_write(box, rt_objs[i].obj, objs[i].data, objs[i].len)))
+            goto box_fail;
+
+    /* Exit 10: the student's files do not compile; 11: they do not link;
+     * 12: ours did not compile (our failure, on stderr). */
+    append(script, scap, "ok=1\n");
+    for (size_t i = 0; i < nfiles; i++)
+        append(script, scap, "gcc " STU_FLAGS " -c '%s' -o s%zu.o 2>&1 || ok=0\n", files[i].name, i);
+    append(script, scap, "[ $ok = 1 ] || exit 10\n");
+    if (!cached)
+        for (size_t i = 0; i < N_RT; i++)
+            if (wanted(a, &rt_objs[i]))
+                append(script, scap, "gcc %s -I. -c %s -o %s >&2 2>&1 || exit 12\n",
+                       rt_objs[i].flags, rt_objs[i].driver ? "driver.c" : rt_objs[i].src,
+                       rt_objs[i].obj);
+    append(script, scap, "gcc -g -o prog mgrt.o%s mark0.o", a->kind == GRD_FUNCTIONS ? " mgrt_srv.o driver.o" : "");
+    for (size_t i = 0; i < nfiles; i++)
+        append(script, scap, " s%zu.o", i);
+    if (append(script, scap, " mark1.o 2>&1 || exit 11\nrm -f *.c *.h *.o\n")) {
+        snprintf(err, errlen, "build script too long");
+        goto out;
+    }
+
+    pol = sbx_policy_new("compile");
+    if (!pol) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    sbx_policy_set_output_keep(pol, 256 * 1024);
+    const char *argv[] = {"/bin/sh", "-c", script, NULL};
+    sbx_cmd cmd = {.argv = argv};
+    if (sbx_run(pol, box, &cmd, &res, err, errlen))
+        goto out;
+    out->output = res.out.data;
+    out->output_len = res.out.len;
+    res.out.data = NULL;
+    if (res.verdict == SBX_OK) {
+        if (!cached)
+            cache_put(a, key, box);
+        rc = 1;
+    } else if (res.verdict == SBX_RUNTIME_ERROR && res.exit_code == 12) {
+        snprintf(err, errlen, "the grader's runtime or driver did not compile: %.300s",
+                 res.err.data ? res.err.data : "");
+    } else if (res.verdict == SBX_RUNTIME_ERROR && (res.exit_code == 10 || res.exit_code == 11)) {
+        const char *hint = NULL;
+        if (out->output && res.exit_code == 11) {
+            if (strstr(out->output, "multiple definition of `main'"))
+                hint = "\nnote: the grader supplies main() for this assignment: remove yours.";
+            else if (strstr(out->output, "multiple definition of"))
+                hint = "\nnote: memgrade supplies malloc, free and the rest of the memory API "
+                       "(and signal handling); a submission may not define them.";
+        }
+        if (hint) {
+            size_t hl = strlen(hint);
+            char *n = realloc(out->output, out->output_len + hl + 1);
+            if (n) {
+                memcpy(n + out->output_len, hint, hl + 1);
+                out->output = n;
+                out->output_len += hl;
+            }
+        }
+        rc = 0;
+    } else {
+        /* The compiler itself was stopped: too slow, too big, or it tried
+         * something the sandbox forbids (a hostile #include). */
+        char msg[300];
+        snprintf(msg, sizeof msg, "%scompilation stopped: %s",
+                 out->output_len ? "\n" : "", res.detail[0] ? res.detail : sbx_verdict_name(res.verdict));
+        size_t ml = strlen(msg);
+        char *n = realloc(out->output, out->output_len + ml + 1);
+        if (n) {
+            memcpy(n + out->output_len, msg, ml + 1);
+            out->output = n;
+            out->output_len += ml;
+        }
+        rc = 0;
+    }
+    goto out;
+box_fail:
+    snprintf(err, errlen, "cannot write into the box: %s", strerror(-r));
+out:
+    blobs_free(src, nsrc);
+    blobs_free(objs, N_RT);
+    free(script);
+    sbx_result_free(&res);
+    sbx_policy_free(pol);
+    return rc;
+}
+
+void grd_build_free(grd_build *b)
+{
+    free(b->output);
+    b->output = NULL;
+}

@@ -1,0 +1,179 @@
+/* grd_grade: grading one submission. Compiles the student's files with the
+ * runtime (graders/rt) inside the sandbox, runs every test there (one
+ * fork-server process for function-level assignments, one run per test for
+ * programs), symbolizes what the runtime reported with addr2line, also in
+ * the sandbox, and decides every verdict here, outside the box, against
+ * expected values that never entered it. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "grd_int.h"
+
+#define GRD_SRC_MAX (256 * 1024)
+#define GRD_COMPILE_OUT_MAX 8000
+#define GRD_REPORT_KEEP (2u << 20)
+#define GRD_ERRS_PER_TEST 8
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void make_token(char *out, size_t cap)
+{
+    unsigned char r[12];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        for (size_t i = 0; i < sizeof r; i++)
+            r[i] = (unsigned char)(rand() ^ (now_ms() >> (i % 8)));
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof r && n + 3 <= cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%02x", r[i]);
+}
+
+/* ---- the result document ------------------------------------------------- */
+
+static json_t *doc_new(const grd_assignment *a, const char *status)
+{
+    return json_pack("{s:s, s:s, s:f, s:f, s:{s:b, s:s}, s:[], s:[], s:i}", "assignment",
+                     a->name, "status", status, "score", 0.0, "max_score", a->max_score,
+                     "compile", "ok", 0, "output", "", "tests", "memory_errors",
+                     "duration_ms", 0);
+}
+
+/* Compiler output for students: the box's paths go, the size is bounded,
+ * and bytes that are not UTF-8 become '?' (jansson refuses them). */
+static json_t *clean_output(const char *s, size_t len)
+{
+    char *o = malloc(GRD_COMPILE_OUT_MAX + 64);
+    size_t n = 0;
+    if (!o)
+        return json_string("");
+    for (size_t i = 0; s && i < len && n < GRD_COMPILE_OUT_MAX; i++) {
+        if (!strncmp(s + i, "/box/", 5)) {
+            i += 4;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i];
+        o[n++] = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? '?' : (char)c;
+    }
+    if (s && n >= GRD_COMPILE_OUT_MAX)
+        n += (size_t)sprintf(o + n, "\n[... output truncated]");
+    while (n && (o[n - 1] == '\n' || o[n - 1] == ' '))
+        n--;
+    o[n] = 0;
+    json_t *j = json_stringn(o, n);
+    if (!j) {
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)o[i] >= 0x80)
+                o[i] = '?';
+        j = json_stringn(o, n);
+    }
+    free(o);
+    return j ? j : json_string("");
+}
+
+/* ---- grading ------------------------------------------------------------- */
+
+static bool names_match(const grd_assignment *a, const grd_file *files, size_t n)
+{
+    if (n != a->nfiles)
+        return false;
+    for (size_t i = 0; i < a->nfiles; i++) {
+        size_t hits = 0;
+        for (size_t j = 0; j < n; j++)
+            hits += files[j].name && !strcmp(files[j].name, a->files[i]);
+        if (hits != 1)
+            return false;
+    }
+    return true;
+}
+
+int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *files,
+              size_t nfiles, json_t **result, char *err, size_t errlen)
+{
+    long t0 = now_ms();
+    int rc = -1;
+    sbx_box *box = NULL;
+    json_t *doc = NULL;
+    grd_build bld;
+    char token[32];
+    (void)c;
+    memset(&bld, 0, sizeof bld);
+    *result = NULL;
+    if (!a || (!files && nfiles)) {
+        snprintf(err, errlen, "no assignment given");
+        return -1;
+    }
+    doc = doc_new(a, "graded");
+    if (!doc) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    json_t *comp = json_object_get(doc, "compile");
+    if (!names_match(a, files, nfiles)) {
+        char want[512] = "";
+        for (size_t i = 0; i < a->nfiles; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? ", " : "",
+                     a->files[i]);
+        char msg[700];
+        snprintf(msg, sizeof msg, "a submission for %s must consist of exactly these files: %s",
+                 a->name, want);
+        json_object_set_new(doc, "status", json_string("compile_error"));
+        json_object_set_new(comp, "ok", json_false());
+        json_object_set_new(comp, "output", json_string(msg));
+        goto done;
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        if (files[i].len > GRD_SRC_MAX || memchr(files[i].data, 0, files[i].len)) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s: not a C source file (binary data, or over %d KiB)",
+                     files[i].name, GRD_SRC_MAX / 1024);
+            json_object_set_new(doc, "status", json_string("compile_error"));
+            json_object_set_new(comp, "ok", json_false());
+            json_object_set_new(comp, "output", json_string(msg));
+            goto done;
+        }
+
+    box = sbx_box_create(err, errlen);
+    if (!box)
+        goto out;
+    make_token(token, sizeof token);
+    int b = grd_build_program(a, box, files, nfiles, &bld, err, errlen);
+    if (b < 0)
+        goto out;
+    json_object_set_new(comp, "output", clean_output(bld.output, bld.output_len));
+    if (b == 0) {
+        json_object_set_new(doc, "status", json_string("compile_error"));
+        json_object_set_new(comp, "ok", json_false());
+        goto done;
+    }
+    if (grd_run_tests(a, box, files, nfiles, token, doc, err, errlen))
+        goto out;
+done:
+    {
+        double score = 0;
+        json_t *t;
+        size_t i;
+        json_array_foreach(json_object_get(doc, "tests"), i, t)
+            score += json_number_value(json_object_get(t, "score"));
+        json_object_set_new(doc, "score", json_real(score));
+    }
+    json_object_set_new(doc, "duration_ms", json_integer(now_ms() - t0));
+    *result = doc;
+    doc = NULL;
+    rc = 0;
+out:
+    grd_build_free(&bld);
+    sbx_box_destroy(box);
+    json_decref(doc);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* grd_int: what the grading engine's files share: the loaded manifest
+ * (graders/DRIVER.md §1) and helpers. Not part of the grd.h contract. */
+#ifndef MEMGRADE_GRD_INT_H
+#define MEMGRADE_GRD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "grd.h"
+#include "sbx.h"
+
+#ifndef GRD_RT_DIR
+#define GRD_RT_DIR MEMGRADE_SOURCE_DIR "/graders/rt"
+#endif
+
+enum grd_kind { GRD_FUNCTIONS, GRD_PROGRAM };
+
+typedef struct {
+    char *name, *description, *visibility;
+    double points;
+    /* functions */
+    json_t *expect, *on_fail;      /* objects key -> string; on_fail may be NULL */
+    /* programs */
+    char **args;
+    size_t nargs;
+    char *stdin_data;
+    unsigned long memory_mb;       /* 0: the assignment's */
+    bool has_exit;
+    int expect_exit;
+    char *expect_stdout, *stdout_contains, *stderr_contains;
+    double min_rss_mb;
+    bool check_addrspace, leaks;
+} grd_test;
+
+struct grd_assignment {
+    char *name, *title, *dir;
+    enum grd_kind kind;
+    char **files, **headers, *driver;
+    size_t nfiles, nheaders;
+    unsigned long test_ms, wall_ms, memory_mb, output_kb;
+    grd_test *tests;
+    size_t ntests;
+    double max_score;
+};
+
+struct grd_catalog {
+    char *dir;
+    grd_assignment *a;
+    size_t n;
+};
+
+/* Reads a whole file (at most max bytes) into a new NUL-terminated buffer.
+ * 0 or -errno. */
+int grd_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* grd_build.c: the student's program, built in the box as /box/prog. */
+typedef struct {
+    char *output;          /* compiler/linker output for the student */
+    size_t output_len;
+} grd_build;
+/* 1 built, 0 the student's files did not compile or link (output says
+ * why), -1 our own failure (err filled). */
+int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *files,
+                      size_t nfiles, grd_build *out, char *err, size_t errlen);
+void grd_build_free(grd_build *b);
+
+/* grd_run.c: runs the tests of a built program and fills doc's "tests" and
+ * "memory_errors". 0, or -1 when our machinery failed (err filled). */
+int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files,
+                  size_t nfiles, const char *token, json_t *doc, char *err, size_t errlen);
+
+#endif

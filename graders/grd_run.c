@@ -1,0 +1,1090 @@
+/* grd_run: runs a built program's tests in the box, parses the runtime's
+ * report records (graders/rt/mgrt_int.h), symbolizes their stacks and turns
+ * everything into the tests[] and memory_errors[] of the result document.
+ * The report comes from a process running student code, so it is treated
+ * as evidence, never as a verdict: a missing or inconsistent report fails
+ * the test it concerns. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grd_int.h"
+
+#define NFR 8
+#define MAX_EVS 64          /* per run: beyond that, more of the same */
+#define MAX_SYMS 400
+#define MAX_INJ_ERRORS 3
+#define GRD_REPORT_KEEP_BYTES (2ul << 20)
+
+enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ };
+
+typedef struct {
+    enum ev_type type;
+    char kind[24], what[24];
+    int sig;
+    long off;
+    size_t size, bytes;
+    unsigned long count;
+    unsigned long pcs[NFR], apcs[NFR], fpcs[NFR];
+} ev;
+
+typedef struct {
+    char test[64];
+    int pat;
+    unsigned long k;
+    bool ended, status, timeout;
+    int exit, sig;
+    json_t *obs;
+    char *fail;
+    ev evs[MAX_EVS];
+    size_t nev;
+} run;
+
+typedef struct {
+    run *r;
+    size_t n, cap;
+    char names[256][64];     /* driver index -> test name */
+    size_t nnames;
+    /* whole programs */
+    unsigned long main_off, stack_top, stack_lim, base;
+    bool hello, exited;
+    unsigned long blk_user[64], blk_size[64];
+    size_t nblk;
+} report;
+
+typedef struct {
+    unsigned long addr;
+    char file[64], func[64];
+    int line;
+} sym;
+
+typedef struct {
+    const grd_assignment *a;
+    sbx_box *box;
+    const grd_file *files;
+    size_t nfiles;
+    sym syms[MAX_SYMS];
+    size_t nsyms;
+    json_t *all_errors;      /* doc's memory_errors */
+} ctx;
+
+/* ---- parsing the report -------------------------------------------------- */
+
+static void parse_pcs(const char *s, unsigned long *out)
+{
+    memset(out, 0, NFR * sizeof *out);
+    if (!s)
+        return;
+    for (int i = 0; i < NFR && *s && *s != ' ' && *s != '-'; i++) {
+        char *end;
+        out[i] = strtoul(s, &end, 16);
+        if (end == s)
+            break;
+        s = *end == ',' ? end + 1 : end;
+    }
+}
+
+static const char *field(const char *line, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *p = line; (p = strstr(p, name)); p++)
+        if ((p == line || p[-1] == ' ') && p[nl] == '=')
+            return p + nl + 1;
+    return NULL;
+}
+
+static unsigned long ufield(const char *line, const char *name, int base)
+{
+    const char *v = field(line, name);
+    return v ? strtoul(v, NULL, base) : 0;
+}
+
+static run *new_run(report *rp, const char *test, int pat, unsigned long k)
+{
+    if (rp->n == rp->cap) {
+        size_t nc = rp->cap ? rp->cap * 2 : 32;
+        run *n = realloc(rp->r, nc * sizeof *n);
+        if (!n)
+            return NULL;
+        rp->r = n;
+        rp->cap = nc;
+    }
+    run *r = &rp->r[rp->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->test, sizeof r->test, "%s", test);
+    r->pat = pat;
+    r->k = k;
+    r->obs = json_object();
+    return r;
+}
+
+static void add_ev(run *r, const char *rest, enum ev_type type)
+{
+    if (!r || r->nev >= MAX_EVS)
+        return;
+    ev *e = &r->evs[r->nev++];
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    if (type == EV_ERR) {
+        sscanf(rest, "%23s", e->kind);
+        const char *w = field(rest, "what");
+        if (w)
+            sscanf(w, "%23s", e->what);
+    }
+    e->sig = (int)ufield(rest, "sig", 10);
+    const char *o = field(rest, "off");
+    e->off = o ? strtol(o, NULL, 10) : 0;
+    e->size = ufield(rest, "size", 10);
+    e->bytes = ufield(rest, "bytes", 10);
+    e->count = ufield(rest, "count", 10);
+    parse_pcs(field(rest, "pcs"), e->pcs);
+    parse_pcs(field(rest, "apcs"), e->apcs);
+    parse_pcs(field(rest, "fpcs"), e->fpcs);
+}
+
+static void parse_report(const char *data, size_t len, const char *token, report *rp,
+                         bool program)
+{
+    size_t tl = strlen(token);
+    run *cur = program ? new_run(rp, "", 0, 0) : NULL;
+    const char *end = data ? data + len : NULL;
+    for (const char *p = data; p && p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char line[4200];
+        if (ll >= sizeof line || ll <= tl || memcmp(p, token, tl) || p[tl] != ' ')
+            goto next;
+        memcpy(line, p + tl + 1, ll - tl - 1);
+        line[ll - tl - 1] = 0;
+        char word[16] = "";
+        sscanf(line, "%15s", word);
+        const char *rest = line + strlen(word) + (line[strlen(word)] ? 1 : 0);
+        size_t i;
+        int pat;
+        unsigned long k;
+        char name[64];
+        if (!strcmp(word, "test") && sscanf(rest, "%zu %63s", &i, name) == 2 && i < 256) {
+            snprintf(rp->names[i], sizeof rp->names[i], "%s", name);
+            if (i >= rp->nnames)
+                rp->nnames = i + 1;
+        } else if (!strcmp(word, "begin") && sscanf(rest, "%zu %d %lu", &i, &pat, &k) == 3 &&
+                   i < rp->nnames) {
+            cur = new_run(rp, rp->names[i], pat, k);
+        } else if (!strcmp(word, "status") && cur && !program &&
+                   sscanf(rest, "%zu %d %lu", &i, &pat, &k) == 3 && i < rp->nnames &&
+                   !strcmp(cur->test, rp->names[i]) && cur->pat == pat && cur->k == k) {
+            cur->status = true;
+            cur->exit = (int)strtol(field(rest, "exit") ? field(rest, "exit") : "-1", NULL, 10);
+            cur->sig = (int)ufield(rest, "sig", 10);
+            cur->timeout = ufield(rest, "timeout", 10) != 0;
+            cur = NULL;
+        } else if (!strcmp(word, "end") && cur) {
+            cur->ended = true;
+        } else if (!strcmp(word, "obs") && cur && cur->obs) {
+            char key[64];
+            int kl = 0;
+            if (sscanf(rest, "%63s%n", key, &kl) == 1) {
+                const char *v = rest + kl + (rest[kl] == ' ');
+                json_object_set_new(cur->obs, key, json_string(v) ? json_string(v) : json_string("?"));
+            }
+        } else if (!strcmp(word, "fail") && cur && !cur->fail) {
+            cur->fail = strdup(rest);
+        } else if (!strcmp(word, "err")) {
+            add_ev(cur, rest, EV_ERR);
+        } else if (!strcmp(word, "leak")) {
+            add_ev(cur, rest, EV_LEAK);
+        } else if (!strcmp(word, "unw")) {
+            add_ev(cur, rest, EV_UNW);
+        } else if (!strcmp(word, "inj")) {
+            add_ev(cur, rest, EV_INJ);
+        } else if (!strcmp(word, "hello")) {
+            rp->hello = true;
+            rp->base = ufield(rest, "base", 16);
+            rp->main_off = ufield(rest, "main", 16);
+            rp->stack_top = ufield(rest, "stack_top", 16);
+            rp->stack_lim = ufield(rest, "stack_lim", 10);
+        } else if (!strcmp(word, "block") && rp->nblk < 64) {
+            rp->blk_user[rp->nblk] = ufield(rest, "user", 16);
+            rp->blk_size[rp->nblk++] = ufield(rest, "size", 10);
+        } else if (!strcmp(word, "exit") && cur) {
+            rp->exited = cur->ended = true;
+        }
+    next:
+        p = nl ? nl + 1 : end;
+    }
+}
+
+static void report_free(report *rp)
+{
+    for (size_t i = 0; i < rp->n; i++) {
+        json_decref(rp->r[i].obs);
+        free(rp->r[i].fail);
+    }
+    free(rp->r);
+}
+
+/* ---- symbols ------------------------------------------------------------- */
+
+/* Return addresses point after the call: look one byte back, except for
+ * the faulting instruction itself. */
+static unsigned long adj(const ev *e, const unsigned long *pcs, int i)
+{
+    return pcs[i] - (pcs == e->pcs && i == 0 && !strcmp(e->what, "fault") ? 0 : 1);
+}
+
+static void want_sym(ctx *c, unsigned long a)
+{
+    if (!a || a > (1ul << 32))
+        return; /* outside the executable (libc): nothing to say */
+    for (size_t i = 0; i < c->nsyms; i++)
+        if (c->syms[i].addr == a)
+            return;
+    if (c->nsyms < MAX_SYMS) {
+        memset(&c->syms[c->nsyms], 0, sizeof c->syms[0]);
+        c->syms[c->nsyms++].addr = a;
+    }
+}
+
+static const sym *find_sym(const ctx *c, unsigned long a)
+{
+    for (size_t i = 0; i < c->nsyms; i++)
+        if (c->syms[i].addr == a)
+            return c->syms[i].line > 0 ? &c->syms[i] : NULL;
+    return NULL;
+}
+
+/* addr2line reads the untrusted binary's DWARF, so it runs in the box. */
+static int symbolize(ctx *c, char *err, size_t errlen)
+{
+    if (!c->nsyms)
+        return 0;
+    int rc = -1;
+    char **argv = calloc(c->nsyms + 8, sizeof *argv);
+    char *abuf = calloc(c->nsyms, 24);
+    sbx_policy *p = sbx_policy_new("compile");
+    sbx_result res;
+    memset(&res, 0, sizeof res);
+    if (!argv || !abuf || !p) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t n = 0;
+    argv[n++] = "/usr/bin/addr2line";
+    argv[n++] = "-a";
+    argv[n++] = "-f";
+    argv[n++] = "-e";
+    argv[n++] = "/box/prog";
+    for (size_t i = 0; i < c->nsyms; i++) {
+        snprintf(abuf + i * 24, 24, "0x%lx", c->syms[i].addr);
+        argv[n++] = abuf + i * 24;
+    }
+    sbx_policy_set_output_keep(p, 1u << 20);
+    sbx_cmd cmd = {.argv = (const char *const *)argv};
+    if (sbx_run(p, c->box, &cmd, &res, err, errlen))
+        goto out;
+    /* Triples: address, function, file:line. */
+    char *save = NULL, *line = res.out.data ? strtok_r(res.out.data, "\n", &save) : NULL;
+    sym *cur = NULL;
+    int state = 0;
+    for (; line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "0x", 2)) {
+            unsigned long a = strtoul(line, NULL, 16);
+            cur = NULL;
+            for (size_t i = 0; i < c->nsyms; i++)
+                if (c->syms[i].addr == a)
+                    cur = &c->syms[i];
+            state = 1;
+        } else if (cur && state == 1) {
+            snprintf(cur->func, sizeof cur->func, "%s", line);
+            state = 2;
+        } else if (cur && state == 2) {
+            char *colon = strrchr(line, ':');
+            if (colon) {
+                *colon = 0;
+                const char *base = strrchr(line, '/');
+                snprintf(cur->file, sizeof cur->file, "%s", base ? base + 1 : line);
+                cur->line = atoi(colon + 1);
+            }
+            state = 0;
+        }
+    }
+    rc = 0;
+out:
+    sbx_result_free(&res);
+    sbx_policy_free(p);
+    free(argv);
+    free(abuf);
+    return rc;
+}
+
+static bool is_student_file(const ctx *c, const char *f)
+{
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (!strcmp(c->files[i].name, f))
+            return true;
+    return false;
+}
+
+/* The student's own frame: the first frame in one of their files. */
+static bool student_loc(const ctx *c, const ev *e, const unsigned long *pcs, char *out, size_t cap)
+{
+    for (int i = 0; i < NFR && pcs[i]; i++) {
+        const sym *s = find_sym(c, adj(e, pcs, i));
+        if (s && is_student_file(c, s->file)) {
+            snprintf(out, cap, "%s:%d", s->file, s->line);
+            return true;
+        }
+    }
+    return false;
+}
+
+static json_t *stack_json(const ctx *c, const ev *e, const unsigned long *pcs)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < NFR && pcs[i]; i++) {
+        const sym *s = find_sym(c, adj(e, pcs, i));
+        if (!s || !strncmp(s->file, "mgrt", 4))
+            continue;
+        char b[160];
+        snprintf(b, sizeof b, "%s:%d %s", s->file, s->line, s->func);
+        json_array_append_new(a, json_string(b));
+    }
+    return a;
+}
+
+/* ---- memory errors -------------------------------------------------------- */
+
+/* Each message in the lecture's words; {placeholders} filled from the
+ * event. The first row matching kind and what (NULL: any) wins. */
+static const struct {
+    const char *kind, *what, *text;
+} messages[] = {
+    {"heap_overflow", "found_at_free", "wrote past the end of a {size}-byte heap block (allocated at {alloc}); noticed when it was freed: not allocating enough memory?"},
+    {"heap_overflow", "before", "accessed memory {before} byte(s) before the start of a {size}-byte heap block (allocated at {alloc})"},
+    {"heap_overflow", NULL, "accessed memory {past} byte(s) past the end of a {size}-byte heap block (allocated at {alloc}): not allocating enough memory (the +1 for '\\0'? sizeof of a pointer?)"},
+    {"use_after_free", NULL, "used memory after freeing it (a dangling pointer): the {size}-byte block allocated at {alloc} was freed at {free}"},
+    {"double_free", "realloc", "realloc was given a block that was already freed at {free}"},
+    {"double_free", NULL, "freed memory twice: the block allocated at {alloc} was already freed at {free}"},
+    {"invalid_free", "interior", "freed a pointer into the middle of a heap block (allocated at {alloc}): free() needs exactly the pointer malloc returned"},
+    {"invalid_free", "freed_interior", "freed a pointer into the middle of a block (allocated at {alloc}) that was already freed at {free}"},
+    {"invalid_free", "stack", "freed the address of a local variable: only memory from malloc/calloc/realloc may be freed"},
+    {"invalid_free", "global", "freed the address of a global variable: only memory from malloc/calloc/realloc may be freed"},
+    {"invalid_free", "realloc", "realloc was given a pointer malloc never returned"},
+    {"invalid_free", NULL, "freed a pointer malloc never returned"},
+    {"leak", NULL, "memory leak: {bytes} byte(s) in {count} block(s) allocated at {alloc} were never freed"},
+    {"uninitialized_read", NULL, "the result depends on memory that was never initialized (malloc does not zero memory; block allocated at {alloc})"},
+    {"null_dereference", NULL, "dereferenced a NULL pointer (or an offset from NULL): a missing check for NULL?"},
+    {"wild_access", NULL, "accessed an invalid address: an uninitialized pointer, or forgetting to allocate memory?"},
+    {"stack_overflow", NULL, "the stack overflowed: runaway recursion, or a local variable too large for the stack?"},
+    {"unchecked_alloc_failure", "crash", "when an allocation failed on purpose (at {inj}), the code crashed ({crash}): check every malloc/realloc result for NULL"},
+    {"unchecked_alloc_failure", "leak", "when an allocation failed on purpose (at {inj}), the block allocated at {alloc} was never freed: on failure, release what was already allocated"},
+    {"unchecked_alloc_failure", "wrong", "when an allocation failed on purpose (at {inj}), the result broke the promise of the assignment: {detail}"},
+    {"unchecked_alloc_failure", "exit", "when an allocation failed on purpose (at {inj}), the program exited or hung instead of reporting the failure"},
+    {"unchecked_alloc_failure", NULL, "when an allocation failed on purpose (at {inj}), the code misbehaved"},
+};
+
+typedef struct {
+    const char *kind, *what;
+    size_t size, bytes;
+    unsigned long count;
+    long off;
+    const char *alloc, *free, *inj, *crash, *detail;
+} msg_args;
+
+static void render(const msg_args *m, char *out, size_t cap)
+{
+    const char *t = "memory error";
+    for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++)
+        if (!strcmp(messages[i].kind, m->kind) &&
+            (!messages[i].what || (m->what && !strcmp(messages[i].what, m->what)))) {
+            t = messages[i].text;
+            break;
+        }
+    size_t n = 0;
+    for (; *t && n + 1 < cap; t++) {
+        if (*t != '{') {
+            out[n++] = *t;
+            continue;
+        }
+        const char *close = strchr(t, '}');
+        if (!close)
+            break;
+        char key[16], val[200];
+        snprintf(key, sizeof key, "%.*s", (int)(close - t - 1), t + 1);
+        val[0] = 0;
+        if (!strcmp(key, "size")) snprintf(val, sizeof val, "%zu", m->size);
+        else if (!strcmp(key, "bytes")) snprintf(val, sizeof val, "%zu", m->bytes);
+        else if (!strcmp(key, "count")) snprintf(val, sizeof val, "%lu", m->count);
+        else if (!strcmp(key, "past")) snprintf(val, sizeof val, "%ld", m->off - (long)m->size + 1);
+        else if (!strcmp(key, "before")) snprintf(val, sizeof val, "%ld", -m->off);
+        else if (!strcmp(key, "alloc")) snprintf(val, sizeof val, "%s", m->alloc ? m->alloc : "an unknown place");
+        else if (!strcmp(key, "free")) snprintf(val, sizeof val, "%s", m->free ? m->free : "an unknown place");
+        else if (!strcmp(key, "inj")) snprintf(val, sizeof val, "%s", m->inj ? m->inj : "an unknown place");
+        else if (!strcmp(key, "crash")) snprintf(val, sizeof val, "%s", m->crash ? m->crash : "crash");
+        else if (!strcmp(key, "detail")) snprintf(val, sizeof val, "%s", m->detail ? m->detail : "");
+        for (const char *v = val; *v && n + 1 < cap; v++)
+            out[n++] = *v;
+        t = close;
+    }
+    out[n] = 0;
+}
+
+static bool is_memory_kind(const char *k)
+{
+    static const char *const kinds[] = {"heap_overflow", "use_after_free", "double_free",
+        "invalid_free", "leak", "uninitialized_read", "null_dereference", "wild_access",
+        "unchecked_alloc_failure", "stack_overflow"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(k, kinds[i]))
+            return true;
+    return false;
+}
+
+static json_t *loc_json(const char *s) { return s ? json_string(s) : json_null(); }
+
+/* Adds one error to the test's list and, when new, to the document's. */
+static void add_error(ctx *c, json_t *test_errs, const char *kind, const char *message,
+                      const char *loc, const char *aloc, const char *floc, json_t *stack)
+{
+    json_t *e = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "kind", kind, "message", message,
+                          "location", loc_json(loc), "alloc_location", loc_json(aloc),
+                          "free_location", loc_json(floc), "stack", stack ? stack : json_array());
+    if (!e)
+        return;
+    size_t i;
+    json_t *x;
+    bool dup = false;
+    json_array_foreach(test_errs, i, x) dup |= json_equal(json_object_get(x, "kind"), json_object_get(e, "kind")) &&
+                                                 json_equal(json_object_get(x, "location"), json_object_get(e, "location")) &&
+                                                 json_equal(json_object_get(x, "alloc_location"), json_object_get(e, "alloc_location"));
+    if (!dup && json_array_size(test_errs) < 8)
+        json_array_append(test_errs, e);
+    dup = false;
+    json_array_foreach(c->all_errors, i, x) dup |= json_equal(json_object_get(x, "kind"), json_object_get(e, "kind")) &&
+                                                    json_equal(json_object_get(x, "location"), json_object_get(e, "location")) &&
+                                                    json_equal(json_object_get(x, "alloc_location"), json_object_get(e, "alloc_location")) &&
+                                                    json_equal(json_object_get(x, "free_location"), json_object_get(e, "free_location"));
+    if (!dup && json_array_size(c->all_errors) < 100)
+        json_array_append(c->all_errors, e);
+    json_decref(e);
+}
+
+static const char *crash_words(const ev *e, int sig)
+{
+    if (e && !strcmp(e->kind, "arith"))
+        return "an arithmetic error (division by zero?)";
+    if (e && !strcmp(e->kind, "abort"))
+        return "abort() was called";
+    if (e && is_memory_kind(e->kind))
+        return e->kind;
+    return sig == 11 ? "segmentation fault" : sig == 9 ? "killed" : "crashed by a signal";
+}
+
+/* The memory errors of one run (faults, bad frees, leaks). Returns how many
+ * the run had; crash notes for non-memory signals go to *note. */
+static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_t nl)
+{
+    int n = 0;
+    for (size_t i = 0; i < r->nev; i++) {
+        const ev *e = &r->evs[i];
+        char loc[96], aloc[96], floc[96], msg[600];
+        bool hl = false, ha, hf;
+        if (e->type == EV_UNW || e->type == EV_INJ)
+            continue;
+        if (e->type == EV_ERR && !is_memory_kind(e->kind)) {
+            snprintf(note, nl, "the test crashed: %s", crash_words(e, e->sig));
+            n++;
+            continue;
+        }
+        const char *kind = e->type == EV_LEAK ? "leak" : e->kind;
+        if (e->type == EV_ERR)
+            hl = student_loc(c, e, e->pcs, loc, sizeof loc);
+        ha = student_loc(c, e, e->apcs, aloc, sizeof aloc);
+        hf = student_loc(c, e, e->fpcs, floc, sizeof floc);
+        const char *what = e->what;
+        if (!strcmp(kind, "heap_overflow") && !strcmp(what, "fault") && e->off < 0)
+            what = "before";
+        msg_args m = {.kind = kind, .what = what, .size = e->size, .bytes = e->bytes,
+                      .count = e->count, .off = e->off, .alloc = ha ? aloc : NULL,
+                      .free = hf ? floc : NULL};
+        render(&m, msg, sizeof msg);
+        /* A leak is located where the block was allocated. */
+        const char *where = e->type == EV_LEAK ? (ha ? aloc : NULL) : (hl ? loc : NULL);
+        add_error(c, test_errs, kind, msg, where, ha ? aloc : NULL, hf ? floc : NULL,
+                  stack_json(c, e, e->type == EV_LEAK ? e->apcs : e->pcs));
+        n++;
+    }
+    return n;
+}
+
+static void want_run_syms(ctx *c, const run *r)
+{
+    for (size_t i = 0; i < r->nev; i++) {
+        const ev *e = &r->evs[i];
+        for (int j = 0; j < NFR; j++) {
+            if (e->pcs[j]) want_sym(c, adj(e, e->pcs, j));
+            if (e->apcs[j]) want_sym(c, adj(e, e->apcs, j));
+            if (e->fpcs[j]) want_sym(c, adj(e, e->fpcs, j));
+        }
+    }
+}
+
+/* ---- function-level tests ------------------------------------------------ */
+
+static run *find_run(report *rp, const char *test, int pat, unsigned long k)
+{
+    for (size_t i = 0; i < rp->n; i++)
+        if (!strcmp(rp->r[i].test, test) && rp->r[i].pat == pat && rp->r[i].k == k)
+            return &rp->r[i];
+    return NULL;
+}
+
+static bool run_has_errors(const run *r)
+{
+    for (size_t i = 0; i < r->nev; i++)
+        if (r->evs[i].type == EV_ERR || r->evs[i].type == EV_LEAK)
+            return true;
+    return false;
+}
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    if (b->n + 512 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 1024;
+        if (nc > 65536)
+            return; /* feedback is bounded */
+        char *ns = realloc(b->s, nc);
+        if (!ns)
+            return;
+        b->s = ns;
+        b->cap = nc;
+    }
+    va_start(ap, fmt);
+    int r = vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    if (r > 0)
+        b->n += (size_t)r < b->cap - b->n ? (size_t)r : b->cap - b->n - 1;
+}
+
+/* The student's view of the first injected allocation's site. */
+static void inj_site(ctx *c, const run *r, char *out, size_t cap)
+{
+    for (size_t i = 0; i < r->nev; i++)
+        if (r->evs[i].type == EV_INJ && student_loc(c, &r->evs[i], r->evs[i].apcs, out, cap))
+            return;
+    snprintf(out, cap, "allocation #%lu of the test", r->k);
+}
+
+/* One injected-failure run: what SPEC §3 promises when an allocation
+ * fails. Returns true when the run kept the promise. */
+static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *errs)
+{
+    char inj[96], loc[96], aloc[96], msg[700], detail[300] = "";
+    inj_site(c, r, inj, sizeof inj);
+    msg_args m = {.kind = "unchecked_alloc_failure", .inj = inj};
+    const ev *crash = NULL, *leak = NULL;
+    for (size_t i = 0; i < r->nev; i++) {
+        if (r->evs[i].type == EV_ERR && !crash)
+            crash = &r->evs[i];
+        if (r->evs[i].type == EV_LEAK && !leak)
+            leak = &r->evs[i];
+    }
+    const char *where = NULL;
+    json_t *stack = NULL;
+    if (crash || (r->status && r->sig)) {
+        m.what = "crash";
+        m.crash = crash_words(crash, r->sig);
+        if (crash && student_loc(c, crash, crash->pcs, loc, sizeof loc))
+            where = loc;
+        if (crash)
+            stack = stack_json(c, crash, crash->pcs);
+    } else if (!r->status || !r->ended || r->timeout) {
+        m.what = "exit";
+    } else if (leak) {
+        m.what = "leak";
+        if (student_loc(c, leak, leak->apcs, aloc, sizeof aloc))
+            m.alloc = where = aloc;
+        stack = stack_json(c, leak, leak->apcs);
+    } else {
+        const char *k;
+        json_t *v;
+        json_object_foreach(r->obs, k, v) {
+            json_t *want = json_object_get(t->expect, k), *alt = json_object_get(t->on_fail, k);
+            if (!want && !alt)
+                continue;
+            if ((want && json_equal(v, want)) || (alt && json_equal(v, alt)))
+                continue;
+            bool vis = !strcmp(t->visibility, "visible");
+            if (vis)
+                snprintf(detail, sizeof detail, "%s was %s", k, json_string_value(v));
+            else
+                snprintf(detail, sizeof detail, "%s was wrong", k);
+            break;
+        }
+        if (!detail[0] && r->fail)
+            snprintf(detail, sizeof detail, "%s", r->fail);
+        if (!detail[0])
+            return true;
+        m.what = "wrong";
+        m.detail = detail;
+    }
+    if (!where && strncmp(inj, "allocation #", 12))
+        where = inj;
+    render(&m, msg, sizeof msg);
+    add_error(c, errs, "unchecked_alloc_failure", msg, where, NULL, NULL, stack);
+    return false;
+}
+
+static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *tests)
+{
+    run *A = find_run(rp, t->name, 0, 0), *B = find_run(rp, t->name, 1, 0);
+    json_t *errs = json_array();
+    sbuf fb = {0};
+    bool vis = !strcmp(t->visibility, "visible");
+    const char *status = "passed";
+    char note[200] = "";
+    bool ok = true;
+
+    if (!A || !B) {
+        status = "error";
+        sb_add(&fb, "the test did not run (is it missing from the driver?)\n");
+        ok = false;
+        goto done;
+    }
+    int ne = run_errors(c, A, errs, note, sizeof note) + run_errors(c, B, errs, note, sizeof note);
+    if (A->timeout || B->timeout) {
+        status = "timeout";
+        sb_add(&fb, "the test took too long (an endless loop?)\n");
+        ok = false;
+    } else if (!A->ended || !B->ended || A->exit || B->exit || A->sig || B->sig) {
+        status = "error";
+        if (note[0])
+            sb_add(&fb, "%s\n", note);
+        else if (ne == 0 && (A->sig || B->sig))
+            sb_add(&fb, "the test crashed (signal %d)\n", A->sig ? A->sig : B->sig);
+        else if (ne == 0)
+            sb_add(&fb, "the test did not finish: the code exited (exit(), _exit()) or "
+                        "tampered with the grader\n");
+        ok = false;
+    }
+    if (ne)
+        ok = false;
+    if (A->fail || B->fail) {
+        sb_add(&fb, "%s\n", A->fail ? A->fail : B->fail);
+        ok = false;
+    }
+    /* The two runs differ only in the contents of new heap memory and the
+     * side of its guard page: a different outcome means a read of memory
+     * never written. */
+    if (A->ended && B->ended && !run_has_errors(A) && !run_has_errors(B) &&
+        !json_equal(A->obs, B->obs)) {
+        char aloc[96] = "";
+        bool have = false;
+        for (size_t i = 0; i < A->nev && !have; i++) {
+            const ev *ea = &A->evs[i];
+            if (ea->type != EV_UNW)
+                continue;
+            for (size_t j = 0; j < B->nev && !have; j++) {
+                const ev *eb = &B->evs[j];
+                if (eb->type == EV_UNW && eb->off == ea->off && eb->size == ea->size &&
+                    student_loc(c, ea, ea->apcs, aloc, sizeof aloc))
+                    have = true;
+            }
+        }
+        msg_args m = {.kind = "uninitialized_read", .alloc = have ? aloc : NULL};
+        char msg[400];
+        render(&m, msg, sizeof msg);
+        add_error(c, errs, "uninitialized_read", msg, have ? aloc : NULL, have ? aloc : NULL,
+                  NULL, NULL);
+        ok = false;
+    }
+    if (A->ended) {
+        const char *k;
+        json_t *want;
+        json_object_foreach(t->expect, k, want) {
+            json_t *got = json_object_get(A->obs, k);
+            if (got && json_equal(got, want))
+                continue;
+            ok = false;
+            if (!strcmp(status, "passed"))
+                status = "failed";
+            if (vis)
+                sb_add(&fb, "%s: expected %s, got %s\n", k, json_string_value(want),
+                       got ? json_string_value(got) : "nothing");
+            else {
+                sb_add(&fb, "a result of this hidden test is wrong\n");
+                break;
+            }
+        }
+    }
+    if (t->on_fail && ok) {
+        int bad = 0;
+        for (size_t i = 0; i < rp->n && bad < MAX_INJ_ERRORS; i++) {
+            run *r = &rp->r[i];
+            if (r->k && !strcmp(r->test, t->name) && !judge_injection(c, t, r, errs))
+                bad++;
+        }
+        if (bad)
+            ok = false;
+    }
+done:
+    if (json_array_size(errs)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) {
+            const char *l = json_string_value(json_object_get(e, "location"));
+            sb_add(&fb, "%s%s%s: %s\n", json_string_value(json_object_get(e, "kind")),
+                   l ? " at " : "", l ? l : "", json_string_value(json_object_get(e, "message")));
+        }
+    }
+    if (!ok && !strcmp(status, "passed"))
+        status = "failed";
+    if (ok)
+        sb_add(&fb, "passed%s%s\n", t->description ? ": " : "", t->description ? t->description : "");
+    else if (t->description)
+        sb_add(&fb, "(test: %s)\n", t->description);
+    if (fb.n && fb.s[fb.n - 1] == '\n')
+        fb.s[--fb.n] = 0;
+    json_t *tj = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:o}", "name", t->name, "score",
+                           ok ? t->points : 0.0, "max_score", t->points, "status", status,
+                           "output", fb.s ? fb.s : "", "visibility", t->visibility,
+                           "memory_errors", errs);
+    if (tj)
+        json_array_append_new(tests, tj);
+    free(fb.s);
+}
+
+static const char *default_env_token(char *buf, size_t cap, const char *token)
+{
+    snprintf(buf, cap, "MGRT_TOKEN=%s", token);
+    return buf;
+}
+
+static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
+{
+    const grd_assignment *a = c->a;
+    int rc = -1;
+    sbuf in = {0};
+    report rp;
+    sbx_result res;
+    sbx_policy *p = sbx_policy_new("run");
+    char tokenv[64];
+    memset(&rp, 0, sizeof rp);
+    memset(&res, 0, sizeof res);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    sb_add(&in, "cfg test_ms=%lu\n", a->test_ms);
+    for (size_t i = 0; i < a->ntests; i++) {
+        if (a->tests[i].on_fail)
+            sb_add(&in, "inj %s\nrun %s 1 0\n", a->tests[i].name, a->tests[i].name);
+        else
+            sb_add(&in, "run %s 0 0\nrun %s 1 0\n", a->tests[i].name, a->tests[i].name);
+    }
+    sbx_policy_set_memory(p, a->memory_mb << 20);
+    sbx_policy_set_wall_ms(p, a->wall_ms);
+    sbx_policy_set_cpu_ms(p, a->wall_ms);
+    sbx_policy_allow_processes(p, true);
+    sbx_policy_set_processes(p, 8);
+    sbx_policy_set_output_keep(p, GRD_REPORT_KEEP_BYTES);
+    const char *argv[] = {"/box/prog", NULL};
+    const char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
+                          default_env_token(tokenv, sizeof tokenv, token), NULL};
+    sbx_cmd cmd = {.argv = argv, .envp = envp, .stdin_data = in.s, .stdin_len = in.n,
+                   .capture_fd3 = true};
+    if (sbx_run(p, c->box, &cmd, &res, err, errlen))
+        goto out;
+    if (getenv("MEMGRADE_DEBUG_REPORT")) /* for people debugging a driver */
+        fprintf(stderr, "[run: %s, %s]\n%s\n[stderr]\n%s\n", sbx_verdict_name(res.verdict),
+                res.detail, res.fd3.data ? res.fd3.data : "", res.err.data ? res.err.data : "");
+    parse_report(res.fd3.data, res.fd3.len, token, &rp, false);
+    for (size_t i = 0; i < rp.n; i++)
+        want_run_syms(c, &rp.r[i]);
+    if (symbolize(c, err, errlen))
+        goto out;
+    json_t *tests = json_object_get(doc, "tests");
+    for (size_t i = 0; i < a->ntests; i++)
+        grade_function_test(c, &a->tests[i], &rp, tests);
+    if (res.verdict != SBX_OK) {
+        /* The whole run was stopped (time, memory, output, a forbidden
+         * call): say so on every test that did not pass. */
+        size_t i;
+        json_t *t;
+        json_array_foreach(tests, i, t) {
+            if (!strcmp(json_string_value(json_object_get(t, "status")), "passed"))
+                continue;
+            char o[1200];
+            snprintf(o, sizeof o, "%s\n(the program was stopped: %s)",
+                     json_string_value(json_object_get(t, "output")),
+                     res.detail[0] ? res.detail : sbx_verdict_name(res.verdict));
+            json_object_set_new(t, "output", json_string(o));
+            if (res.verdict == SBX_TIME_LIMIT)
+                json_object_set_new(t, "status", json_string("timeout"));
+        }
+    }
+    rc = 0;
+out:
+    free(in.s);
+    report_free(&rp);
+    sbx_result_free(&res);
+    sbx_policy_free(p);
+    return rc;
+}
+
+/* ---- whole programs ------------------------------------------------------ */
+
+/* SPEC §3.1: the four lines, each checked against the process itself. */
+static void check_addrspace(const report *rp, const char *out, bool vis, sbuf *fb, bool *ok)
+{
+    unsigned long code = 0, heap = 0, stack = 0;
+    char dir[16] = "";
+    bool have[4] = {false, false, false, false};
+    for (const char *p = out; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        char line[256];
+        size_t l = nl ? (size_t)(nl - p) : strlen(p);
+        snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), p);
+        if (sscanf(line, " code: %lx", &code) == 1)
+            have[0] = true;
+        else if (sscanf(line, " heap: %lx", &heap) == 1)
+            have[1] = true;
+        else if (sscanf(line, " stack: %lx", &stack) == 1)
+            have[2] = true;
+        else if (sscanf(line, " stack grows: %15s", dir) == 1)
+            have[3] = true;
+        p = nl ? nl + 1 : NULL;
+    }
+    static const char *const what[4] = {"code: 0x...", "heap: 0x...", "stack: 0x...",
+                                        "stack grows: down|up"};
+    for (int i = 0; i < 4; i++)
+        if (!have[i]) {
+            sb_add(fb, "missing the line \"%s\"\n", what[i]);
+            *ok = false;
+        }
+    if (!rp->hello) {
+        sb_add(fb, "the grader could not observe the process (did it exit abnormally?)\n");
+        *ok = false;
+        return;
+    }
+    if (have[0] && code != rp->main_off) {
+        sb_add(fb, "code: %s is not the address of main%s\n", vis ? "the address printed" : "it",
+               "");
+        *ok = false;
+    }
+    bool in_heap = false;
+    for (size_t i = 0; i < rp->nblk; i++)
+        in_heap |= heap >= rp->blk_user[i] && heap <= rp->blk_user[i] + rp->blk_size[i];
+    if (have[1] && !in_heap) {
+        sb_add(fb, "heap: the address printed is not a block malloc returned\n");
+        *ok = false;
+    }
+    if (have[2] && !(stack < rp->stack_top && stack + rp->stack_lim >= rp->stack_top)) {
+        sb_add(fb, "stack: the address printed is not on the main thread's stack\n");
+        *ok = false;
+    }
+    if (have[3] && strcmp(dir, "down")) {
+        sb_add(fb, "stack grows: on this machine the stack grows down (compare the addresses "
+                   "of locals in nested calls)\n");
+        *ok = false;
+    }
+}
+
+static void trimmed(sbuf *fb, const char *label, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    sb_add(fb, "%s: \"", label);
+    for (size_t i = 0; i < n && i < 200; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '\n')
+            sb_add(fb, "\\n");
+        else if (ch < 0x20 || ch >= 0x7f)
+            sb_add(fb, "\\x%02x", ch);
+        else
+            sb_add(fb, "%c", ch);
+    }
+    sb_add(fb, "%s\"\n", n > 200 ? "..." : "");
+}
+
+static int grade_program_test(ctx *c, const grd_test *t, const char *token, json_t *tests,
+                              char *err, size_t errlen)
+{
+    const grd_assignment *a = c->a;
+    int rc = -1;
+    report rp;
+    sbx_result res;
+    sbuf fb = {0};
+    json_t *errs = json_array();
+    sbx_policy *p = sbx_policy_new("run");
+    char tokenv[64], note[200] = "";
+    const char *argv[40];
+    bool vis = !strcmp(t->visibility, "visible"), ok = true;
+    const char *status = "passed";
+    memset(&rp, 0, sizeof rp);
+    memset(&res, 0, sizeof res);
+    c->nsyms = 0;
+    if (!p || !errs) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t n = 0;
+    argv[n++] = "/box/prog";
+    for (size_t i = 0; i < t->nargs && n < 39; i++)
+        argv[n++] = t->args[i];
+    argv[n] = NULL;
+    sbx_policy_set_memory(p, (t->memory_mb ? t->memory_mb : a->memory_mb) << 20);
+    sbx_policy_set_wall_ms(p, a->test_ms);
+    sbx_policy_set_cpu_ms(p, a->test_ms);
+    sbx_policy_set_output_keep(p, GRD_REPORT_KEEP_BYTES);
+    const char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
+                          default_env_token(tokenv, sizeof tokenv, token), NULL};
+    sbx_cmd cmd = {.argv = argv, .envp = envp, .stdin_data = t->stdin_data,
+                   .stdin_len = t->stdin_data ? strlen(t->stdin_data) : 0, .capture_fd3 = true};
+    if (sbx_run(p, c->box, &cmd, &res, err, errlen))
+        goto out;
+    parse_report(res.fd3.data, res.fd3.len, token, &rp, true);
+    run *r = &rp.r[0];
+    if (!t->leaks) {
+        size_t k = 0;
+        for (size_t i = 0; i < r->nev; i++)
+            if (r->evs[i].type != EV_LEAK)
+                r->evs[k++] = r->evs[i];
+        r->nev = k;
+    }
+    want_run_syms(c, r);
+    if (symbolize(c, err, errlen))
+        goto out;
+    if (run_errors(c, r, errs, note, sizeof note))
+        ok = false;
+    if (note[0])
+        sb_add(&fb, "%s\n", note);
+    switch (res.verdict) {
+    case SBX_OK:
+    case SBX_RUNTIME_ERROR:
+        if (!rp.exited && !json_array_size(errs)) {
+            sb_add(&fb, "the program ended without returning from main or calling exit() "
+                        "(_exit? abort?), so the grader could not check it\n");
+            status = "error";
+            ok = false;
+        }
+        if (t->has_exit && res.exit_code != t->expect_exit) {
+            sb_add(&fb, "expected exit status %d, got %d\n", t->expect_exit, res.exit_code);
+            ok = false;
+        }
+        break;
+    case SBX_TIME_LIMIT:
+        status = "timeout";
+        sb_add(&fb, "the program took too long (%s)\n", res.detail);
+        ok = false;
+        break;
+    case SBX_SIGNALED:
+        status = "error";
+        if (!json_array_size(errs) && !note[0])
+            sb_add(&fb, "the program crashed (%s)\n", res.detail);
+        ok = false;
+        break;
+    default:
+        status = "error";
+        sb_add(&fb, "the program was stopped: %s\n", res.detail[0] ? res.detail : sbx_verdict_name(res.verdict));
+        ok = false;
+        break;
+    }
+    const char *out_s = res.out.data ? res.out.data : "", *err_s = res.err.data ? res.err.data : "";
+    if (t->expect_stdout && strcmp(out_s, t->expect_stdout)) {
+        ok = false;
+        if (vis) {
+            trimmed(&fb, "expected output", t->expect_stdout);
+            trimmed(&fb, "got", out_s);
+        } else {
+            sb_add(&fb, "the output is wrong\n");
+        }
+    }
+    if (t->stdout_contains && !strstr(out_s, t->stdout_contains)) {
+        ok = false;
+        sb_add(&fb, "the output should contain \"%s\"\n", vis ? t->stdout_contains : "...");
+    }
+    if (t->stderr_contains && !strstr(err_s, t->stderr_contains)) {
+        ok = false;
+        sb_add(&fb, "the error output (stderr) should contain \"%s\"\n", vis ? t->stderr_contains : "...");
+    }
+    if (t->min_rss_mb > 0 && res.peak_rss_kb / 1024.0 < t->min_rss_mb) {
+        ok = false;
+        sb_add(&fb, "peak resident memory was %.1f MiB, expected at least %.1f MiB: is every "
+                    "byte really written?\n", res.peak_rss_kb / 1024.0, t->min_rss_mb);
+    }
+    if (t->check_addrspace)
+        check_addrspace(&rp, out_s, vis, &fb, &ok);
+    if (json_array_size(errs)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) {
+            const char *l = json_string_value(json_object_get(e, "location"));
+            sb_add(&fb, "%s%s%s: %s\n", json_string_value(json_object_get(e, "kind")),
+                   l ? " at " : "", l ? l : "", json_string_value(json_object_get(e, "message")));
+        }
+    }
+    if (!ok && !strcmp(status, "passed"))
+        status = "failed";
+    if (ok)
+        sb_add(&fb, "passed%s%s\n", t->description ? ": " : "", t->description ? t->description : "");
+    else if (t->description)
+        sb_add(&fb, "(test: %s)\n", t->description);
+    if (fb.n && fb.s[fb.n - 1] == '\n')
+        fb.s[--fb.n] = 0;
+    json_t *tj = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:O}", "name", t->name, "score",
+                           ok ? t->points : 0.0, "max_score", t->points, "status", status,
+                           "output", fb.s ? fb.s : "", "visibility", t->visibility,
+                           "memory_errors", errs);
+    if (tj)
+        json_array_append_new(tests, tj);
+    rc = 0;
+out:
+    json_decref(errs);
+    free(fb.s);
+    report_free(&rp);
+    sbx_result_free(&res);
+    sbx_policy_free(p);
+    return rc;
+}
+
+static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
+{
+    json_t *tests = json_object_get(doc, "tests");
+    for (size_t i = 0; i < c->a->ntests; i++)
+        if (grade_program_test(c, &c->a->tests[i], token, tests, err, errlen))
+            return -1;
+    return 0;
+}
+
+int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files, size_t nfiles,
+                  const char *token, json_t *doc, char *err, size_t errlen)
+{
+    ctx *c = calloc(1, sizeof *c);
+    int rc = -1;
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->a = a;
+    c->box = box;
+    c->files = files;
+    c->nfiles = nfiles;
+    c->all_errors = json_object_get(doc, "memory_errors");
+    if (a->kind == GRD_FUNCTIONS)
+        rc = run_functions(c, token, doc, err, errlen);
+    else
+        rc = grd_run_programs(c, token, doc, err, errlen);
+    free(c);
+    return rc;
+}
