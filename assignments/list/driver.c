@@ -10,28 +10,57 @@
 
 #define MAX_WALK 20000                  /* a cycle must not hang the test */
 
+/* What a list looked like: its nodes, their value pointers and the first
+ * bytes of each value, to tell whether a failed list_push touched it. */
+typedef struct {
+    size_t n;
+    const node *nodes[8];
+    const char *values[8];
+    char text[8][16];
+} snapshot;
+
+static void take(snapshot *s, const node *head)
+{
+    s->n = 0;
+    for (const node *cur = head; cur != NULL && s->n < 8; cur = cur->next, s->n++) {
+        s->nodes[s->n] = cur;
+        s->values[s->n] = cur->value;
+        snprintf(s->text[s->n], sizeof s->text[s->n], "%.15s", cur->value ? cur->value : "");
+    }
+}
+
+static int same(const snapshot *a, const snapshot *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->nodes[i] != b->nodes[i] || a->values[i] != b->values[i] ||
+            strcmp(a->text[i], b->text[i]) != 0)
+            return 0;
+    return 1;
+}
+
 /* Builds a list by pushing values[0..n-1] in order (so values[n-1] ends up
- * in front). When a push fails, checks what the header promises (NULL, the
- * old list untouched), destroys the old list and returns NULL with *ok = 0. */
+ * in front; n <= 8). When a push fails, checks what the header promises
+ * (NULL, the old list untouched), destroys the old list and returns NULL
+ * with *ok = 0. */
 static node *build(const char *const *values, size_t n, int *ok)
 {
     node *head = NULL;
     *ok = 1;
     for (size_t i = 0; i < n; i++) {
-        node *old = head;
-        head = list_push(old, values[i]);
-        if (head != NULL)
+        snapshot before, after;
+        take(&before, head);
+        node *next = list_push(head, values[i]);
+        if (next != NULL) {
+            head = next;
             continue;
-        /* old must be as it was: values[i-1], ..., values[0] */
-        const node *cur = old;
-        for (size_t k = i; k-- > 0; cur = cur->next) {
-            if (cur == NULL || strcmp(cur->value, values[k]) != 0) {
-                mgt_fail("list_push returned NULL and the list it was given changed");
-                break;
-            }
         }
+        take(&after, head);
+        if (!same(&before, &after))
+            mgt_fail("list_push returned NULL but changed the list it was given");
         mgt_obs("push_failed", "yes");
-        list_destroy(old);
+        list_destroy(head);
         *ok = 0;
         return NULL;
     }
