@@ -116,24 +116,43 @@ static int measure(series *s)
     return 0;
 }
 
+/* Median of the per-iteration differences t[v][i] - t[BARE][i]: runs of one
+ * iteration are back to back, so this cancels most of the drift a busy
+ * machine adds to both. Call before the series are sorted. */
+static double paired_delta(const series *s, int v)
+{
+    double *d = malloc((size_t)s->runs * sizeof *d);
+    if (!d)
+        return 0;
+    for (int i = 0; i < s->runs; i++)
+        d[i] = s->t[v][i] - s->t[BARE][i];
+    double m = pct(d, s->runs, 50);
+    free(d);
+    return m;
+}
+
 static void report(series *s, bool percent)
 {
-    double med[VARIANTS], p90[VARIANTS];
+    double med[VARIANTS], p90[VARIANTS], pair[VARIANTS] = { 0 };
+    for (int v = BWRAP; v < VARIANTS; v++)
+        pair[v] = paired_delta(s, v);
     for (int v = 0; v < VARIANTS; v++) {
         p90[v] = pct(s->t[v], s->runs, 90);
         med[v] = pct(s->t[v], s->runs, 50);
     }
     printf("\n%s (%d runs each)\n", s->what, s->runs);
-    printf("  %-6s %9s %9s %14s\n", "", "median", "p90", "added (median)");
+    printf("  %-6s %9s %9s   %-18s %s\n", "", "median", "p90", "added (medians)",
+           "added (paired median)");
     for (int v = 0; v < VARIANTS; v++) {
         printf("  %-6s %7.2fms %7.2fms", variant_name[v], med[v], p90[v]);
         if (v == BARE)
             printf("\n");
         else if (percent)
-            printf("  %+7.2fms %+6.1f%%\n", med[v] - med[BARE],
-                   100.0 * (med[v] - med[BARE]) / med[BARE]);
+            printf("   %+7.2fms %+6.1f%%   %+7.2fms %+6.1f%%\n", med[v] - med[BARE],
+                   100.0 * (med[v] - med[BARE]) / med[BARE], pair[v],
+                   100.0 * pair[v] / med[BARE]);
         else
-            printf("  %+7.2fms\n", med[v] - med[BARE]);
+            printf("   %+7.2fms           %+7.2fms\n", med[v] - med[BARE], pair[v]);
     }
 }
 
