@@ -614,7 +614,7 @@ static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *err
     } else if (leak) {
         m.what = "leak";
         if (student_loc(c, leak, leak->apcs, aloc, sizeof aloc))
-            m.alloc = where = aloc;
+            m.alloc = aloc;
         stack = stack_json(c, leak, leak->apcs);
     } else {
         const char *k;
@@ -642,7 +642,7 @@ static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *err
     if (!where && strncmp(inj, "allocation #", 12))
         where = inj;
     render(&m, msg, sizeof msg);
-    add_error(c, errs, "unchecked_alloc_failure", msg, where, NULL, NULL, stack);
+    add_error(c, errs, "unchecked_alloc_failure", msg, where, m.alloc, NULL, stack);
     return false;
 }
 

@@ -126,6 +126,18 @@ static int in_exe(uintptr_t pc) { return pc >= exe_lo && pc < exe_hi; }
 static int in_stu(uintptr_t pc) { return pc >= stu_lo && pc < stu_hi; }
 static int on_stack(uintptr_t a, uintptr_t sp) { return a >= sp && a + 16 <= stack_top; }
 
+/* A word found on the stack is a return address only if the bytes before
+ * it are a call: e8 rel32, ff /2 with a register, disp8, disp32 or SIB. */
+static int after_call(uintptr_t r)
+{
+    if (r < exe_lo + 8 || r > exe_hi)
+        return 0;
+    const unsigned char *c = (const unsigned char *)r;
+    return c[-5] == 0xE8 || (c[-2] == 0xFF && (c[-1] & 0xF8) == 0xD0) ||
+           (c[-3] == 0xFF && (c[-2] & 0x38) == 0x10) ||
+           (c[-6] == 0xFF && (c[-5] & 0x38) == 0x10) || (c[-7] == 0xFF && (c[-6] & 0x38) == 0x10);
+}
+
 /* Frame-pointer walk (student, driver and runtime are built with frame
  * pointers). When pc is in libc (built without them), the first return
  * address into the executable is found by scanning the stack, and the
@@ -140,7 +152,7 @@ static void walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *out)
     if (!in_exe(pc)) {
         uintptr_t s = sp & ~(uintptr_t)7, lim = sp + 65536;
         for (; s + 8 <= stack_top && s < lim; s += 8)
-            if (in_exe(*(uintptr_t *)s))
+            if (in_exe(*(uintptr_t *)s) && after_call(*(uintptr_t *)s))
                 break;
         if (s + 8 > stack_top || s >= lim)
             return;
@@ -148,7 +160,7 @@ static void walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *out)
         fp = 0;
         for (uintptr_t x = s + 8; x + 16 <= stack_top && x < s + 65536; x += 8) {
             uintptr_t saved = *(uintptr_t *)x, ret = *(uintptr_t *)(x + 8);
-            if (in_exe(ret) && saved > x && saved < stack_top) {
+            if (in_exe(ret) && after_call(ret) && saved > x && saved < stack_top) {
                 fp = x;
                 break;
             }
@@ -186,10 +198,23 @@ static int has_stu(const uintptr_t *pcs)
 
 /* ---- records ------------------------------------------------------------- */
 
+/* The runtime's own tables sit between guard pages: a student's overflow
+ * must fault, not rewrite the records that judge it. */
 static void *raw_map(size_t len)
 {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    char *p = mmap(NULL, len + 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (mprotect(p + pg, len, PROT_READ | PROT_WRITE)) {
+        munmap(p, len + 2 * pg);
+        return NULL;
+    }
+    return p + pg;
+}
+
+static void raw_unmap(void *p, size_t len)
+{
+    munmap((char *)p - pg, len + 2 * pg);
 }
 
 static size_t hslot(uintptr_t u) { return (size_t)((u >> 4) * 0x9E3779B97F4A7C15ull) & (hcap - 1); }
@@ -211,7 +236,7 @@ static int hgrow(void)
             hidx[s] = old[i];
         }
     if (old)
-        munmap(old, ocap * sizeof *old);
+        raw_unmap(old, ocap * sizeof *old);
     return 0;
 }
 
@@ -234,7 +259,7 @@ static blk *new_rec(uintptr_t u)
             return NULL;
         if (recs) {
             memcpy(n, recs, nrecs * sizeof *n);
-            munmap(recs, caprecs * sizeof *recs);
+            raw_unmap(recs, caprecs * sizeof *recs);
         }
         recs = n;
         caprecs = ncap;
@@ -281,20 +306,22 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
     size_t data = (size + align - 1 + pg - 1) & ~(pg - 1);
     if (!data)
         data = pg;
-    size_t len = data + pg;
-    char *m = raw_map(len);
-    if (!m) {
+    /* Pattern 0: [data][guard], the block ending at the guard. Pattern 1:
+     * [guard][data][guard], the block starting after the first. Neighbours'
+     * guards merge into one mapping, so this costs about two per block. */
+    size_t len = data + (pattern ? 2 : 1) * pg;
+    char *m = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || mprotect(m + (pattern ? pg : 0), data, PROT_READ | PROT_WRITE)) {
+        if (m != MAP_FAILED)
+            munmap(m, len);
         errno = ENOMEM;
         return NULL;
     }
     uintptr_t u;
-    if (pattern == 0) {
-        mprotect(m + data, pg, PROT_NONE);
+    if (pattern == 0)
         u = ((uintptr_t)m + data - size) & ~(uintptr_t)(align - 1);
-    } else {
-        mprotect(m, pg, PROT_NONE);
+    else
         u = (uintptr_t)m + pg;
-    }
     blk *b = new_rec(u);
     if (!b) {
         munmap(m, len);
@@ -318,7 +345,7 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
     }
     if (pattern == 1) {
         /* The slack after the block is checked when it is freed. */
-        size_t slack = (uintptr_t)m + len - (u + size);
+        size_t slack = (uintptr_t)m + len - pg - (u + size);
         if (slack <= MGRT_FILL_MAX)
             memset((void *)(u + size), slack_byte, slack);
     }
@@ -417,7 +444,7 @@ static void free_block(void *p, const uintptr_t *st, const char *how)
         return;
     }
     if (b->pattern == 1) {
-        size_t slack = b->map + b->maplen - (b->user + b->size);
+        size_t slack = b->map + b->maplen - pg - (b->user + b->size);
         const unsigned char *t = (const unsigned char *)(b->user + b->size);
         for (size_t i = 0; slack <= MGRT_FILL_MAX && i < slack; i++)
             if (t[i] != slack_byte) {
