@@ -589,6 +589,25 @@ static void t_box_uid_distinct(void)
               (unsigned)mine.st_uid);
 }
 
+/* A command that cannot start is the sandbox's failure (-1 with a reason),
+ * never a verdict, and leaves nothing running. */
+static void t_bad_command(void)
+{
+    static const char *const missing[] = { "/box/nope", NULL };
+    static const char *const relative[] = { "prog", NULL };
+    static const char *const *cmds[] = { missing, relative };
+    sbx_policy *p = sbx_policy_new("run");
+    for (int i = 0; p && i < 2; i++) {
+        char err[256] = "";
+        sbx_cmd cmd = { .argv = cmds[i] };
+        sbx_result r;
+        int rc = sbx_run(p, box, &cmd, &r, err, sizeof err);
+        TSB_CHECK(rc == -1 && err[0] != '\0', "%s: rc %d err \"%s\"", cmds[i][0], rc, err);
+        sbx_result_free(&r);
+    }
+    sbx_policy_free(p);
+}
+
 static void t_policy_reuse(void)
 {
     /* One policy, compiled once, several runs. */
@@ -702,6 +721,7 @@ static const struct {
     { "box_files", t_box_files, true },
     { "box_destroy", t_box_destroy, true },
     { "box_uid_distinct", t_box_uid_distinct, true },
+    { "bad_command", t_bad_command, true },
     { "policy_reuse", t_policy_reuse, true },
     { "parallel", t_parallel, true },
 };

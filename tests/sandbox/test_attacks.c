@@ -358,9 +358,14 @@ static const attack attacks[] = {
     { .name = "include_etc_passwd", .fixture = "include_etc_passwd", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_no_passwd_in_messages },
     { .name = "huge_static", .fixture = "huge_static", .mode = M_HUGE },
+    /* The compiler (cc1, a child of gcc) runs out of CPU, or of memory:
+     * either is a limit of the box, not an error in the program. */
     { .name = "compile_bomb", .fixture = "compile_bomb", .mode = M_COMPILE,
       .verdict = SBX_TIME_LIMIT,
-      .compile = { .cpu_ms = 2000, .wall_ms = 4000, .memory = 512 * MIB } },
+      .compile = { .cpu_ms = 2000, .wall_ms = 4000, .memory = 1024 * MIB } },
+    { .name = "compile_bomb_memory", .fixture = "compile_bomb", .mode = M_COMPILE,
+      .verdict = SBX_MEMORY_LIMIT,
+      .compile = { .cpu_ms = 10000, .wall_ms = 15000, .memory = 192 * MIB } },
     { .name = "compile_disk_fill", .fixture = "compile_disk_fill", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_box_small },
 };
