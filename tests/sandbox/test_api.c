@@ -336,7 +336,7 @@ static void t_accounting_on_kill(void)
     sbx_result r;
     opts o = { .wall_ms = 700, .cpu_ms = 5000 };
     if (PROBE(&o, &r, "cpu", "5000") == 0 && verdict_is(&r, SBX_TIME_LIMIT))
-        TSB_CHECK(r.cpu_ms >= 300, "cpu_ms %ld after 700 ms of spinning", r.cpu_ms);
+        TSB_CHECK(r.cpu_ms >= 100, "cpu_ms %ld after 700 ms of spinning", r.cpu_ms);
     sbx_result_free(&r);
     opts m = { .wall_ms = 700, .memory = 256 * MIB };
     if (PROBE(&m, &r, "memsleep", "40", "5000") == 0 && verdict_is(&r, SBX_TIME_LIMIT))
@@ -370,7 +370,7 @@ static void t_wall_accounting(void)
 static void t_cpu_limit(void)
 {
     sbx_result r;
-    opts o = { .cpu_ms = 300, .wall_ms = 3000 };
+    opts o = { .cpu_ms = 300, .wall_ms = 8000 };
     if (PROBE(&o, &r, "cpu", "5000") == 0 && verdict_is(&r, SBX_TIME_LIMIT))
         TSB_CHECK(r.cpu_ms >= 250 && r.cpu_ms <= 1300, "cpu_ms %ld, limit 300", r.cpu_ms);
     sbx_result_free(&r);

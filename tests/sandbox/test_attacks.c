@@ -306,8 +306,8 @@ static const attack attacks[] = {
     RUN("fork_bomb_allowed", "fork_bomb", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_can_still_fork),
     /* A wall limit well above the CPU limit, so that the CPU limit ends it
-     * even when the machine is busy. */
-    RUN("busy_loop", "busy_loop", SBX_TIME_LIMIT, .check = check_busy, .wall_ms = 4000),
+     * even when the machine is busy (other test runs, other builds). */
+    RUN("busy_loop", "busy_loop", SBX_TIME_LIMIT, .check = check_busy, .wall_ms = 8000),
     RUN("sleep_forever", "sleep_forever", SBX_TIME_LIMIT, .check = check_sleep),
     RUN("memory_bomb", "memory_bomb", SBX_MEMORY_LIMIT, .check = check_memory),
     RUN("disk_fill", "disk_fill", SBX_OK, .check = check_disk),
@@ -344,10 +344,10 @@ static const attack attacks[] = {
     BLOCKED("memfd_exec", "memfd_exec", "memfd_create"),
     BLOCKED("open_by_handle", "open_by_handle", "name_to_handle_at"),
     RUN("raise_limits", "raise_limits", SBX_TIME_LIMIT, .check = check_raise_limits,
-        .wall_ms = 4000),
+        .wall_ms = 8000),
     /* Ignoring SIGXCPU must not buy CPU time past the limit. */
     RUN("ignore_sigxcpu", "ignore_sigxcpu", SBX_TIME_LIMIT, .check = check_cpu_capped,
-        .wall_ms = 4000),
+        .wall_ms = 8000),
     RUN("thread_bomb", "thread_bomb", SBX_TIME_LIMIT, .check = check_threads),
     RUN("double_fork_run", "double_fork", SBX_OK, .allow_processes = true,
         .settle_ms = 2000, .check = check_parent_done),
@@ -362,7 +362,7 @@ static const attack attacks[] = {
      * either is a limit of the box, not an error in the program. */
     { .name = "compile_bomb", .fixture = "compile_bomb", .mode = M_COMPILE,
       .verdict = SBX_TIME_LIMIT,
-      .compile = { .cpu_ms = 2000, .wall_ms = 4000, .memory = 1024 * MIB } },
+      .compile = { .cpu_ms = 2000, .wall_ms = 10000, .memory = 1024 * MIB } },
     { .name = "compile_bomb_memory", .fixture = "compile_bomb", .mode = M_COMPILE,
       .verdict = SBX_MEMORY_LIMIT,
       .compile = { .cpu_ms = 10000, .wall_ms = 15000, .memory = 192 * MIB } },
