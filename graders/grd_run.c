@@ -20,7 +20,7 @@
 #define MAX_INJ_ERRORS 3
 #define GRD_REPORT_KEEP_BYTES (2ul << 20)
 
-enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ };
+enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM };
 
 typedef struct {
     enum ev_type type;
@@ -201,6 +201,8 @@ static void parse_report(const char *data, size_t len, const char *token, report
             add_ev(cur, rest, EV_UNW);
         } else if (!strcmp(word, "inj")) {
             add_ev(cur, rest, EV_INJ);
+        } else if (!strcmp(word, "nomem")) {
+            add_ev(cur, rest, EV_NOMEM);
         } else if (!strcmp(word, "hello")) {
             rp->hello = true;
             rp->base = ufield(rest, "base", 16);
@@ -489,20 +491,42 @@ static const char *crash_words(const ev *e, int sig)
 static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_t nl)
 {
     int n = 0;
+    const ev *nomem = NULL;
     for (size_t i = 0; i < r->nev; i++) {
         const ev *e = &r->evs[i];
         char loc[96], aloc[96], floc[96], msg[600];
         bool hl = false, ha, hf;
-        if (e->type == EV_UNW || e->type == EV_INJ)
+        if (e->type == EV_NOMEM && !nomem)
+            nomem = e;
+        if (e->type == EV_UNW || e->type == EV_INJ || e->type == EV_NOMEM)
             continue;
+        if (nomem && e->type == EV_ERR && e->what[0] && !strcmp(e->what, "fault")) {
+            /* Allocation really failed (the memory limit) and then this
+             * crash: the NULL was never checked. */
+            char inj[96] = "an allocation";
+            student_loc(c, nomem, nomem->apcs, inj, sizeof inj);
+            hl = student_loc(c, e, e->pcs, loc, sizeof loc);
+            msg_args m = {.kind = "unchecked_alloc_failure", .what = "crash", .inj = inj,
+                          .crash = crash_words(e, e->sig)};
+            render(&m, msg, sizeof msg);
+            for (char *q = strstr(msg, "failed on purpose"); q; q = NULL)
+                memmove(q + 6, q + 17, strlen(q + 17) + 1); /* "failed" */
+            add_error(c, test_errs, "unchecked_alloc_failure", msg, hl ? loc : NULL, NULL, NULL,
+                      stack_json(c, e, e->pcs));
+            n++;
+            continue;
+        }
         if (e->type == EV_ERR && !is_memory_kind(e->kind)) {
             snprintf(note, nl, "the test crashed: %s", crash_words(e, e->sig));
             n++;
             continue;
         }
         const char *kind = e->type == EV_LEAK ? "leak" : e->kind;
+        /* A stack overflow faults in the prologue of the next call; the
+         * line to show is the call that recursed, one frame up. */
         if (e->type == EV_ERR)
-            hl = student_loc(c, e, e->pcs, loc, sizeof loc);
+            hl = student_loc(c, e, e->pcs + (!strcmp(e->kind, "stack_overflow") && e->pcs[1]), loc,
+                             sizeof loc);
         ha = student_loc(c, e, e->apcs, aloc, sizeof aloc);
         hf = student_loc(c, e, e->fpcs, floc, sizeof floc);
         const char *what = e->what;
@@ -512,8 +536,10 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
                       .count = e->count, .off = e->off, .alloc = ha ? aloc : NULL,
                       .free = hf ? floc : NULL};
         render(&m, msg, sizeof msg);
-        /* A leak is located where the block was allocated. */
-        const char *where = e->type == EV_LEAK ? (ha ? aloc : NULL) : (hl ? loc : NULL);
+        /* A leak, or a pointer read from never-written memory, is located
+         * where the block was allocated. */
+        bool at_alloc = e->type == EV_LEAK || !strcmp(kind, "uninitialized_read");
+        const char *where = at_alloc && ha ? aloc : hl ? loc : NULL;
         add_error(c, test_errs, kind, msg, where, ha ? aloc : NULL, hf ? floc : NULL,
                   stack_json(c, e, e->type == EV_LEAK ? e->apcs : e->pcs));
         n++;

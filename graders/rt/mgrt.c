@@ -65,7 +65,7 @@ static size_t quar_head, quar_n, quar_bytes;
 
 static int pattern;                      /* 0: guard after, 1: guard before */
 static unsigned long fail_at, stu_allocs, stu_calls;
-static int injected;
+static int injected, nomem_said;
 static unsigned unw_reports;
 static volatile int in_handler;
 
@@ -284,9 +284,31 @@ static size_t natural_align(size_t n)
     return !a || a > 16 ? 16 : a;
 }
 
+/* An allocation is the student's when their code is on the stack and the
+ * allocator was called from the executable: blocks libc makes for itself
+ * (the stdout buffer behind a printf) are neither leaks nor failed on
+ * purpose. */
+static int stu_alloc(const uintptr_t *st)
+{
+    return in_exe(st[0]) && has_stu(st);
+}
+
+/* A real failure (the sandbox's memory limit): said once, so that a crash
+ * that follows is understood as an unchecked allocation failure. */
+static void *no_memory(int stu, const uintptr_t *st)
+{
+    if (stu && !nomem_said) {
+        char s[200];
+        nomem_said = 1;
+        mgrt_rep("nomem apcs=%s", fmt_pcs(s, sizeof s, st));
+    }
+    errno = ENOMEM;
+    return NULL;
+}
+
 static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *st)
 {
-    int stu = has_stu(st);
+    int stu = stu_alloc(st);
     if (stu) {
         stu_calls++;
         if (++stu_allocs == fail_at) {
@@ -297,10 +319,8 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
             return NULL;
         }
     }
-    if (size > ((size_t)1 << 40) || align > ((size_t)1 << 20)) {
-        errno = ENOMEM;
-        return NULL;
-    }
+    if (size > ((size_t)1 << 40) || align > ((size_t)1 << 20))
+        return no_memory(stu, st);
     if (!align)
         align = natural_align(size);
     size_t data = (size + align - 1 + pg - 1) & ~(pg - 1);
@@ -314,8 +334,7 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
     if (m == MAP_FAILED || mprotect(m + (pattern ? pg : 0), data, PROT_READ | PROT_WRITE)) {
         if (m != MAP_FAILED)
             munmap(m, len);
-        errno = ENOMEM;
-        return NULL;
+        return no_memory(stu, st);
     }
     uintptr_t u;
     if (pattern == 0)
@@ -419,7 +438,7 @@ static void free_block(void *p, const uintptr_t *st, const char *how)
 {
     if (!p)
         return;
-    int stu = has_stu(st);
+    int stu = stu_alloc(st);
     if (stu)
         stu_calls++;
     uintptr_t u = (uintptr_t)p;
@@ -477,10 +496,11 @@ static void *realloc_block(void *p, size_t n, const uintptr_t *st)
         free_block(p, st, NULL);
         return NULL;
     }
+    size_t old = b->size; /* b dies if the record table grows below */
     void *q = alloc_block(n, 0, 0, st);
     if (!q)
         return NULL; /* the old block stays as it was */
-    memcpy(q, p, b->size < n ? b->size : n);
+    memcpy(q, p, old < n ? old : n);
     free_block(p, st, NULL);
     return q;
 }
@@ -645,7 +665,8 @@ sighandler_t __sysv_signal(int sig, sighandler_t h) { return signal(sig, h); }
 sighandler_t bsd_signal(int sig, sighandler_t h) { return signal(sig, h); }
 sighandler_t sigset(int sig, sighandler_t h) { return signal(sig, h); }
 
-static const char *classify(int sig, const siginfo_t *si, uintptr_t sp, blk **bp, long *off)
+static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, uintptr_t sp,
+                            blk **bp, long *off)
 {
     uintptr_t a = (uintptr_t)si->si_addr;
     *bp = NULL;
@@ -655,8 +676,30 @@ static const char *classify(int sig, const siginfo_t *si, uintptr_t sp, blk **bp
         return "abort";
     if (sig != SIGSEGV && sig != SIGBUS)
         return "crash";
-    if (si->si_code == SI_KERNEL)
-        return "wild_access"; /* non-canonical address: no si_addr */
+    if (si->si_code == SI_KERNEL) {
+        /* A non-canonical address (no si_addr). The fill patterns are
+         * non-canonical on purpose: a pointer read from never-written heap
+         * memory, or from a never-set local (the fork server fills the
+         * stack), ends here with the pattern still in a register. */
+        for (int r = 0; r < NGREG; r++) {
+            uint64_t v = (uint64_t)uc->uc_mcontext.gregs[r];
+            if (v != 0x0101010101010101ull * fill_byte[pattern])
+                continue;
+            for (size_t i = nrecs; i-- > 0 && !*bp;) { /* whose bytes were they? */
+                blk *b = &recs[i];
+                if (b->state != B_LIVE || !b->student || !b->filled)
+                    continue;
+                for (size_t o = (8 - (b->user & 7)) & 7; o + 8 <= b->size; o += 8)
+                    if (*(const uint64_t *)(b->user + o) == v) {
+                        *bp = b;
+                        *off = (long)o;
+                        break;
+                    }
+            }
+            return "uninitialized_read";
+        }
+        return "wild_access";
+    }
     if (a < 65536)
         return "null_dereference";
     int exact = 0;
@@ -681,7 +724,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     if (!in_handler++) {
         blk *b = NULL;
         long off = 0;
-        const char *kind = classify(sig, si, sp, &b, &off);
+        const char *kind = classify(sig, si, uc, sp, &b, &off);
         uintptr_t st[MGRT_FRAMES];
         walk(pc, sp, fp, st);
         char s1[200], s2[200], s3[200];
@@ -827,7 +870,7 @@ void mgrt_test_begin(int pat, unsigned long k)
     pattern = pat ? 1 : 0;
     fail_at = k;
     stu_allocs = stu_calls = 0;
-    injected = 0;
+    injected = nomem_said = 0;
     unw_reports = 0;
     test_seq = seq;
 }

@@ -113,6 +113,18 @@ unsigned long mgt_heap_live(void) { return mgrt_live_student(); }
 /* ---- the fork server ----------------------------------------------------- */
 
 static size_t ntests;
+
+/* Fills the stack the test is about to use, so a local the student never
+ * sets holds a non-canonical pattern, faults when used as a pointer, and is
+ * named a wild access instead of passing for NULL or a stale value. */
+static __attribute__((noinline)) void poison_stack(int depth)
+{
+    volatile unsigned char buf[16384];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = 0xCC;
+    if (depth > 0)
+        poison_stack(depth - 1);
+}
 static long test_ms = 2000;
 
 static long now_ms(void)
@@ -146,6 +158,7 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        poison_stack(16);
         mgrt_test_begin(pat, k);
         mgt_tests[i].fn();
         fflush(stdout);

@@ -38,10 +38,10 @@ def check(job):
         return label, "status %s: %s" % (doc.get("status"), doc["compile"]["output"][:300])
     errs = doc["memory_errors"]
     short = [(e["kind"], e["location"], e["alloc_location"]) for e in errs]
-    if want == "reference":
+    if want == "reference" or want.get("full_marks"):
         if doc["score"] != doc["max_score"] or errs:
             bad = [t["name"] + ": " + t["output"][:200] for t in doc["tests"] if t["status"] != "passed"]
-            return label, "reference: score %s/%s, errors %s, failing %s" % (
+            return label, "expected full marks: score %s/%s, errors %s, failing %s" % (
                 doc["score"], doc["max_score"], short, bad)
         return label, None
     if not doc["score"] < doc["max_score"]:
