@@ -235,7 +235,7 @@ static void destroy_null(void)
 
 static void long_list(void)
 {
-    enum { N = 10000 };
+    enum { N = 2000 };
     static char names[N][8];
     node *head = NULL;
     for (int i = 0; i < N; i++) {
@@ -249,8 +249,8 @@ static void long_list(void)
     }
     mgt_obs_uint("length", list_length(head));
     head = list_remove(head, "n0");          /* the tail */
-    head = list_remove(head, "n5000");       /* the middle */
-    head = list_remove(head, "n9999");       /* the head */
+    head = list_remove(head, "n1000");       /* the middle */
+    head = list_remove(head, "n1999");       /* the head */
     mgt_obs_uint("after_removes", list_length(head));
     mgt_obs_str("head_value", head != NULL ? head->value : NULL);
     list_destroy(head);
