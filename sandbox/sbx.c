@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,6 +33,8 @@
 #include "sbx_int.h"
 
 #define KiB 1024UL
+/* How long init gets to wind a run down before we kill it ourselves. */
+#define SBX_GRACE_MS 1000L
 #define MiB (1024UL * 1024UL)
 
 /* ---- verdicts ------------------------------------------------------------ */
@@ -142,10 +145,13 @@ struct init_report {
     int step;           /* filesystem step, for STAGE_FS */
     int status;         /* wait status of the program */
     long utime_us, stime_us, maxrss_kb;
+    int stopped;        /* STOP_*: why init ended the run early, if it did */
     int blocked;        /* a call outside the allowlist was attempted */
     int nr;             /* its number and audit arch */
     uint32_t arch;
 };
+
+enum { STOP_NONE, STOP_WALL, STOP_CPU, STOP_REQUEST };
 
 enum { STAGE_OK, STAGE_FDS, STAGE_FS, STAGE_FORK, STAGE_LIMITS, STAGE_IDENTITY,
        STAGE_FILTER, STAGE_LISTENER, STAGE_EXEC, STAGE_COUNT };
@@ -172,7 +178,25 @@ struct child_args {
     struct sock_fprog prog;
     size_t notif_size;
     char *exec_page;    /* see sbx_exec_page(); mapped before the clone */
+    long deadline_ms;   /* CLOCK_MONOTONIC ms at which the wall limit ends */
 };
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* CPU of the box's processes that init has reaped so far. */
+static long children_cpu_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru))
+        return 0;
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000L;
+}
 
 static void write_all(int fd, const void *buf, size_t len)
 {
@@ -228,6 +252,9 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     uid_t uid = a->b->uid;
     struct prog_msg go;
 
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (dup2(FD_STDIN, 0) < 0 || dup2(FD_OUT, 1) < 0 || dup2(FD_ERR, 2) < 0 ||
         (a->cmd->capture_fd3 ? dup2(FD_3, 3) < 0 : close(FD_STATUS) < 0)) {
         prog_send(syncw, STAGE_FDS, errno);
@@ -236,9 +263,13 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     for (int fd = FD_STDIN; fd < FD_FIRST_FREE; fd++)
         close(fd);
 
-    unsigned long cpu_s = (p->cpu_ms + 999) / 1000;
+    /* Init stops the program at its CPU limit to the millisecond. This
+     * SIGKILL (soft = hard: no SIGXCPU to ignore), a second later so that it
+     * never races init, is the per-process backstop for the children init
+     * cannot clock. */
+    unsigned long cpu_s = (p->cpu_ms + 999) / 1000 + 1;
     if (set_limit(RLIMIT_AS, p->memory, p->memory) ||
-        set_limit(RLIMIT_CPU, cpu_s, cpu_s + 1) ||
+        set_limit(RLIMIT_CPU, cpu_s, cpu_s) ||
         set_limit(RLIMIT_FSIZE, p->file_size, p->file_size) ||
         set_limit(RLIMIT_NOFILE, p->open_files, p->open_files) ||
         set_limit(RLIMIT_NPROC, p->processes, p->processes) ||
@@ -306,6 +337,14 @@ static _Noreturn void init_main(const struct child_args *a, const int need[5])
 
     if (arrange_fds(need))
         init_fail(STAGE_FDS, 0);
+    /* SIGUSR1 from the supervisor means "stop the box now" (output limit);
+     * it arrives blocked (see sbx_run) and is read here, never handled. */
+    sigset_t stopset;
+    sigemptyset(&stopset);
+    sigaddset(&stopset, SIGUSR1);
+    int sigfd = signalfd(-1, &stopset, SFD_CLOEXEC);
+    if (sigfd < 0)
+        init_fail(STAGE_FDS, 0);
     /* From here on FD_STATUS is ours to report on. If the supervisor dies
      * (a crashed server), the box dies with it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL))
@@ -352,51 +391,89 @@ static _Noreturn void init_main(const struct child_args *a, const int need[5])
     }
     close(sync[0]);
 
-    /* Serve the listener until the program ends. Orphans (double forks)
-     * are reparented to us: reap them as they die so they cannot pile up
-     * against the process limit as zombies. */
+    /* Watch the box until the program ends: serve the listener, enforce the
+     * wall clock and the CPU limit to the millisecond, obey a stop request
+     * from the supervisor, reap orphans (double forks) as they die so they
+     * cannot pile up against the process limit. */
     char notif[512];
     int status = 0, done = 0;
-    struct rusage ru = {0};
+    long used_ms = 0;
+    const long cpu_limit = (long)a->p->cpu_ms;
+    clockid_t pclock = (clockid_t)((~(unsigned)pid << 3) | 2); /* process CPU clock */
     while (!done) {
-        struct pollfd pf[2] = {{pidfd, POLLIN, 0}, {lfd, POLLIN, 0}};
-        int n = poll(pf, lfd >= 0 ? 2 : 1, 100);
+        long now = mono_ms();
+        if (now >= a->deadline_ms) {
+            r.stopped = STOP_WALL;
+            break;
+        }
+        long cpu_left = cpu_limit - used_ms;
+        long wait = a->deadline_ms - now;
+        if (wait > cpu_left)
+            wait = cpu_left > 5 ? cpu_left : 5;
+        if (wait > 250)
+            wait = 250;
+        struct pollfd pf[3] = {{pidfd, POLLIN, 0}, {sigfd, POLLIN, 0}, {lfd, POLLIN, 0}};
+        int n = poll(pf, lfd >= 0 ? 3 : 2, (int)wait);
         if (n < 0 && errno != EINTR)
             break;
-        if (lfd >= 0 && (pf[1].revents & POLLIN)) {
+        if (n > 0 && pf[1].revents) {
+            r.stopped = STOP_REQUEST;
+            break;
+        }
+        if (n > 0 && lfd >= 0 && (pf[2].revents & POLLIN)) {
             memset(notif, 0, a->notif_size);
             if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, notif) == 0) {
                 struct seccomp_notif *req = (struct seccomp_notif *)notif;
                 r.blocked = 1;
                 r.nr = req->data.nr;
                 r.arch = req->data.arch;
-                kill(-1, SIGKILL); /* every process of the box but us */
+                kill(-1, SIGKILL); /* the call never completes */
             }
-        } else if (lfd >= 0 && (pf[1].revents & (POLLHUP | POLLERR))) {
+        } else if (n > 0 && lfd >= 0 && (pf[2].revents & (POLLHUP | POLLERR))) {
             close(lfd);
             lfd = -1;
         }
-        for (;;) {
-            struct rusage cru;
-            int st;
-            pid_t w = wait4(-1, &st, WNOHANG | __WALL, &cru);
-            if (w <= 0)
-                break;
+        int st;
+        pid_t w;
+        while ((w = wait4(-1, &st, WNOHANG | __WALL, NULL)) > 0)
             if (w == pid) {
                 status = st;
-                ru = cru;
                 done = 1;
+            }
+        if (!done) {
+            struct timespec ts;
+            if (syscall(SYS_clock_gettime, pclock, &ts) == 0)
+                used_ms = children_cpu_ms() + ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+            if (used_ms >= cpu_limit) {
+                r.stopped = STOP_CPU;
+                break;
             }
         }
     }
+    /* Everyone else dies now; reaping all of them makes our children's
+     * rusage the whole box's CPU time and peak memory. */
     kill(-1, SIGKILL);
+    for (;;) {
+        int st;
+        pid_t w = wait4(-1, &st, __WALL, NULL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            break;
+        if (w == pid && !done) {
+            status = st;
+            done = 1;
+        }
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
     r.stage = STAGE_OK;
     r.status = status;
     r.utime_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec;
     r.stime_us = ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
     r.maxrss_kb = ru.ru_maxrss;
     write_all(FD_STATUS, &r, sizeof r);
-    /* Our exit ends the PID namespace: the kernel kills whatever is left. */
+    /* Our exit ends the PID namespace. */
     _exit(0);
 }
 
@@ -407,13 +484,6 @@ static void ignore_sigpipe(void)
 {
     /* A program that closes stdin early must not kill us with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static const char *const default_env[] = {
@@ -492,50 +562,65 @@ static void set_detail(sbx_result *res, const struct sbx_policy *p)
     }
 }
 
-/* Turns how the program ended into a verdict. Order matters: limits the
- * supervisor enforced come first, then the filter, then the exit status. */
+/* Does the program's own output say an allocation failed? With RLIMIT_AS a
+ * program out of memory sees malloc fail and often says so before it dies
+ * (cc1: "virtual memory exhausted"); nothing else tells us. */
+static bool says_out_of_memory(const sbx_result *res)
+{
+    static const char *const phrases[] = {
+        "memory exhausted", "Cannot allocate memory", "out of memory", "cannot allocate",
+    };
+    for (size_t i = 0; i < sizeof phrases / sizeof phrases[0]; i++)
+        if ((res->err.data && strstr(res->err.data, phrases[i])) ||
+            (res->out.data && strstr(res->out.data, phrases[i])))
+            return true;
+    return false;
+}
+
+/* Turns how the run ended into a verdict. Order matters: limits we enforced
+ * first, then the filter, then how the program itself ended. `stop` is the
+ * supervisor's own reason when it had to act (output flood, init not
+ * answering). */
 static void decide(sbx_result *res, const struct sbx_policy *p, const struct init_report *r,
-                   bool wall_killed, bool output_killed)
+                   int stop)
 {
     res->cpu_ms = (r->utime_us + r->stime_us) / 1000;
     res->peak_rss_kb = r->maxrss_kb;
     int st = r->status;
-    if (WIFEXITED(st))
+    bool exited = WIFEXITED(st), signaled = WIFSIGNALED(st);
+    if (exited)
         res->exit_code = WEXITSTATUS(st);
-    if (WIFSIGNALED(st))
+    if (signaled)
         res->signal = WTERMSIG(st);
     /* RLIMIT_AS makes allocation fail rather than kill: a program that ends
-     * badly with its resident set close to the limit ran out of memory. */
-    bool near_mem = (unsigned long)res->peak_rss_kb * KiB >= p->memory / 10 * 8;
+     * badly with its resident set close to the limit, or saying it could not
+     * allocate, ran out of memory. */
+    bool oom = (unsigned long)res->peak_rss_kb * KiB >= p->memory / 10 * 8 ||
+               says_out_of_memory(res);
 
-    if (output_killed)
+    if (stop == STOP_REQUEST || r->stopped == STOP_REQUEST)
         res->verdict = SBX_OUTPUT_LIMIT;
-    else if (wall_killed)
+    else if (stop == STOP_WALL || r->stopped == STOP_WALL)
         res->verdict = SBX_TIME_LIMIT;
     else if (r->blocked) {
         res->verdict = SBX_BLOCKED_SYSCALL;
         sbx_seccomp_name(r->arch, r->nr, res->blocked_syscall, sizeof res->blocked_syscall);
-    } else if (WIFSIGNALED(st) && res->signal == SIGSYS) {
-        /* Killed by the filter's bad-arch action: an i386 or x32 call. */
-        res->verdict = SBX_BLOCKED_SYSCALL;
-        snprintf(res->blocked_syscall, sizeof res->blocked_syscall, "foreign-ABI call");
-    } else if (WIFSIGNALED(st) && (res->signal == SIGXCPU ||
-                                   (res->signal == SIGKILL &&
-                                    (unsigned long)res->cpu_ms >= p->cpu_ms)))
+    } else if (r->stopped == STOP_CPU || (signaled && res->signal == SIGXCPU) ||
+               (unsigned long)res->cpu_ms > p->cpu_ms ||
+               /* a process of the box hit its own whole-second backstop */
+               ((unsigned long)res->cpu_ms >= p->cpu_ms && !(exited && res->exit_code == 0)))
         res->verdict = SBX_TIME_LIMIT;
-    else if (WIFSIGNALED(st) && res->signal == SIGXFSZ) {
+    else if (signaled && res->signal == SIGXFSZ) {
         res->verdict = SBX_OUTPUT_LIMIT;
         snprintf(res->detail, sizeof res->detail,
                  "file size limit exceeded (%lu KiB per file)", p->file_size / KiB);
         return;
-    } else if ((unsigned long)res->cpu_ms > p->cpu_ms)
-        res->verdict = SBX_TIME_LIMIT;
-    else if (WIFEXITED(st) && res->exit_code == 0)
+    } else if (exited && res->exit_code == 0)
         res->verdict = SBX_OK;
-    else if (near_mem)
+    else if (oom)
         res->verdict = SBX_MEMORY_LIMIT;
     else
-        res->verdict = WIFSIGNALED(st) ? SBX_SIGNALED : SBX_RUNTIME_ERROR;
+        res->verdict = signaled ? SBX_SIGNALED : SBX_RUNTIME_ERROR;
     set_detail(res, p);
 }
 
@@ -620,14 +705,23 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
     int need[5] = {st_p[1], in_p[0], out_p[1], err_p[1], f3_p[1]};
     const unsigned long flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
                                 CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
-    long start = now_ms();
+    long start = mono_ms();
+    a.deadline_ms = start + (long)p->wall_ms;
+    /* Init must start with SIGUSR1 blocked (see init_main): block it in this
+     * thread across the clone, which copies the mask. */
+    sigset_t usr1, saved;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, &saved);
     pid = (pid_t)syscall(SYS_clone, flags, 0, &pidfd, 0, 0);
-    if (pid < 0) {
-        fail(err, errlen, "clone into new namespaces", errno);
-        goto out;
-    }
     if (pid == 0)
         init_main(&a, need);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (pid < 0) {
+        fail(err, errlen, "clone into new namespaces", clone_errno);
+        goto out;
+    }
 
     close_fd(&st_p[1]);
     close_fd(&in_p[0]);
@@ -643,8 +737,12 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
                             {&f3_p[0], &res->fd3}};
     struct init_report rep;
     size_t rep_got = 0, in_off = 0;
-    bool exited = false, wall_killed = false, output_killed = false;
-    long deadline = start + (long)p->wall_ms;
+    bool exited = false;
+    int stop = STOP_NONE;      /* what we asked or forced, if anything */
+    bool forced = false;       /* we had to SIGKILL init itself */
+    /* Init enforces the wall clock and reports; we step in only if it does
+     * not answer within a grace period. */
+    long backstop = start + (long)p->wall_ms + SBX_GRACE_MS;
     long drain_deadline = 0;
 
     for (;;) {
@@ -669,21 +767,22 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
         }
         if (exited && ipump[0] < 0 && ipump[1] < 0 && ipump[2] < 0 && ist < 0)
             break;
-        long now = now_ms();
-        if (!exited && now >= deadline && !wall_killed) {
-            wall_killed = true;
+        long now = mono_ms();
+        if (!exited && now >= backstop && !forced) {
+            forced = true;
+            if (stop == STOP_NONE)
+                stop = STOP_WALL;
             syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
         }
         if (exited && !drain_deadline)
-            drain_deadline = now + 1000;
+            drain_deadline = now + SBX_GRACE_MS;
         if (exited && now >= drain_deadline)
             break; /* every writer is dead; nothing more can come */
-        long wait = exited ? drain_deadline - now : (wall_killed ? 100 : deadline - now);
+        long wait = exited ? drain_deadline - now : (forced ? 100 : backstop - now);
         int r = poll(pf, (nfds_t)n, (int)(wait > 0 ? wait : 0));
         if (r < 0 && errno != EINTR) {
             fail(err, errlen, "poll", errno);
-            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-            goto reap;
+            goto out;
         }
         if (r <= 0)
             continue;
@@ -693,10 +792,14 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
             if (pump_read(&pumps[i], p->output_keep, scratch, sizeof scratch) < 0)
                 close_fd(pumps[i].fd);
         }
-        if (!output_killed &&
+        if (stop == STOP_NONE && !exited &&
             res->out.total + res->err.total + res->fd3.total > p->output_limit) {
-            output_killed = true;
-            syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+            /* Ask init to stop the box so that it still reports CPU and
+             * memory; give it the grace period, then force it. */
+            stop = STOP_REQUEST;
+            syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
+            if (backstop > now + SBX_GRACE_MS)
+                backstop = now + SBX_GRACE_MS;
         }
         if (iin >= 0 && pf[iin].revents) {
             ssize_t w = write(in_p[1], (const char *)cmd->stdin_data + in_off,
@@ -716,19 +819,17 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
         if (ipid >= 0 && pf[ipid].revents)
             exited = true;
     }
-    res->wall_ms = now_ms() - start;
+    res->wall_ms = mono_ms() - start;
 
-reap:;
-    int ist;
-    while (waitpid(pid, &ist, __WALL) < 0 && errno == EINTR)
+    while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
         ;
     pid = -1;
     if (rep_got != sizeof rep) {
-        if (!wall_killed && !output_killed) {
+        if (!forced) {
             fail(err, errlen, "box init ended without a report", EPROTO);
             goto out;
         }
-        /* We killed it: there is no report, and none is needed. */
+        /* We had to kill init: no report, no accounting, but a verdict. */
         memset(&rep, 0, sizeof rep);
         rep.status = SIGKILL;
     } else if (rep.stage != STAGE_OK) {
@@ -742,7 +843,7 @@ reap:;
                      strerror(rep.err_no));
         goto out;
     }
-    decide(res, p, &rep, wall_killed, output_killed);
+    decide(res, p, &rep, stop);
     rc = 0;
 out:
     if (pid > 0) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,9 +32,15 @@ static void set_err(char *err, size_t errlen, const char *what, int e)
 
 static uid_t next_uid(void)
 {
-    static atomic_uint counter;
-    unsigned c = atomic_fetch_add(&counter, 1);
-    return SBX_UID_BASE + ((unsigned)getpid() * 65537u + c) % SBX_UID_SPAN;
+    /* Random, not counted: two processes (each pid 1 of its own namespace,
+     * say) must not hand out the same uid. Collisions among the few boxes
+     * alive at once are negligible in a span of 10^8. */
+    unsigned r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+        static atomic_uint counter;
+        r = (unsigned)getpid() * 65537u + atomic_fetch_add(&counter, 1) * 2654435761u;
+    }
+    return SBX_UID_BASE + r % SBX_UID_SPAN;
 }
 
 static const char *tmp_dir(void)
@@ -242,7 +249,7 @@ int sbx_box_sweep(void)
 /* ---- inside the child: build the root and pivot into it ------------------ */
 
 enum {
-    STEP_PRIVATE = 1, STEP_ROOT, STEP_DIRS, STEP_USR, STEP_USR_RO, STEP_LINKS,
+    STEP_PRIVATE = 1, STEP_ROOT, STEP_DIRS, STEP_USR, STEP_USR_RO, STEP_USR_LOCAL, STEP_LINKS,
     STEP_DEVNULL, STEP_LDCACHE, STEP_BOX, STEP_BOX_FLAGS, STEP_TMP, STEP_PIVOT,
     STEP_DETACH, STEP_ROOT_RO, STEP_CHDIR, STEP_COUNT
 };
@@ -250,7 +257,7 @@ enum {
 static const char *const step_names[STEP_COUNT] = {
     [STEP_PRIVATE] = "make mounts private", [STEP_ROOT] = "mount root tmpfs",
     [STEP_DIRS] = "create root directories", [STEP_USR] = "bind /usr",
-    [STEP_USR_RO] = "remount /usr read-only", [STEP_LINKS] = "create /bin /lib links",
+    [STEP_USR_RO] = "remount /usr read-only", [STEP_USR_LOCAL] = "hide /usr/local", [STEP_LINKS] = "create /bin /lib links",
     [STEP_DEVNULL] = "bind /dev/null", [STEP_LDCACHE] = "bind /etc/ld.so.cache",
     [STEP_BOX] = "bind /box", [STEP_BOX_FLAGS] = "restrict /box",
     [STEP_TMP] = "mount /tmp", [STEP_PIVOT] = "pivot_root",
@@ -315,6 +322,12 @@ int sbx_fs_enter(const struct sbx_box *b, const struct sbx_policy *p, const char
         return -STEP_USR;
     if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | ro, NULL))
         return -STEP_USR_RO;
+    /* /usr/local is the site's, not the compiler's: an empty read-only
+     * tmpfs over it keeps deployed files (assignments, tools) out of view. */
+    if (access("/usr/local", F_OK) == 0 &&
+        (!join(path, sizeof path, r, "/usr/local") ||
+         mount("hidden", path, "tmpfs", ro | MS_NOEXEC, "size=4k,mode=0755")))
+        return -STEP_USR_LOCAL;
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
         if (!join(path, sizeof path, r, links[i][1]) || symlink(links[i][0], path))
             return -STEP_LINKS;

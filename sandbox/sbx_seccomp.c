@@ -15,6 +15,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#define X32_SYSCALL_BIT 0x40000000
+
 #include "sbx_int.h"
 
 /* What every process in a box may do: memory, files it can see, time,
@@ -123,9 +125,10 @@ int sbx_seccomp_build(struct sbx_policy *p, char *err, size_t errlen)
         goto out;
 
     /* A call made through another ABI (i386 int 0x80, x32) would bypass a
-     * filter written for x86_64 numbers: kill it without asking. */
+     * filter written for x86_64 numbers: refuse it like any other, so init
+     * names it and kills the box. */
     what = "bad-arch action";
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS))
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY))
         goto out;
 
     what = "allowlist";
@@ -189,10 +192,17 @@ out:
 
 void sbx_seccomp_name(uint32_t arch, int nr, char *buf, size_t len)
 {
+    /* x32 calls arrive under the x86_64 arch with bit 30 set. */
+    const char *abi = arch == AUDIT_ARCH_I386 ? "i386 " :
+                      arch == AUDIT_ARCH_X86_64 && (nr & X32_SYSCALL_BIT) ? "x32 " : "";
+    if (*abi == 'x') {
+        nr &= ~X32_SYSCALL_BIT;
+        arch = AUDIT_ARCH_X86_64;
+    }
     char *name = seccomp_syscall_resolve_num_arch(arch, nr);
     if (name)
-        snprintf(buf, len, "%s", name);
+        snprintf(buf, len, "%s%s", abi, name);
     else
-        snprintf(buf, len, "syscall %d", nr);
+        snprintf(buf, len, "%ssyscall %d", abi, nr);
     free(name);
 }
