@@ -227,6 +227,19 @@ static void remove_uses_value(void)
     list_destroy(head);
 }
 
+static void remove_exact_match(void)
+{
+    /* "ab" is also the start of "abc": only the node equal to it goes */
+    const char *const v[] = { "a", "ab", "abc" };     /* abc -> ab -> a */
+    int ok;
+    node *head = build(v, 3, &ok);
+    if (!ok)
+        return;
+    head = list_remove(head, "ab");
+    obs_list("", head, 3);
+    list_destroy(head);
+}
+
 static void destroy_null(void)
 {
     list_destroy(NULL);
@@ -281,6 +294,7 @@ MGT_TESTS(
     MGT_TEST(remove_only),
     MGT_TEST(remove_duplicates),
     MGT_TEST(remove_uses_value),
+    MGT_TEST(remove_exact_match),
     MGT_TEST(destroy_null),
     MGT_TEST(long_list),
     MGT_TEST(push_alloc_failure),
