@@ -59,7 +59,7 @@ int cli_grade(int argc, char **argv)
                 snprintf(msg, sizeof msg, "%s needs a value", argv[i]);
                 return usage(msg);
             }
-            if (argv[i][13] == 's')
+            if (!strcmp(argv[i], "--assignments"))
                 dir = argv[++i];
             else
                 name = argv[++i];
@@ -91,6 +91,10 @@ int cli_grade(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const char *base = strrchr(paths[i], '/');
         base = base ? base + 1 : paths[i];
+        /* One file for a one-file assignment: whatever its name on disk,
+         * it is graded as the file the assignment expects. */
+        if (n == 1 && grd_assignment_file_count(a) == 1)
+            base = grd_assignment_file(a, 0);
         bool known = false;
         for (size_t j = 0; j < grd_assignment_file_count(a); j++)
             known |= !strcmp(base, grd_assignment_file(a, j));
