@@ -1,0 +1,159 @@
+"""Helpers for the server tests: start the real `memgrade serve`, create users
+with the real `memgrade user add`, and talk HTTP to it with the standard
+library only. Every test runs inside tests/server/netns_run.sh."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+MEMGRADE = os.environ.get("MEMGRADE", "memgrade")
+SOURCE_DIR = os.environ.get("MEMGRADE_SOURCE_DIR",
+                            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ASSIGNMENTS = os.environ.get("MEMGRADE_ASSIGNMENTS", os.path.join(SOURCE_DIR, "assignments"))
+
+failures = 0
+
+
+def check(cond, what):
+    """Records one assertion; the test's exit status says whether all held."""
+    global failures
+    if cond:
+        print("ok   " + what, flush=True)
+    else:
+        failures += 1
+        print("FAIL " + what, flush=True)
+    return cond
+
+
+def finish():
+    print("%s: %d failure(s)" % (os.path.basename(sys.argv[0]), failures), flush=True)
+    sys.exit(1 if failures else 0)
+
+
+def reference(assignment, name=None):
+    name = name or assignment + ".c"
+    with open(os.path.join(ASSIGNMENTS, assignment, "reference", name)) as f:
+        return f.read()
+
+
+def add_user(db, name, role):
+    out = subprocess.run([MEMGRADE, "user", "add", name, "--role", role, "--db", db],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+class Server:
+    """One `memgrade serve` process on 127.0.0.1."""
+
+    def __init__(self, db=None, port=18080, args=(), workdir=None):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="mgsrv.")
+        self.db = db or os.path.join(self.workdir, "memgrade.db")
+        self.port = port
+        self.args = list(args)
+        self.proc = None
+        self.access_log = os.path.join(self.workdir, "access.log")
+        self.errlog = os.path.join(self.workdir, "serve.err")
+
+    def start(self, wait=True):
+        cmd = [MEMGRADE, "serve", "--db", self.db, "--port", str(self.port),
+               "--assignments", ASSIGNMENTS, "--access-log", self.access_log] + self.args
+        self.err = open(self.errlog, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.err, stderr=self.err)
+        if wait:
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("server exited: " + self.log())
+                try:
+                    if self.request("GET", "/healthz")[0] == 200:
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            raise RuntimeError("server did not come up: " + self.log())
+        return self
+
+    def log(self):
+        with open(self.errlog, errors="replace") as f:
+            return f.read()
+
+    def kill(self, sig=signal.SIGKILL):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=60):
+        rc = self.proc.wait(timeout)
+        self.err.close()
+        return rc
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.err.close()
+
+    def request(self, method, path, body=None, token=None, headers=None, timeout=30):
+        """(status, headers dict lower-cased, body bytes)."""
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = "Bearer " + token
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def json(self, method, path, body=None, token=None, headers=None):
+        st, hd, data = self.request(method, path, body, token, headers)
+        try:
+            doc = json.loads(data) if data else None
+        except ValueError:
+            doc = None
+        return st, hd, doc
+
+    def submit(self, token, assignment, files):
+        return self.json("POST", "/api/v1/submissions",
+                         {"assignment": assignment, "files": files}, token)
+
+    def wait_graded(self, token, sid, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st, _, doc = self.json("GET", "/api/v1/submissions/%d" % sid, token=token)
+            if st == 200 and doc.get("status") == "graded":
+                return doc
+            time.sleep(0.1)
+        return None
+
+
+def raw_request(port, data, timeout=5):
+    """Sends raw bytes and returns whatever comes back (b'' on reset)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    out = b""
+    try:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    finally:
+        s.close()
+    return out
