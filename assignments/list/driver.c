@@ -131,7 +131,7 @@ static void push_copies(void)
     node *head = list_push(NULL, buf);
     if (head == NULL)
         return;
-    mgt_obs_int("own_copy", head->value != buf);
+    mgt_obs("value", "%s", head->value == buf ? "the caller's pointer, not a copy" : "own copy");
     strcpy(buf, "changed!");
     obs_list("", head, 8);
     list_destroy(head);
@@ -243,7 +243,7 @@ static void remove_exact_match(void)
 static void destroy_null(void)
 {
     list_destroy(NULL);
-    mgt_obs_int("returned", 1);
+    mgt_obs("list_destroy", "returned");
 }
 
 static void long_list(void)

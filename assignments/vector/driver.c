@@ -11,6 +11,15 @@
 
 #define UNTOUCHED 0x5eed                /* *out before a call that must fail */
 
+/* Observes whether a call that had to fail left *out alone. */
+static void obs_out(int out)
+{
+    if (out == UNTOUCHED)
+        mgt_obs("out", "untouched");
+    else
+        mgt_obs("out", "changed to %d", out);
+}
+
 /* The value pushed at position i in the longer tests. */
 static int value_at(size_t i)
 {
@@ -77,7 +86,7 @@ static void init_empty(void)
     mgt_obs_uint("len", v.len);
     int out = UNTOUCHED;
     mgt_obs_int("get0", vec_get(&v, 0, &out));
-    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    obs_out(out);
     vec_free(&v);
 }
 
@@ -107,7 +116,7 @@ static void get_out_of_range(void)
     mgt_obs_int("get_len", vec_get(&v, 3, &out));
     mgt_obs_int("get_1000", vec_get(&v, 1000, &out));
     mgt_obs_int("get_size_max", vec_get(&v, SIZE_MAX, &out));
-    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    obs_out(out);
     mgt_obs_int("get_last", vec_get(&v, 2, &out));
     mgt_obs_int("last", out);
     vec_free(&v);
@@ -133,7 +142,7 @@ static void pop_order(void)
     mgt_obs_uint("len", v.len);
     int out = UNTOUCHED;
     mgt_obs_int("pop_empty", vec_pop(&v, &out));
-    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    obs_out(out);
     vec_free(&v);
 }
 
@@ -144,7 +153,7 @@ static void pop_empty_fresh(void)
         return;
     int out = UNTOUCHED;
     mgt_obs_int("pop_empty", vec_pop(&v, &out));
-    mgt_obs_int("out_untouched", out == UNTOUCHED);
+    obs_out(out);
     mgt_obs_uint("len", v.len);
     vec_free(&v);
 }
@@ -190,8 +199,10 @@ static void many_pushes(void)
             return;
     unsigned long calls = mgt_alloc_calls();
     mgt_obs_uint("len", v.len);
-    mgt_obs_int("at_most_64_allocator_calls", calls <= 64);
-    mgt_obs_uint("allocator_calls", calls);
+    if (calls <= 64)
+        mgt_obs("allocator_calls", "at most 64");
+    else
+        mgt_obs("allocator_calls", "%lu: more than 64, grow geometrically", calls);
     size_t wrong = 0;
     for (size_t i = 0; i < n; i++) {
         int x = UNTOUCHED;
@@ -233,7 +244,7 @@ static void free_resets(void)
         if (push(&v, i, NULL) != 0)
             return;
     vec_free(&v);
-    mgt_obs_int("data_null", v.data == NULL);
+    mgt_obs_ptr_null("data", v.data);
     mgt_obs_uint("len", v.len);
     mgt_obs_uint("cap", v.cap);
 }
@@ -248,7 +259,7 @@ static void free_twice(void)
             return;
     vec_free(&v);
     vec_free(&v);                       /* v is {NULL, 0, 0}: nothing to free */
-    mgt_obs_int("returned", 1);
+    mgt_obs("vec_free", "returned");
 }
 
 static void reuse_after_free(void)
