@@ -189,7 +189,8 @@ static void parse_report(const char *data, size_t len, const char *token, report
             int kl = 0;
             if (sscanf(rest, "%63s%n", key, &kl) == 1) {
                 const char *v = rest + kl + (rest[kl] == ' ');
-                json_object_set_new(cur->obs, key, json_string(v) ? json_string(v) : json_string("?"));
+                json_t *js = json_string(v); /* NULL when not UTF-8 */
+                json_object_set_new(cur->obs, key, js ? js : json_string("(not UTF-8)"));
             }
         } else if (!strcmp(word, "fail") && cur && !cur->fail) {
             cur->fail = strdup(rest);
@@ -995,7 +996,11 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         ok = false;
     if (note[0])
         sb_add(&fb, "%s\n", note);
-    switch (res.verdict) {
+    /* RLIMIT_AS makes malloc fail, it does not kill: a program that then
+     * exits by itself (memuser's failure path) gets its exit status judged
+     * like any other. */
+    sbx_verdict v = res.verdict == SBX_MEMORY_LIMIT && !res.signal ? SBX_RUNTIME_ERROR : res.verdict;
+    switch (v) {
     case SBX_OK:
     case SBX_RUNTIME_ERROR:
         if (!rp.exited && !json_array_size(errs)) {

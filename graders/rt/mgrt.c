@@ -700,7 +700,7 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
         }
         return "wild_access";
     }
-    if (a < 65536)
+    if (a < 65536 || a >= (uintptr_t)-65536) /* NULL plus or minus a little */
         return "null_dereference";
     int exact = 0;
     blk *b = containing(a, &exact);
