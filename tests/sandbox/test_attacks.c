@@ -340,6 +340,44 @@ static void check_withdrawn(ctx *c)
               c->run.err.total, sbx_verdict_name(c->run.verdict));
 }
 
+/* Every call aimed at init failed (it is root and outside the program's
+ * reach), and init lived to report an ordinary end. */
+static void check_signal_init(ctx *c)
+{
+    char *copy = strdup(out_of(c));
+    int lines = 0;
+    for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n"), lines++)
+        TSB_CHECK(strstr(line, " -1 ") != NULL, "succeeded against init: %s", line);
+    TSB_CHECK(lines == 7, "%d of 7 calls reported: %s", lines, out_of(c));
+    free(copy);
+}
+
+/* A program that is done must not leave the supervisor waiting on pipes a
+ * detached grandchild still holds. */
+static void check_prompt_end(ctx *c)
+{
+    check_parent_done(c);
+    TSB_CHECK(c->elapsed_ms < RUN_WALL_MS, "took %ld ms: the run waited for the grandchild",
+              c->elapsed_ms);
+}
+
+static void check_clone3_enosys(ctx *c)
+{
+    TSB_CHECK(strstr(out_of(c), "clone3 = -1 errno 38\n") != NULL, "clone3: %s", out_of(c));
+}
+
+/* With the fd 3 pipe (how the graders run programs): 0, 1, 2 and 3, and no
+ * descriptor of init's (status pipe, listener, sync pipes). */
+static void check_fds3(ctx *c)
+{
+    const char *e = c->run.err.data ? c->run.err.data : "";
+    TSB_CHECK(strstr(e, "fd 3 ") != NULL, "fd 3 not open: %s", e);
+    int n = 0;
+    for (const char *p = e; (p = strstr(p, "fd ")); p += 3)
+        n++;
+    TSB_CHECK(n == 4, "%d descriptors open, want 0 1 2 3: %s", n, e);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -418,6 +456,20 @@ static const attack attacks[] = {
     RUN("notify_withdrawn", "notify_withdrawn", SBX_BLOCKED_SYSCALL, .syscall = "socket",
         .check = check_withdrawn, .repeat = 10, .won = withdrawn_won),
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
+    RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
+    RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
+    RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
+        .check = check_prompt_end),
+    BLOCKED("seccomp_stack", "seccomp_stack", "seccomp"),
+    BLOCKED("pidfd_init", "pidfd_init", "pidfd_open"),
+    BLOCKED("execveat", "execveat", "execveat"),
+    BLOCKED("syscall_high", "syscall_high", "syscall 1000"),
+    RUN("clone_namespaces", "clone_namespaces", SBX_BLOCKED_SYSCALL, .syscall = "clone",
+        .allow_processes = true, .check = check_clone3_enosys),
+    BLOCKED("vsyscall", "vsyscall", "getcpu"),
+    RUN("open_fds_fd3", "open_fds", SBX_OK, .capture_fd3 = true, .check = check_fds3),
+    { .name = "incbin_host", .fixture = "incbin_host", .mode = M_COMPILE,
+      .verdict = SBX_RUNTIME_ERROR, .check = check_no_passwd_in_messages },
     { .name = "compile_disk_fill", .fixture = "compile_disk_fill", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_box_small },
 };
