@@ -1,6 +1,6 @@
-/* Variant: reads argv[1] without checking argc (atoi(NULL) when MB is
- * missing). Expected: null_dereference at the atoi line when run without
- * arguments. */
+/* Variant: checks for too many arguments but not for a missing one, so
+ * without arguments it parses argv[1], which is NULL. Expected:
+ * null_dereference in parse_positive when run without arguments. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
  * "0", out of range). */
 static unsigned long parse_positive(const char *s)
 {
-    if (s == NULL || *s < '0' || *s > '9')
+    if (*s < '0' || *s > '9')
         return 0;
     char *end;
     errno = 0;
@@ -23,7 +23,11 @@ static unsigned long parse_positive(const char *s)
 
 int main(int argc, char *argv[])
 {
-    unsigned long mb = (unsigned long)atoi(argv[1]);
+    if (argc > 3) {
+        fprintf(stderr, "usage: memuser MB [PASSES]\n");
+        return 2;
+    }
+    unsigned long mb = parse_positive(argv[1]);
     unsigned long passes = argc == 3 ? parse_positive(argv[2]) : 1;
     if (mb == 0 || passes == 0) {
         fprintf(stderr, "usage: memuser MB [PASSES]  (MB and PASSES are positive integers)\n");

@@ -1,7 +1,7 @@
-/* Variant: str_split works on a copy of s and walks through it by moving the
- * pointer malloc returned; at the end it frees the moved pointer. Expected:
- * invalid_free (a pointer malloc never returned: it points past the start of
- * the block) at free(work). */
+/* Variant: str_split works on a copy of s and walks through it with a second
+ * pointer; at the end it frees the walking pointer instead of the copy.
+ * Expected: invalid_free (a pointer malloc never returned: it points past the
+ * start of the block) at free(work). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,11 +46,12 @@ char **str_split(const char *s, char sep, size_t *count)
     if (parts == NULL)
         return NULL;
 
-    char *work = str_dup(s);
-    if (work == NULL) {
+    char *copy = str_dup(s);
+    if (copy == NULL) {
         free(parts);
         return NULL;
     }
+    char *work = copy;
     for (size_t i = 0; i < n; i++) {
         char *end = work;
         while (*end != '\0' && *end != sep)
@@ -59,6 +60,7 @@ char **str_split(const char *s, char sep, size_t *count)
         parts[i] = str_dup(work);
         if (parts[i] == NULL) {
             str_split_free(parts, i);
+            free(copy);
             return NULL;
         }
         work = end + 1;
