@@ -378,6 +378,15 @@ static void check_fds3(ctx *c)
     TSB_CHECK(n == 4, "%d descriptors open, want 0 1 2 3: %s", n, e);
 }
 
+/* The CPU limit is the box's, not each process's: children burning CPU while
+ * the program waits must be stopped when the box has used the limit. */
+static void check_box_cpu(ctx *c)
+{
+    TSB_CHECK(c->run.cpu_ms <= RUN_CPU_MS + SLACK_MS,
+              "the box used %ld ms of CPU with a %d ms CPU limit (%ld ms of wall clock)",
+              c->run.cpu_ms, RUN_CPU_MS, c->run.wall_ms);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -456,6 +465,8 @@ static const attack attacks[] = {
     RUN("notify_withdrawn", "notify_withdrawn", SBX_BLOCKED_SYSCALL, .syscall = "socket",
         .check = check_withdrawn, .repeat = 10, .won = withdrawn_won),
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
+    RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
+        .check = check_box_cpu, .wall_ms = 4000),
     RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
     RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
     RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
