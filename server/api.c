@@ -103,6 +103,7 @@ struct api_req {
     char location[64];
     const char *allow;
     int queued;                   /* a response was handed to MHD */
+    int replayed;                 /* an Idempotency-Key retry */
 };
 
 /* ---- responses ----------------------------------------------------------- */
@@ -162,6 +163,8 @@ static enum MHD_Result send_reply(api_req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->replayed)
+        MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     /* While draining for shutdown, ask keep-alive clients to go away. */
@@ -744,25 +747,45 @@ static int h_submit(api_req *r)
     if (api_sub_finish(r->sub))
         return reply_error(r, api_sub_status(r->sub), "%s", api_sub_error(r->sub));
 
+    /* Idempotency-Key: a retry of a submission whose 202 was lost gets the
+     * same id instead of a second grading. */
+    const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (key && (!*key || strlen(key) > 128))
+        return reply_error(r, 400, "Idempotency-Key must be 1 to 128 characters");
+    uint8_t digest[AUTH_HASH_LEN];
+    if (api_sub_digest(r->sub, digest))
+        return reply_error(r, 500, "out of memory");
+
     int retry_after = 0;
     bool instr = is_instructor(r);
     int st = srv_admit(s, r->user.id, instr, &retry_after);
     if (st)
         return admission_refusal(r, st, retry_after);
     int64_t id = 0;
+    int replayed = 0;
     db *d = srv_db(s);
     const grd_assignment *a = api_sub_assignment(r->sub);
     int rc = d ? db_submission_create(d, r->user.id, grd_assignment_name(a),
-                                      api_sub_files(r->sub), api_sub_file_count(r->sub), &id)
+                                      api_sub_files(r->sub), api_sub_file_count(r->sub), key,
+                                      digest, &id, &replayed)
                : DB_ERROR;
-    srv_admit_done(s, r->user.id, instr, rc == DB_OK);
+    srv_admit_done(s, r->user.id, instr, rc == DB_OK && !replayed);
+    if (rc == DB_EXISTS)
+        return reply_error(r, 409, "Idempotency-Key '%.128s' was used for a different submission (%lld)",
+                           key, (long long)id);
     if (rc != DB_OK)
         return reply_error(r, 500, "the submission could not be stored; nothing was queued");
     char url[64];
     submission_url(id, url);
     snprintf(r->location, sizeof r->location, "%s", url);
-    return reply_json(r, 202, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id,
-                                        "status", "queued", "url", url));
+    r->replayed = replayed;
+    db_submission sub;
+    int known = replayed && db_submission_get(d, id, 0, &sub) == DB_OK;
+    json_t *doc = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id,
+                            "status", known ? sub.status : "queued", "url", url);
+    if (known)
+        db_submission_clear(&sub);
+    return reply_json(r, 202, doc);
 }
 
 /* ---- routing ------------------------------------------------------------------------ */

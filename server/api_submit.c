@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "auth.h"
+
 #define SUB_MAX_FILES 16     /* more parts than any assignment expects */
 #define SUB_MAX_NAME 128
 
@@ -278,5 +280,34 @@ int api_sub_finish(api_sub *s)
     }
     for (size_t i = 0; i < s->nfiles; i++)
         s->view[i] = (db_file){s->files[i].name, s->files[i].data, s->files[i].len};
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const db_file *)a)->name, ((const db_file *)b)->name);
+}
+
+int api_sub_digest(const api_sub *s, uint8_t out[32])
+{
+    db_file sorted[SUB_MAX_FILES];
+    size_t total = strlen(s->assignment) + 1;
+    memcpy(sorted, s->view, s->nfiles * sizeof *sorted);
+    qsort(sorted, s->nfiles, sizeof *sorted, by_name);
+    for (size_t i = 0; i < s->nfiles; i++)
+        total += strlen(sorted[i].name) + 1 + 20 + sorted[i].len;
+    char *buf = malloc(total), *p = buf;
+    if (!buf)
+        return -1;
+    /* name NUL length NUL bytes: unambiguous whatever the bytes are. */
+    p += sprintf(p, "%s", s->assignment) + 1;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        p += sprintf(p, "%s", sorted[i].name) + 1;
+        p += sprintf(p, "%zu", sorted[i].len) + 1;
+        memcpy(p, sorted[i].data, sorted[i].len);
+        p += sorted[i].len;
+    }
+    auth_sha256(buf, (size_t)(p - buf), out);
+    free(buf);
     return 0;
 }

@@ -9,6 +9,7 @@
 #define MEMGRADE_API_SUBMIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db.h"
 #include "grd.h"
@@ -42,5 +43,10 @@ const char *api_sub_error(const api_sub *s);
 const grd_assignment *api_sub_assignment(const api_sub *s);
 size_t api_sub_file_count(const api_sub *s);
 const db_file *api_sub_files(const api_sub *s);
+
+/* After api_sub_finish returned 0: SHA-256 over the assignment and the
+ * files in name order, so the same submission always has the same digest.
+ * 0, or -1 on out of memory. */
+int api_sub_digest(const api_sub *s, uint8_t out[32]);
 
 #endif

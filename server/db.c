@@ -47,6 +47,12 @@ static const char *const migrations[] = {
     "  score REAL, max_score REAL, duration_ms INTEGER,"
     "  document TEXT NOT NULL,"
     "  graded_at INTEGER NOT NULL);",
+    /* 2: Idempotency-Key, so a client that lost its 202 (a crash, a
+     * timeout) can retry without submitting twice. */
+    "ALTER TABLE submissions ADD COLUMN idempotency_key TEXT;"
+    "ALTER TABLE submissions ADD COLUMN digest BLOB;"
+    "CREATE UNIQUE INDEX submissions_idempotency ON submissions(user_id, idempotency_key)"
+    "  WHERE idempotency_key IS NOT NULL;",
 };
 
 #define SUBMISSION_COLS                                                        \
@@ -71,8 +77,10 @@ static const char *const migrations[] = {
     X(USER_BY_TOKEN, "SELECT u.id, u.name, u.role FROM tokens t"               \
                      " JOIN users u ON u.id = t.user_id WHERE t.hash = ?1")    \
     X(USER_EACH, "SELECT id, name, role FROM users ORDER BY name")             \
-    X(SUB_ADD, "INSERT INTO submissions(user_id, assignment, created_at)"      \
-               " VALUES (?1, ?2, ?3)")                                         \
+    X(SUB_ADD, "INSERT INTO submissions(user_id, assignment, created_at,"      \
+               " idempotency_key, digest) VALUES (?1, ?2, ?3, ?4, ?5)")        \
+    X(SUB_BY_KEY, "SELECT id, digest FROM submissions"                         \
+                  " WHERE user_id = ?1 AND idempotency_key = ?2")              \
     X(FILE_ADD, "INSERT INTO submission_files(submission_id, name, content)"   \
                 " VALUES (?1, ?2, ?3)")                                        \
     X(JOB_ADD, "INSERT INTO jobs(submission_id, state) VALUES (?1, 'queued')") \
@@ -382,17 +390,41 @@ int db_user_each(db *d, void (*fn)(void *ctx, const db_user *u), void *ctx)
 /* ---- submissions ------------------------------------------------------------ */
 
 int db_submission_create(db *d, int64_t user_id, const char *assignment,
-                         const db_file *files, size_t nfiles, int64_t *id)
+                         const db_file *files, size_t nfiles, const char *key,
+                         const uint8_t digest[AUTH_HASH_LEN], int64_t *id, int *replayed)
 {
     int rc = DB_ERROR;
     sqlite3_stmt *s;
+    *replayed = 0;
     if (tx_begin(d))
         return DB_ERROR;
+    if (key) {
+        if (!(s = stmt(d, ST_SUB_BY_KEY)))
+            goto out;
+        sqlite3_bind_int64(s, 1, user_id);
+        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        int src = sqlite3_step(s);
+        if (src == SQLITE_ROW) {
+            *id = sqlite3_column_int64(s, 0);
+            int same = sqlite3_column_bytes(s, 1) == AUTH_HASH_LEN &&
+                       !memcmp(sqlite3_column_blob(s, 1), digest, AUTH_HASH_LEN);
+            sqlite3_reset(s);
+            tx_rollback(d);
+            *replayed = same;
+            return same ? DB_OK : DB_EXISTS;
+        }
+        sqlite3_reset(s);
+        if (src != SQLITE_DONE)
+            goto out;
+    }
     if (!(s = stmt(d, ST_SUB_ADD)))
         goto out;
     sqlite3_bind_int64(s, 1, user_id);
     sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, db_now_ms());
+    if (key)
+        sqlite3_bind_text(s, 4, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 5, digest, AUTH_HASH_LEN, SQLITE_STATIC);
     if (step_done(d, s))
         goto out;
     int64_t sid = sqlite3_last_insert_rowid(d->h);

@@ -57,9 +57,14 @@ typedef struct {
 } db_file;
 
 /* Stores a submission, its files and its queued job in one transaction.
- * *id receives the submission id. */
+ * *id receives the submission id. key (NULL: none) is the client's
+ * Idempotency-Key and digest the submission's content hash: when this user
+ * already stored a submission under key, nothing is stored and *id is that
+ * one's id, with DB_OK and *replayed = 1 if its digest is the same, else
+ * DB_EXISTS (the key was reused for different content). */
 int db_submission_create(db *d, int64_t user_id, const char *assignment,
-                         const db_file *files, size_t nfiles, int64_t *id);
+                         const db_file *files, size_t nfiles, const char *key,
+                         const uint8_t digest[AUTH_HASH_LEN], int64_t *id, int *replayed);
 
 /* A submission as the API shows it. Strings owned by the struct; release
  * with db_submission_clear. document is NULL until graded. */

@@ -210,6 +210,30 @@ check(st == 415, "urlencoded form: 415")
 st, _, doc = post_raw(json.dumps({"assignment": "mystr", "files": {"mystr.c": "x"}}).encode(), token=None)
 check(st == 401, "submission without a token: 401")
 
+# ---- Idempotency-Key -------------------------------------------------------------------
+body = {"assignment": "mystr", "files": {"mystr.c": MYSTR}}
+st, hd, d1 = srv.json("POST", "/api/v1/submissions", body, alice, {"Idempotency-Key": "hw1-try1"})
+check(st == 202 and "idempotent-replayed" not in hd, "Idempotency-Key: first use stores")
+st, hd, d2 = srv.json("POST", "/api/v1/submissions", body, alice, {"Idempotency-Key": "hw1-try1"})
+check(st == 202 and d2["id"] == d1["id"] and hd.get("idempotent-replayed") == "true",
+      "Idempotency-Key: a retry gets the same submission")
+st, _, d3 = srv.json("POST", "/api/v1/submissions", {"assignment": "mystr", "files": {"mystr.c": "int y;"}},
+                     alice, {"Idempotency-Key": "hw1-try1"})
+check(st == 409 and "error" in d3, "Idempotency-Key reused for other content: 409")
+st, _, d4 = srv.json("POST", "/api/v1/submissions", body, bob, {"Idempotency-Key": "hw1-try1"})
+check(st == 202 and d4["id"] != d1["id"], "Idempotency-Key is per user")
+st, _, d5 = srv.json("POST", "/api/v1/submissions", body, alice, {"Idempotency-Key": "k" * 129})
+check(st == 400, "overlong Idempotency-Key: 400")
+import sqlite3
+c = sqlite3.connect(srv.db)
+n = c.execute("SELECT COUNT(*) FROM submissions WHERE idempotency_key = 'hw1-try1'").fetchone()[0]
+version = c.execute("PRAGMA user_version").fetchone()[0]
+mode = c.execute("PRAGMA journal_mode").fetchone()[0]
+c.close()
+check(n == 2, "one stored submission per user and key")
+check(version >= 2 and mode == "wal", "schema migrated (version %d), WAL mode" % version)
+check(srv.wait_graded(alice, d1["id"]) is not None, "the keyed submission is graded")
+
 # ---- routing --------------------------------------------------------------------------
 st, _, doc = srv.json("GET", "/nope", token=alice)
 check(st == 404 and "error" in doc, "unknown path: 404 JSON")

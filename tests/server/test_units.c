@@ -83,9 +83,16 @@ static void test_db(const char *dir)
 
     db_file f = {"mystr.c", "int x;\n", 7};
     int64_t s1 = 0, s2 = 0;
-    CHECK(db_submission_create(d, uid, "mystr", &f, 1, &s1) == DB_OK &&
-          db_submission_create(d, uid, "mystr", &f, 1, &s2) == DB_OK && s2 > s1,
-          "two submissions stored");
+    uint8_t dg1[32] = {7}, dg2[32] = {8};
+    int replayed = -1;
+    int64_t s3 = 0;
+    CHECK(db_submission_create(d, uid, "mystr", &f, 1, NULL, dg1, &s1, &replayed) == DB_OK &&
+          db_submission_create(d, uid, "mystr", &f, 1, "k1", dg1, &s2, &replayed) == DB_OK &&
+          s2 > s1 && !replayed, "two submissions stored");
+    CHECK(db_submission_create(d, uid, "mystr", &f, 1, "k1", dg1, &s3, &replayed) == DB_OK &&
+          s3 == s2 && replayed == 1, "same Idempotency-Key and content: the same submission");
+    CHECK(db_submission_create(d, uid, "mystr", &f, 1, "k1", dg2, &s3, &replayed) == DB_EXISTS &&
+          s3 == s2 && !replayed, "same key, other content: refused");
     int64_t depth = 0;
     CHECK(db_queue_depth(d, &depth) == DB_OK && depth == 2, "both queued");
     db_job j1, j2, j3;
