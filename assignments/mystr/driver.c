@@ -1,7 +1,10 @@
 /* Test driver of the mystr assignment (graders/DRIVER.md §2): calls the
  * student's functions and observes what they return; the engine compares the
  * observations with the manifest outside the sandbox. */
+#define _POSIX_C_SOURCE 200809L          /* strnlen */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mgt.h"
