@@ -156,8 +156,11 @@ int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *fil
         json_object_set_new(comp, "ok", json_false());
         goto done;
     }
+    long t1 = now_ms();
     if (grd_run_tests(a, box, files, nfiles, token, doc, err, errlen))
         goto out;
+    if (getenv("MEMGRADE_DEBUG_REPORT"))
+        fprintf(stderr, "[build %ld ms, tests %ld ms]\n", t1 - t0, now_ms() - t1);
 done:
     {
         double score = 0;
