@@ -387,6 +387,14 @@ static void check_box_cpu(ctx *c)
               c->run.cpu_ms, RUN_CPU_MS, c->run.wall_ms);
 }
 
+/* The refused call made it into the verdict rather than being hidden under
+ * the output limit the program crossed on purpose just before. */
+static bool flood_won(const ctx *c)
+{
+    return c->run.err.data && strchr(c->run.err.data, 'T') &&
+           c->run.verdict != SBX_BLOCKED_SYSCALL;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -467,6 +475,8 @@ static const attack attacks[] = {
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_box_cpu, .wall_ms = 4000),
+    RUN("blocked_under_flood", "blocked_under_flood", SBX_BLOCKED_SYSCALL,
+        .syscall = "ptrace", .repeat = 10, .won = flood_won),
     RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
     RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
     RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
@@ -624,7 +634,9 @@ static int run_case(const attack *a)
             tsb_dump("compile", &c.comp);
             goto out;
         }
-        const char *argv[] = { "/box/prog", c.port, NULL };
+        char outlim[32];
+        snprintf(outlim, sizeof outlim, "%lu", (unsigned long)RUN_OUTPUT + 1);
+        const char *argv[] = { "/box/prog", c.port, outlim, NULL };
         sbx_cmd cmd = { .argv = argv, .capture_fd3 = a->capture_fd3 };
         p = run_policy(a);
         if (!TSB_CHECK(p != NULL, "no policy"))
