@@ -107,6 +107,7 @@ print("grader time per submission (grd_grade, from /metrics): %.3f s mean over %
 c = http.client.HTTPConnection("127.0.0.1", port)
 st, data = req(c, "GET", "/api/v1/submissions?limit=1", tokens[0])
 sid = json.loads(data)["submissions"][0]["id"]
+st, data = req(c, "GET", "/api/v1/submissions/%d" % sid, tokens[0])
 lua = os.path.join(work, "auth.lua")
 with open(lua, "w") as f:
     f.write('wrk.headers["Authorization"] = "Bearer %s"\n' % tokens[0])

@@ -144,4 +144,28 @@ srv.start()
 check(wait_all_graded(srv.db, len(subs)), "after SIGTERM and restart everything is graded")
 check_exactly_once(srv, prof, subs, "SIGTERM")
 srv.stop()
+
+# ---- 5. a queued job whose assignment is gone is a result, not a crash loop ------------
+import os, shutil
+from mgtest import ASSIGNMENTS
+srv = Server(port=18087, args=["--workers", "1", "--rate-limit", "0"]).start()
+prof = add_user(srv.db, "prof", "instructor")
+ids = [srv.submit(prof, "mystr", {"mystr.c": MYSTR})[2]["id"] for _ in range(4)]
+srv.kill(signal.SIGKILL)
+srv.wait()
+pending = [s for s, st in db_state(srv.db)[1].items() if st != "done"]
+check(len(pending) >= 1, "jobs left over when the server dies (%d)" % len(pending))
+fewer = os.path.join(srv.workdir, "fewer")
+shutil.copytree(ASSIGNMENTS, fewer, ignore=lambda d, names: ["mystr"] if d == ASSIGNMENTS else [])
+srv.args += ["--assignments", fewer]
+srv.start()
+check(wait_all_graded(srv.db, len(ids), 120), "every job finishes although mystr is gone")
+for sid in pending:
+    st, _, doc = srv.json("GET", "/api/v1/submissions/%d" % sid, token=prof)
+    ok = st == 200 and doc["result"]["status"] == "internal_error" and "no longer offered" in doc["result"].get("error", "")
+    check(ok, "submission %d: internal_error result naming the missing assignment" % sid)
+st, hd, data = srv.request("GET", "/metrics")
+check(b'memgrade_jobs_total{outcome="internal_error"} ' + str(len(pending)).encode() in data,
+      "internal_error outcomes counted")
+srv.stop()
 finish()
