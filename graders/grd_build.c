@@ -28,24 +28,39 @@
  * before the student's objects, the student's between the two markers. */
 typedef struct {
     const char *obj, *src, *flags;
-    bool functions_only, driver;
+    int kinds;           /* bit GRD_FUNCTIONS / GRD_PROGRAM */
+    bool driver;
 } rt_obj;
 
+#define K_FN (1 << GRD_FUNCTIONS)
+#define K_PROG (1 << GRD_PROGRAM)
 static const rt_obj rt_objs[] = {
-    {"mgrt.o", "mgrt.c", RT_FLAGS, false, false},
-    {"mgrt_srv.o", "mgrt_srv.c", RT_FLAGS, true, false},
-    {"driver.o", NULL, DRV_FLAGS, true, true},
-    {"mark0.o", "mgrt_mark.c", "-O0 -w", false, false},
-    {"mark1.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_END", false, false},
+    {"mgrt.o", "mgrt_all.c", RT_FLAGS, K_FN, false},
+    {"mgrt.o", "mgrt.c", RT_FLAGS " -DMGRT_UNITY", K_PROG, false},
+    {"drv0.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_DRIVER", K_FN, false},
+    {"driver.o", NULL, DRV_FLAGS, K_FN, true},
+    {"mark0.o", "mgrt_mark.c", "-O0 -w", K_FN | K_PROG, false},
+    {"mark1.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_END", K_FN | K_PROG, false},
 };
 #define N_RT (sizeof rt_objs / sizeof rt_objs[0])
 
-static const char *const rt_sources[] = {"mgrt.c", "mgrt_srv.c", "mgrt_mark.c", "mgrt_int.h", "mgt.h"};
+static const char *const rt_sources[] = {"mgrt.c", "mgrt_srv.c", "mgrt_all.c", "mgrt_mark.c",
+                                         "mgrt_int.h", "mgt.h"};
 #define N_RT_SRC (sizeof rt_sources / sizeof rt_sources[0])
 
 static bool wanted(const grd_assignment *a, const rt_obj *o)
 {
-    return !o->functions_only || a->kind == GRD_FUNCTIONS;
+    return (o->kinds & (1 << a->kind)) != 0;
+}
+
+/* The link line between gcc and the student's objects, in rt_objs order. */
+static size_t link_objs(const grd_assignment *a, const char **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < N_RT; i++)
+        if (wanted(a, &rt_objs[i]) && strcmp(rt_objs[i].obj, "mark1.o"))
+            out[n++] = rt_objs[i].obj;
+    return n;
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -213,12 +228,7 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
             "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-fdiagnostics-color=never", "-o", "prog"};
         for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
             gargv[n++] = flags[i];
-        gargv[n++] = "mgrt.o";
-        if (a->kind == GRD_FUNCTIONS) {
-            gargv[n++] = "mgrt_srv.o";
-            gargv[n++] = "driver.o";
-        }
-        gargv[n++] = "mark0.o";
+        n += link_objs(a, gargv + n);
         for (size_t i = 0; i < nfiles; i++)
             gargv[n++] = files[i].name;
         gargv[n++] = "mark1.o";
@@ -237,7 +247,11 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
                 append(script, scap, "gcc %s -I. -c %s -o %s >&2 2>&1 || exit 12\n",
                        rt_objs[i].flags, rt_objs[i].driver ? "driver.c" : rt_objs[i].src,
                        rt_objs[i].obj);
-    append(script, scap, "gcc -g -o prog mgrt.o%s mark0.o", a->kind == GRD_FUNCTIONS ? " mgrt_srv.o driver.o" : "");
+    const char *lo[N_RT];
+    size_t nlo = link_objs(a, lo);
+    append(script, scap, "gcc -g -o prog");
+    for (size_t i = 0; i < nlo; i++)
+        append(script, scap, " %s", lo[i]);
     for (size_t i = 0; i < nfiles; i++)
         append(script, scap, " s%zu.o", i);
     if (append(script, scap, " mark1.o 2>&1 || exit 11\nrm -f *.c *.h s*.o\n")) {

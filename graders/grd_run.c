@@ -36,7 +36,7 @@ typedef struct {
     char test[64];
     int pat;
     unsigned long k;
-    bool ended, status, timeout;
+    bool ended, status, timeout, tampered;
     int exit, sig;
     json_t *obs;
     char *fail;
@@ -194,6 +194,12 @@ static void parse_report(const char *data, size_t len, const char *token, report
             }
         } else if (!strcmp(word, "fail") && cur && !cur->fail) {
             cur->fail = strdup(rest);
+        } else if (!strcmp(word, "tamper") && cur) {
+            /* The submission called the driver's API itself: whatever it
+             * claimed, the test fails. */
+            free(cur->fail);
+            cur->fail = strdup("the submission called the grader's own functions: the test fails");
+            cur->tampered = true;
         } else if (!strcmp(word, "err")) {
             add_ev(cur, rest, EV_ERR);
         } else if (!strcmp(word, "leak")) {

@@ -8,7 +8,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* Built as one translation unit (mgrt_all.c, MGRT_UNITY) these are static:
+ * a submission cannot link against the runtime's internals to forge a
+ * report. Separately compiled (our own warning checks) they are hidden. */
+#ifdef MGRT_UNITY
+#define MGRT_HIDDEN static
+#else
 #define MGRT_HIDDEN __attribute__((visibility("hidden")))
+#endif
 
 /* Writes one report record ("<token> " fmt "\n") to the report channel. */
 MGRT_HIDDEN void mgrt_rep(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

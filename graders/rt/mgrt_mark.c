@@ -1,8 +1,10 @@
 /* mgrt_mark: compiled twice and linked right before and right after the
  * student's objects, so the runtime knows which code is the student's (the
  * linker lays .text out in command-line order). */
-#ifdef MGRT_MARK_END
+#if defined MGRT_MARK_END
 void mgrt_stu_end(void) {}
+#elif defined MGRT_MARK_DRIVER
+void mgrt_drv_begin(void) {} /* the driver lies between this and the student */
 #else
 void mgrt_stu_begin(void) {}
 #endif
