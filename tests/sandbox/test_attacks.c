@@ -314,6 +314,21 @@ static void check_memory_across(ctx *c)
               mib, procs, (unsigned long)(RUN_MEMORY / MIB));
 }
 
+/* Pipe buffers and /tmp are memory too: what one process holds in all of
+ * them together must stay within the memory limit. */
+static void check_memory_outside_as(ctx *c)
+{
+    unsigned long total = ~0UL;
+    const char *s = strstr(out_of(c), "total ");
+    if (s)
+        sscanf(s, "total %lu", &total);
+    TSB_CHECK(c->run.verdict == SBX_OK || c->run.verdict == SBX_MEMORY_LIMIT,
+              "verdict %s", sbx_verdict_name(c->run.verdict));
+    TSB_CHECK(c->run.verdict != SBX_OK || total <= RUN_MEMORY / MIB,
+              "one process held %lu MiB with a %lu MiB memory limit: %s", total,
+              (unsigned long)(RUN_MEMORY / MIB), out_of(c));
+}
+
 /* Kernel objects (timers and their queued signals) are memory RLIMIT_AS
  * does not see; the box must bound them, not the server's inherited
  * RLIMIT_SIGPENDING. */
@@ -472,6 +487,8 @@ static const attack attacks[] = {
     /* A refused call ends the run even when a signal races the report. */
     RUN("notify_withdrawn", "notify_withdrawn", SBX_BLOCKED_SYSCALL, .syscall = "socket",
         .check = check_withdrawn, .repeat = 10, .won = withdrawn_won),
+    RUN("memory_outside_as", "memory_outside_as", SBX_OK, .any_verdict = true,
+        .check = check_memory_outside_as),
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_box_cpu, .wall_ms = 4000),
