@@ -560,11 +560,25 @@ static int h_submission_list(api_req *r)
     int offset = query_int(r, "offset", 0, 1000000000);
     if (limit < 0 || offset < 0)
         return reply_error(r, 400, "limit and offset must be non-negative integers");
-    json_t *list = json_array();
+    /* ?user=NAME narrows an instructor's view to one student; a student
+     * may only name themselves. */
     db *d = srv_db(r->s);
-    if (!list || !d ||
-        db_submission_each(d, is_instructor(r) ? 0 : r->user.id, assignment, limit, offset,
-                           list_one, list) != DB_OK) {
+    if (!d)
+        return reply_error(r, 500, "the database is unavailable");
+    int64_t who = is_instructor(r) ? 0 : r->user.id;
+    const char *user = query(r, "user");
+    if (user && !is_instructor(r) && strcmp(user, r->user.name))
+        return reply_error(r, 403, "students see only their own submissions");
+    if (user && is_instructor(r)) {
+        int rc = db_user_id(d, user, &who);
+        if (rc == DB_NOT_FOUND)
+            return reply_error(r, 404, "no such user");
+        if (rc != DB_OK)
+            return reply_error(r, 500, "the database is unavailable");
+    }
+    json_t *list = json_array();
+    if (!list ||
+        db_submission_each(d, who, assignment, limit, offset, list_one, list) != DB_OK) {
         json_decref(list);
         return reply_error(r, 500, "the database is unavailable");
     }

@@ -335,19 +335,25 @@ out:
     return rc;
 }
 
-int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN])
+int db_user_id(db *d, const char *name, int64_t *id)
 {
     sqlite3_stmt *s = stmt(d, ST_USER_ID);
     if (!s)
         return DB_ERROR;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     int src = sqlite3_step(s);
-    int64_t uid = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    if (src == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
-    if (src == SQLITE_DONE)
-        return DB_NOT_FOUND;
-    if (src != SQLITE_ROW)
-        return DB_ERROR;
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN])
+{
+    int64_t uid = 0;
+    int rc = db_user_id(d, name, &uid);
+    if (rc != DB_OK)
+        return rc;
     return token_insert(d, uid, hash) ? DB_ERROR : DB_OK;
 }
 

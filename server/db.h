@@ -42,6 +42,8 @@ typedef struct {
  * *id (may be NULL) receives the new user's id. */
 int db_user_add(db *d, const char *name, db_role role,
                 const uint8_t hash[AUTH_HASH_LEN], int64_t *id);
+/* The id of the user called name, or DB_NOT_FOUND. */
+int db_user_id(db *d, const char *name, int64_t *id);
 /* Adds another token to an existing user; DB_NOT_FOUND when no such user. */
 int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN]);
 /* The user holding the token with that hash, or DB_NOT_FOUND. */
