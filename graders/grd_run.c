@@ -26,6 +26,7 @@ typedef struct {
     enum ev_type type;
     char kind[24], what[24];
     int sig;
+    bool write;
     long off;
     size_t size, bytes;
     unsigned long count;
@@ -136,6 +137,8 @@ static void add_ev(run *r, const char *rest, enum ev_type type)
             sscanf(w, "%23s", e->what);
     }
     e->sig = (int)ufield(rest, "sig", 10);
+    const char *rw = field(rest, "rw");
+    e->write = rw && *rw == 'w';
     const char *o = field(rest, "off");
     e->off = o ? strtol(o, NULL, 10) : 0;
     e->size = ufield(rest, "size", 10);
@@ -373,9 +376,9 @@ static const struct {
     const char *kind, *what, *text;
 } messages[] = {
     {"heap_overflow", "found_at_free", "wrote past the end of a {size}-byte heap block (allocated at {alloc}); noticed when it was freed: not allocating enough memory?"},
-    {"heap_overflow", "before", "accessed memory {before} byte(s) before the start of a {size}-byte heap block (allocated at {alloc})"},
-    {"heap_overflow", NULL, "accessed memory {past} byte(s) past the end of a {size}-byte heap block (allocated at {alloc}): not allocating enough memory (the +1 for '\\0'? sizeof of a pointer?)"},
-    {"use_after_free", NULL, "used memory after freeing it (a dangling pointer): the {size}-byte block allocated at {alloc} was freed at {free}"},
+    {"heap_overflow", "before", "{rw} memory {before} byte(s) before the start of a {size}-byte heap block (allocated at {alloc})"},
+    {"heap_overflow", NULL, "{rw} memory {past} byte(s) past the end of a {size}-byte heap block (allocated at {alloc}): not allocating enough memory (the +1 for '\\0'? sizeof of a pointer?)"},
+    {"use_after_free", NULL, "{rw} memory after freeing it (a dangling pointer): the {size}-byte block allocated at {alloc} was freed at {free}"},
     {"double_free", "realloc", "realloc was given a block that was already freed at {free}"},
     {"double_free", NULL, "freed memory twice: the block allocated at {alloc} was already freed at {free}"},
     {"invalid_free", "interior", "freed a pointer into the middle of a heap block (allocated at {alloc}): free() needs exactly the pointer malloc returned"},
@@ -398,6 +401,7 @@ static const struct {
 
 typedef struct {
     const char *kind, *what;
+    bool write;
     size_t size, bytes;
     unsigned long count;
     long off;
@@ -430,6 +434,7 @@ static void render(const msg_args *m, char *out, size_t cap)
         else if (!strcmp(key, "count")) snprintf(val, sizeof val, "%lu", m->count);
         else if (!strcmp(key, "past")) snprintf(val, sizeof val, "%ld", m->off - (long)m->size + 1);
         else if (!strcmp(key, "before")) snprintf(val, sizeof val, "%ld", -m->off);
+        else if (!strcmp(key, "rw")) snprintf(val, sizeof val, "%s", m->write ? "wrote" : "read");
         else if (!strcmp(key, "alloc")) snprintf(val, sizeof val, "%s", m->alloc ? m->alloc : "an unknown place");
         else if (!strcmp(key, "free")) snprintf(val, sizeof val, "%s", m->free ? m->free : "an unknown place");
         else if (!strcmp(key, "inj")) snprintf(val, sizeof val, "%s", m->inj ? m->inj : "an unknown place");
@@ -480,6 +485,17 @@ static void add_error(ctx *c, json_t *test_errs, const char *kind, const char *m
     if (!dup && json_array_size(c->all_errors) < 100)
         json_array_append(c->all_errors, e);
     json_decref(e);
+}
+
+static bool already(const json_t *errs, const char *kind, const char *aloc)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(errs, i, x) if (!strcmp(json_string_value(json_object_get(x, "kind")), kind) &&
+                                        json_string_value(json_object_get(x, "alloc_location")) &&
+                                        !strcmp(json_string_value(json_object_get(x, "alloc_location")), aloc))
+        return true;
+    return false;
 }
 
 static const char *crash_words(const ev *e, int sig)
@@ -539,7 +555,9 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         const char *what = e->what;
         if (!strcmp(kind, "heap_overflow") && !strcmp(what, "fault") && e->off < 0)
             what = "before";
-        msg_args m = {.kind = kind, .what = what, .size = e->size, .bytes = e->bytes,
+        if (!strcmp(what, "found_at_free") && ha && already(test_errs, "heap_overflow", aloc))
+            continue; /* the same overflow, seen at once in the other run */
+        msg_args m = {.kind = kind, .what = what, .write = e->write, .size = e->size, .bytes = e->bytes,
                       .count = e->count, .off = e->off, .alloc = ha ? aloc : NULL,
                       .free = hf ? floc : NULL};
         render(&m, msg, sizeof msg);

@@ -729,8 +729,10 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         walk(pc, sp, fp, st);
         char s1[200], s2[200], s3[200];
         static const uintptr_t none[MGRT_FRAMES];
-        mgrt_rep("err %s what=fault sig=%d addr=%lx size=%zu off=%ld pcs=%s apcs=%s fpcs=%s",
-                 kind, sig, (unsigned long)si->si_addr, b ? b->size : 0, off,
+        /* x86 page-fault error code, bit 1: the access was a write. */
+        int wr = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+        mgrt_rep("err %s what=fault sig=%d rw=%c addr=%lx size=%zu off=%ld pcs=%s apcs=%s fpcs=%s",
+                 kind, sig, wr ? 'w' : 'r', (unsigned long)si->si_addr, b ? b->size : 0, off,
                  fmt_pcs(s1, sizeof s1, st), fmt_pcs(s2, sizeof s2, b ? b->apc : none),
                  fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
     }
