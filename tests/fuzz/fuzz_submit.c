@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api_submit.h"
 
@@ -38,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < api_sub_file_count(s); i++)
             if (api_sub_files(s)[i].len > 512)
                 abort();
+        uint8_t d1[32], d2[32];
+        if (api_sub_digest(s, d1) || api_sub_digest(s, d2) || memcmp(d1, d2, 32))
+            abort();
     } else if (st != 400 && st != 413 && st != 500) {
         abort();
     }

@@ -7,9 +7,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${1:?usage: run_fuzz.sh BUILD_DIR [SECONDS]}
 secs=${2:-5}
+mkdir -p "$build"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DMEMGRADE_FUZZ=ON \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j2 --target fuzz_submit fuzz_request
 for t in submit request; do
   work="$build/fuzz-corpus-$t"
