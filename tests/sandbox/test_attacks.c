@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tsb.h"
@@ -50,6 +51,7 @@ typedef struct {
     sbx_result comp, run;   /* run == comp's copy for M_COMPILE */
     bool ran;
     long elapsed_ms, limit_ms;
+    struct timespec run_start;  /* CLOCK_REALTIME just before the (last) run */
 } ctx;
 
 struct attack {
@@ -410,6 +412,20 @@ static bool flood_won(const ctx *c)
            c->run.verdict != SBX_BLOCKED_SYSCALL;
 }
 
+/* The host's /dev/null kept its timestamps: nothing in the box may change
+ * a host inode. */
+static void check_devnull(ctx *c)
+{
+    struct stat st;
+    if (!TSB_CHECK(stat("/dev/null", &st) == 0, "stat /dev/null"))
+        return;
+    TSB_CHECK(st.st_mtim.tv_sec < c->run_start.tv_sec && st.st_ctim.tv_sec < c->run_start.tv_sec,
+              "the host's /dev/null was changed during the run (mtime %ld, ctime %ld, run "
+              "started %ld): %s", (long)st.st_mtim.tv_sec, (long)st.st_ctim.tv_sec,
+              (long)c->run_start.tv_sec, out_of(c));
+    TSB_CHECK(strstr(out_of(c), "chmod -1 ") != NULL, "chmod /dev/null: %s", out_of(c));
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -489,6 +505,7 @@ static const attack attacks[] = {
         .check = check_withdrawn, .repeat = 10, .won = withdrawn_won),
     RUN("memory_outside_as", "memory_outside_as", SBX_OK, .any_verdict = true,
         .check = check_memory_outside_as),
+    RUN("devnull_touch", "devnull_touch", SBX_OK, .check = check_devnull),
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_box_cpu, .wall_ms = 4000),
@@ -662,6 +679,7 @@ static int run_case(const attack *a)
          * same binary) until it wins once or the tries run out. */
         for (int k = 0; k < (a->repeat ? a->repeat : 1); k++) {
             sbx_result_free(&c.run);
+            clock_gettime(CLOCK_REALTIME, &c.run_start);
             long t0 = tsb_now_ms();
             int rc = sbx_run(p, c.box, &cmd, &c.run, err, sizeof err);
             c.elapsed_ms = tsb_now_ms() - t0;
