@@ -1,7 +1,7 @@
-/* Variant: str_split works on a copy of s and walks through it with a second
- * pointer; at the end it frees the walking pointer instead of the copy.
- * Expected: invalid_free (a pointer malloc never returned: it points past the
- * start of the block) at free(work). */
+/* Variant: str_split cuts a copy of s with strchr, moving a second pointer
+ * along it; at the end it frees that moved pointer instead of the copy. With
+ * no separator the two are equal and all is well; with one, the pointer is in
+ * the middle of the block. Expected: invalid_free at free(work). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,22 +52,26 @@ char **str_split(const char *s, char sep, size_t *count)
         return NULL;
     }
     char *work = copy;
-    for (size_t i = 0; i < n; i++) {
-        char *end = work;
-        while (*end != '\0' && *end != sep)
-            end++;
+    char *end;
+    size_t i = 0;
+    while ((end = strchr(work, sep)) != NULL) {
         *end = '\0';
         parts[i] = str_dup(work);
-        if (parts[i] == NULL) {
-            str_split_free(parts, i);
-            free(copy);
-            return NULL;
-        }
+        if (parts[i] == NULL)
+            goto fail;
+        i++;
         work = end + 1;
     }
+    parts[i] = str_dup(work);
+    if (parts[i] == NULL)
+        goto fail;
     free(work);
     *count = n;
     return parts;
+fail:
+    str_split_free(parts, i);
+    free(copy);
+    return NULL;
 }
 
 void str_split_free(char **parts, size_t count)
