@@ -426,6 +426,17 @@ static void check_devnull(ctx *c)
     TSB_CHECK(strstr(out_of(c), "chmod -1 ") != NULL, "chmod /dev/null: %s", out_of(c));
 }
 
+static void check_tmp_symlinks(ctx *c)
+{
+    char *copy = strdup(out_of(c));
+    int lines = 0;
+    for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n"), lines++)
+        TSB_CHECK(strstr(line, " ok") == NULL && (strstr(line, " ERR ") || strstr(line, "link -1")),
+                  "escaped: %s", line);
+    TSB_CHECK(lines == 7, "%d of 7 attempts reported: %s", lines, out_of(c));
+    free(copy);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -506,6 +517,9 @@ static const attack attacks[] = {
     RUN("memory_outside_as", "memory_outside_as", SBX_OK, .any_verdict = true,
         .check = check_memory_outside_as),
     RUN("devnull_touch", "devnull_touch", SBX_OK, .check = check_devnull),
+    RUN("tmp_symlinks", "tmp_symlinks", SBX_OK, .check = check_tmp_symlinks),
+    BLOCKED("prctl_caps", "prctl_caps", "prctl"),
+    BLOCKED("ioctl_highbits", "ioctl_highbits", "ioctl"),
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_box_cpu, .wall_ms = 4000),
