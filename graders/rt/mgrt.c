@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,7 +148,10 @@ static void walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *out)
     int n = 0;
     memset(out, 0, MGRT_FRAMES * sizeof *out);
     out[n++] = pc;
-    if (!stack_top || sp >= stack_top)
+    /* Only the main thread's stack has known bounds: in another thread the
+     * caller's own address is all we take (reading on could leave its
+     * stack). */
+    if (!stack_top || sp >= stack_top || stack_top - sp > stack_lim + (1ul << 20))
         return;
     if (!in_exe(pc)) {
         uintptr_t s = sp & ~(uintptr_t)7, lim = sp + 65536;
@@ -306,7 +310,21 @@ static void *no_memory(int stu, const uintptr_t *st)
     return NULL;
 }
 
+/* Students may use threads: one lock, recursive because realloc allocates
+ * and frees under it. */
+static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static void *alloc_block_locked(size_t size, size_t align, int zero, const uintptr_t *st);
+
 static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *st)
+{
+    pthread_mutex_lock(&lock);
+    void *p = alloc_block_locked(size, align, zero, st);
+    pthread_mutex_unlock(&lock);
+    return p;
+}
+
+static void *alloc_block_locked(size_t size, size_t align, int zero, const uintptr_t *st)
 {
     int stu = stu_alloc(st);
     if (stu) {
@@ -434,10 +452,19 @@ static void unwritten(const blk *b)
              b->size, fmt_pcs(s, sizeof s, b->apc));
 }
 
+static void free_block_locked(void *p, const uintptr_t *st, const char *how);
+
 static void free_block(void *p, const uintptr_t *st, const char *how)
 {
     if (!p)
         return;
+    pthread_mutex_lock(&lock);
+    free_block_locked(p, st, how);
+    pthread_mutex_unlock(&lock);
+}
+
+static void free_block_locked(void *p, const uintptr_t *st, const char *how)
+{
     int stu = stu_alloc(st);
     if (stu)
         stu_calls++;
@@ -483,7 +510,17 @@ static void free_block(void *p, const uintptr_t *st, const char *how)
     quarantine(b);
 }
 
+static void *realloc_block_locked(void *p, size_t n, const uintptr_t *st);
+
 static void *realloc_block(void *p, size_t n, const uintptr_t *st)
+{
+    pthread_mutex_lock(&lock);
+    void *q = realloc_block_locked(p, n, st);
+    pthread_mutex_unlock(&lock);
+    return q;
+}
+
+static void *realloc_block_locked(void *p, size_t n, const uintptr_t *st)
 {
     if (!p)
         return alloc_block(n, 0, 0, st);

@@ -3,7 +3,7 @@
 `memgrade grade --json`: each must end within limits with a verdict
 (exit 0, a result document), and none may raise its score by cheating.
 
-usage: grade_fixtures.py MEMGRADE SOURCE_DIR tamper|hostile"""
+usage: grade_fixtures.py MEMGRADE SOURCE_DIR tamper|hostile|programs"""
 import glob, json, os, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,6 +65,36 @@ def run_tamper(path):
     return name, None
 
 
+# Whole programs (graded against the fixture assignment "hostile", whose one
+# test wants the canary line): kind and line each must report, or None for
+# a correct program that must get full marks.
+PROGRAMS = {
+    "threads.c": None,
+    "lecture_leak_loop.c": ("leak", 9),
+    "lecture_dangling.c": ("use_after_free", 9),
+    "lecture_double_free.c": ("double_free", 9),
+    "lecture_too_small.c": ("heap_overflow", 10),
+    "recursion_overflow.c": ("stack_overflow", 8),
+}
+
+
+def run_program(path):
+    name = os.path.basename(path)
+    doc, err, took = grade(fixtures, "hostile", "hostile.c", path)
+    if err:
+        return name, err
+    if name not in PROGRAMS:
+        return name, "no expectation for this fixture in grade_fixtures.py"
+    want = PROGRAMS[name]
+    errs = [(e["kind"], e["location"]) for e in doc["memory_errors"]]
+    if want is None:
+        if doc["score"] != doc["max_score"] or errs:
+            return name, "expected full marks, got %s with %s" % (doc["score"], errs)
+    elif (want[0], "hostile.c:%d" % want[1]) not in errs or doc["score"] != 0:
+        return name, "expected %s at line %d and score 0, got %s with %s" % (want[0], want[1], doc["score"], errs)
+    return name, None
+
+
 MARKERS = ["/mg_hostile_marker", "/usr/mg_hostile_marker", "/etc/mg_hostile_marker"]
 
 
@@ -85,7 +115,10 @@ def run_hostile(path):
     return name, None
 
 
-if which == "tamper":
+if which == "programs":
+    paths = sorted(glob.glob(os.path.join(src, "tests", "graders", "programs", "*.c")))
+    fn = run_program
+elif which == "tamper":
     paths = sorted(glob.glob(os.path.join(src, "tests", "graders", "tamper", "*.c")))
     fn = run_tamper
 else:
