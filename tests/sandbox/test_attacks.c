@@ -5,6 +5,7 @@
  * unshare by netns_wrap.sh), or test_attacks --check-list CASE... to prove
  * the ctest list and the table agree. */
 #include <dirent.h>
+#include <errno.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -437,6 +438,23 @@ static void check_tmp_symlinks(ctx *c)
     free(copy);
 }
 
+static void check_mmap_games(ctx *c)
+{
+    static const char *names[] = { "noreserve ERR ", "mremap ERR ", "shared ERR " };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        TSB_CHECK(strstr(out_of(c), names[i]) != NULL, "1 TiB mapped past the memory limit: %s",
+                  out_of(c));
+}
+
+/* The "run" profile's default open-files limit (64) bounds them. */
+static void check_fd_exhaust(ctx *c)
+{
+    int n = -1, e = 0;
+    const char *s = strstr(out_of(c), "objects ");
+    TSB_CHECK(s && sscanf(s, "objects %d errno %d", &n, &e) == 2, "output: %s", out_of(c));
+    TSB_CHECK(n >= 0 && n <= 64 && e == EMFILE, "%d objects, errno %d", n, e);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -520,6 +538,8 @@ static const attack attacks[] = {
     RUN("tmp_symlinks", "tmp_symlinks", SBX_OK, .check = check_tmp_symlinks),
     BLOCKED("prctl_caps", "prctl_caps", "prctl"),
     BLOCKED("ioctl_highbits", "ioctl_highbits", "ioctl"),
+    RUN("mmap_games", "mmap_games", SBX_OK, .check = check_mmap_games),
+    RUN("fd_exhaust", "fd_exhaust", SBX_OK, .check = check_fd_exhaust),
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_box_cpu, .wall_ms = 4000),
