@@ -455,6 +455,22 @@ static void check_fd_exhaust(ctx *c)
     TSB_CHECK(n >= 0 && n <= 64 && e == EMFILE, "%d objects, errno %d", n, e);
 }
 
+/* Only the compile's own output may appear in the box: no dump files, no
+ * saved temporaries. */
+static void check_box_only_prog(ctx *c)
+{
+    DIR *d = opendir(c->box_path);
+    if (!TSB_CHECK(d != NULL, "box vanished"))
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        TSB_CHECK(!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "x.c") ||
+                  !strcmp(n, "prog"), "the compile left %s in the box", n);
+    }
+    closedir(d);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -559,6 +575,8 @@ static const attack attacks[] = {
     RUN("open_fds_fd3", "open_fds", SBX_OK, .capture_fd3 = true, .check = check_fds3),
     { .name = "incbin_host", .fixture = "incbin_host", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_no_passwd_in_messages },
+    { .name = "compile_pragmas", .fixture = "compile_pragmas", .mode = M_COMPILE,
+      .verdict = SBX_OK, .check = check_box_only_prog },
     { .name = "compile_disk_fill", .fixture = "compile_disk_fill", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_box_small },
 };
