@@ -471,6 +471,22 @@ static void check_box_only_prog(ctx *c)
     closedir(d);
 }
 
+/* More than the output limit reached the supervisor: the verdict must say
+ * so, however late it was read. */
+static void check_output_burst(ctx *c)
+{
+    size_t total = c->run.out.total + c->run.err.total;
+    TSB_CHECK(total <= RUN_OUTPUT || c->run.verdict == SBX_OUTPUT_LIMIT,
+              "%zu bytes of output (limit %lu) and the verdict is \"%s\"", total,
+              (unsigned long)RUN_OUTPUT, sbx_verdict_name(c->run.verdict));
+}
+
+static bool burst_won(const ctx *c)
+{
+    return c->run.out.total + c->run.err.total > RUN_OUTPUT &&
+           c->run.verdict != SBX_OUTPUT_LIMIT;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -556,6 +572,8 @@ static const attack attacks[] = {
     BLOCKED("ioctl_highbits", "ioctl_highbits", "ioctl"),
     RUN("mmap_games", "mmap_games", SBX_OK, .check = check_mmap_games),
     RUN("fd_exhaust", "fd_exhaust", SBX_OK, .check = check_fd_exhaust),
+    RUN("output_burst", "output_burst", SBX_OUTPUT_LIMIT, .any_verdict = true,
+        .check = check_output_burst, .repeat = 10, .won = burst_won),
     RUN("timer_flood", "timer_flood", SBX_OK, .check = check_timers, .wall_ms = 8000),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_box_cpu, .wall_ms = 4000),
