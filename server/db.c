@@ -74,6 +74,7 @@ static const char *const migrations[] = {
     X(USER_ADD, "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)") \
     X(USER_ID, "SELECT id FROM users WHERE name = ?1")                         \
     X(TOKEN_ADD, "INSERT INTO tokens(hash, user_id, created_at) VALUES (?1, ?2, ?3)") \
+    X(TOKENS_REVOKE, "DELETE FROM tokens WHERE user_id = ?1")                  \
     X(USER_BY_TOKEN, "SELECT u.id, u.name, u.role FROM tokens t"               \
                      " JOIN users u ON u.id = t.user_id WHERE t.hash = ?1")    \
     X(USER_EACH, "SELECT id, name, role FROM users ORDER BY name")             \
@@ -355,6 +356,22 @@ int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN])
     if (rc != DB_OK)
         return rc;
     return token_insert(d, uid, hash) ? DB_ERROR : DB_OK;
+}
+
+int db_tokens_revoke(db *d, const char *name, int64_t *count)
+{
+    int64_t uid = 0;
+    int rc = db_user_id(d, name, &uid);
+    if (rc != DB_OK)
+        return rc;
+    sqlite3_stmt *s = stmt(d, ST_TOKENS_REVOKE);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, uid);
+    if (step_done(d, s))
+        return DB_ERROR;
+    *count = sqlite3_changes64(d->h);
+    return DB_OK;
 }
 
 static void user_from_row(sqlite3_stmt *s, db_user *u)

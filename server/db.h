@@ -46,6 +46,10 @@ int db_user_add(db *d, const char *name, db_role role,
 int db_user_id(db *d, const char *name, int64_t *id);
 /* Adds another token to an existing user; DB_NOT_FOUND when no such user. */
 int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN]);
+/* Deletes every token of user name (*count: how many); DB_NOT_FOUND when
+ * no such user. A running server may still accept a revoked token for the
+ * few seconds its token cache trusts a lookup (api.c AUTH_TTL_MS). */
+int db_tokens_revoke(db *d, const char *name, int64_t *count);
 /* The user holding the token with that hash, or DB_NOT_FOUND. */
 int db_user_by_token(db *d, const uint8_t hash[AUTH_HASH_LEN], db_user *out);
 /* Calls fn for every user, by name. */

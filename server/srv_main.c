@@ -258,6 +258,7 @@ static void user_usage(void)
 {
     fprintf(stderr, "usage: memgrade user add NAME --role student|instructor [--db PATH]\n"
                     "       memgrade user token NAME [--db PATH]   (a new token for NAME)\n"
+                    "       memgrade user revoke NAME [--db PATH]  (deletes all of NAME's tokens)\n"
                     "       memgrade user list [--db PATH]\n");
 }
 
@@ -293,9 +294,9 @@ int srv_cmd_user(int argc, char **argv)
         }
     }
     int is_add = verb && !strcmp(verb, "add"), is_token = verb && !strcmp(verb, "token");
-    int is_list = verb && !strcmp(verb, "list");
-    if (!(is_add || is_token || is_list) || (is_list && (name || role)) ||
-        (!is_list && !name) || (is_token && role)) {
+    int is_list = verb && !strcmp(verb, "list"), is_revoke = verb && !strcmp(verb, "revoke");
+    if (!(is_add || is_token || is_list || is_revoke) || (is_list && (name || role)) ||
+        (!is_list && !name) || ((is_token || is_revoke) && role)) {
         user_usage();
         return 2;
     }
@@ -315,6 +316,16 @@ int srv_cmd_user(int argc, char **argv)
     }
     if (is_list) {
         rc = db_user_each(d, print_user, NULL) == DB_OK ? 0 : 1;
+        goto out;
+    }
+    if (is_revoke) {
+        int64_t n = 0;
+        int drc = db_tokens_revoke(d, name, &n);
+        if (drc == DB_NOT_FOUND)
+            fprintf(stderr, "memgrade user: no user '%s'\n", name);
+        else if (drc == DB_OK)
+            printf("revoked %lld token(s) of %s\n", (long long)n, name);
+        rc = drc == DB_OK ? 0 : drc == DB_NOT_FOUND ? 2 : 1;
         goto out;
     }
     char token[AUTH_TOKEN_LEN + 1];

@@ -31,13 +31,17 @@ check(p.returncode == 2, "missing role: exit 2")
 p = user("token", "dana")
 new = p.stdout.strip().splitlines()[-1] if p.returncode == 0 else ""
 check(p.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}", new) and new != last, "user token issues a new token")
+p = user("revoke", "erin")
+check(p.returncode == 0 and "revoked 1" in p.stdout, "user revoke deletes the token")
+p = user("revoke", "nobody")
+check(p.returncode == 2, "revoking an unknown user: exit 2")
 p = user("list")
 check(p.returncode == 0 and "dana\tstudent" in p.stdout and "erin\tstudent" in p.stdout, "user list")
 import sqlite3
 c = sqlite3.connect(db)
 hashes = [bytes(r[0]) for r in c.execute("SELECT hash FROM tokens")]
 c.close()
-check(len(hashes) == 3 and all(len(h) == 32 for h in hashes), "tokens are stored as 32-byte hashes")
+check(len(hashes) == 2 and all(len(h) == 32 for h in hashes), "tokens are stored as 32-byte hashes")
 import hashlib
 check(hashlib.sha256(last.encode()).digest() in hashes and last.encode() not in hashes,
       "the stored hash is SHA-256 of the token, never the token")
@@ -76,6 +80,11 @@ sts = [srv.submit(bob, "mystr", {"mystr.c": MYSTR})[0] for _ in range(2)]
 check(sts == [202, 202], "invalid requests do not count against the limit")
 sts = [srv.submit(prof, "mystr", {"mystr.c": MYSTR})[0] for _ in range(6)]
 check(sts == [202] * 6, "instructors are exempt")
+# Revocation reaches a running server (tokens not yet cached: at once).
+erin = add_user(srv.db, "erin", "student")
+subprocess.run([MEMGRADE, "user", "revoke", "erin", "--db", srv.db], check=True, capture_output=True)
+st, _, _ = srv.json("GET", "/api/v1/me", token=erin)
+check(st == 401, "a revoked token is refused by the running server")
 srv.stop()
 
 # ---- bounded queue -------------------------------------------------------------------
