@@ -31,6 +31,12 @@
 #define MGRT_LEAK_SITES 32
 #define MGRT_ALT_STACK (64 * 1024)
 #define MGRT_UNW_MAX 16
+/* Live guarded blocks cost two mappings each and vm.max_map_count is 65530:
+ * past this many, small blocks come from a compact arena instead, with
+ * canaries checked when they are freed. */
+#define MGRT_GUARDED_MAX 24000
+#define MGRT_ARENA (1u << 20)
+#define MGRT_CANARY 16
 
 enum { B_EMPTY, B_LIVE, B_FREED, B_GONE };
 
@@ -38,7 +44,7 @@ typedef struct {
     uintptr_t user, map;
     size_t size, maplen;
     unsigned long seq;
-    unsigned char state, student, pattern, filled;
+    unsigned char state, student, pattern, filled, compact;
     uintptr_t apc[MGRT_FRAMES], fpc[MGRT_FRAMES];
 } blk;
 
@@ -75,6 +81,10 @@ static sigaction_fn real_sigaction;
 
 static const unsigned char fill_byte[2] = {0xAA, 0x55};
 static const unsigned char slack_byte = 0xC3; /* after blocks of pattern 1 */
+static const unsigned char canary_byte = 0xFD; /* around compact blocks */
+static size_t live_guarded;
+static char *arena;
+static size_t arena_left;
 
 /* ---- reporting ----------------------------------------------------------- */
 
@@ -324,6 +334,27 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
     return p;
 }
 
+static uintptr_t compact_alloc(size_t size, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    size_t need = MGRT_CANARY + align + size + MGRT_CANARY;
+    if (need > arena_left) {
+        arena = raw_map(MGRT_ARENA);
+        arena_left = arena ? MGRT_ARENA : 0;
+        if (need > arena_left)
+            return 0;
+    }
+    uintptr_t start = (uintptr_t)arena;
+    uintptr_t u = (start + MGRT_CANARY + align - 1) & ~(uintptr_t)(align - 1);
+    size_t used = (u - start + size + MGRT_CANARY + 15) & ~(size_t)15;
+    memset((void *)(u - MGRT_CANARY), canary_byte, MGRT_CANARY);
+    memset((void *)(u + size), canary_byte, MGRT_CANARY);
+    arena += used;
+    arena_left -= used;
+    return u;
+}
+
 static void *alloc_block_locked(size_t size, size_t align, int zero, const uintptr_t *st)
 {
     int stu = stu_alloc(st);
@@ -341,6 +372,21 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
         return no_memory(stu, st);
     if (!align)
         align = natural_align(size);
+    if (live_guarded >= MGRT_GUARDED_MAX && size <= MGRT_ARENA / 4 && align <= 4096) {
+        uintptr_t cu = compact_alloc(size, align);
+        blk *cb = cu ? new_rec(cu) : NULL;
+        if (!cb)
+            return no_memory(stu, st);
+        cb->size = size;
+        cb->seq = ++seq;
+        cb->state = B_LIVE;
+        cb->student = (unsigned char)stu;
+        cb->compact = 1;
+        cb->filled = !zero;
+        memcpy(cb->apc, st, sizeof cb->apc);
+        memset((void *)cu, zero ? 0 : fill_byte[pattern], size);
+        return (void *)cu;
+    }
     size_t data = (size + align - 1 + pg - 1) & ~(pg - 1);
     if (!data)
         data = pg;
@@ -365,6 +411,7 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
         errno = ENOMEM;
         return NULL;
     }
+    live_guarded++;
     b->map = (uintptr_t)m;
     b->maplen = len;
     b->size = size;
@@ -489,6 +536,25 @@ static void free_block_locked(void *p, const uintptr_t *st, const char *how)
             report_bad_free("double_free", how ? how : "free", u, st, b);
         return;
     }
+    if (b->compact) {
+        const unsigned char *head = (const unsigned char *)(b->user - MGRT_CANARY);
+        const unsigned char *tail = (const unsigned char *)(b->user + b->size);
+        for (size_t i = 0; i < MGRT_CANARY; i++)
+            if (head[i] != canary_byte || tail[i] != canary_byte) {
+                char s1[200], s2[200];
+                long off = tail[i] != canary_byte ? (long)(b->size + i) : (long)i - MGRT_CANARY;
+                mgrt_rep("err heap_overflow what=found_at_free addr=%lx size=%zu off=%ld "
+                         "pcs=%s apcs=%s fpcs=-", (unsigned long)(b->user + off), b->size, off,
+                         fmt_pcs(s1, sizeof s1, st), fmt_pcs(s2, sizeof s2, b->apc));
+                break;
+            }
+        unwritten(b);
+        b->state = B_FREED;
+        memcpy(b->fpc, st, sizeof b->fpc);
+        memset((void *)b->user, 0xDD, b->size); /* never reused: no stale data to lean on */
+        return;
+    }
+    live_guarded--;
     if (b->pattern == 1) {
         size_t slack = b->map + b->maplen - pg - (b->user + b->size);
         const unsigned char *t = (const unsigned char *)(b->user + b->size);
