@@ -109,6 +109,8 @@ static sub_file *find_file(api_sub *s, const char *name)
 /* Appends bytes to a file, enforcing the per-file and per-request caps. */
 static int file_append(api_sub *s, sub_file *f, const char *data, size_t size)
 {
+    if (size == 0) /* the post processor may pass NULL with an empty part */
+        return 0;
     if (size > s->max_file - f->len)
         return refuse(s, 413, "file '%s' is larger than %zu bytes", f->name, s->max_file);
     if (size > s->max_request - s->total)
@@ -159,12 +161,14 @@ static int set_assignment(api_sub *s, const char *v, size_t off, size_t len)
         return refuse(s, 400, "field 'assignment' is given twice");
     if (off != s->assignment_len || len > SUB_MAX_NAME - s->assignment_len)
         return refuse(s, 400, "field 'assignment' is not a known assignment name");
+    s->have_assignment = 1;
+    if (len == 0)
+        return 0;
     if (memchr(v, '\0', len))
         return refuse(s, 400, "field 'assignment' contains NUL bytes");
     memcpy(s->assignment + s->assignment_len, v, len);
     s->assignment_len += len;
     s->assignment[s->assignment_len] = '\0';
-    s->have_assignment = 1;
     return 0;
 }
 
