@@ -509,6 +509,7 @@ static const attack attacks[] = {
     RUN("read_secrets", "read_secrets", SBX_OK, .check = check_secrets),
     RUN("list_root", "list_root", SBX_OK, .check = check_listing),
     RUN("usr_local", "usr_local", SBX_OK, .check = check_usr_local),
+    RUN("usr_etc", "usr_etc", SBX_OK, .check = check_usr_local),
     RUN("write_outside", "write_outside", SBX_OK, .check = check_write_outside),
     BLOCKED("exec_sh", "exec_sh", "execve"),
     BLOCKED("system", "system_call", "clone"),
