@@ -133,7 +133,30 @@ for _ in range(2):
 deadline = time.time() + 60
 while time.time() < deadline and "running" not in db_state(srv.db)[1].values():
     time.sleep(0.01)
+import http.client, json as _json, socket
+keep = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+keep.request("GET", "/healthz")
+keep.getresponse().read()
 srv.kill(signal.SIGTERM)
+time.sleep(0.2)
+# A keep-alive client already connected is told no (or hung up on), never
+# handed a 202 the draining server would not grade before it exits.
+try:
+    keep.request("POST", "/api/v1/submissions",
+                 body=_json.dumps({"assignment": "mystr", "files": {"mystr.c": MYSTR}}),
+                 headers={"Authorization": "Bearer " + prof, "Content-Type": "application/json"})
+    r = keep.getresponse()
+    late = r.status
+    r.read()
+except (OSError, http.client.HTTPException):
+    late = "closed"
+check(late in (503, "closed"), "SIGTERM: a request on an open connection gets 503 or a close (%s)" % late)
+try:
+    socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
+    refused = False
+except OSError:
+    refused = True
+check(refused, "SIGTERM: new connections are refused")
 rc = srv.wait(120)
 check(rc == 0, "SIGTERM: exit status 0")
 check("stopped" in srv.log(), "SIGTERM: the server says it stopped")
