@@ -130,6 +130,11 @@ static void add_ev(run *r, const char *rest, enum ev_type type)
     ev *e = &r->evs[r->nev++];
     memset(e, 0, sizeof *e);
     e->type = type;
+    if (type == EV_INJ) {
+        const char *f = field(rest, "fn");
+        if (f)
+            sscanf(f, "%23s", e->what);
+    }
     if (type == EV_ERR) {
         sscanf(rest, "%23s", e->kind);
         const char *w = field(rest, "what");
@@ -388,11 +393,13 @@ static const struct {
     {"invalid_free", "realloc", "realloc was given a pointer malloc never returned"},
     {"invalid_free", NULL, "freed a pointer malloc never returned"},
     {"leak", NULL, "memory leak: {bytes} byte(s) in {count} block(s) allocated at {alloc} were never freed"},
-    {"uninitialized_read", NULL, "the result depends on memory that was never initialized (malloc does not zero memory; block allocated at {alloc})"},
+    {"uninitialized_read", "known", "the result depends on memory that was never initialized (malloc does not zero memory; block allocated at {alloc})"},
+    {"uninitialized_read", NULL, "the result depends on memory that was never initialized (malloc does not zero memory)"},
     {"null_dereference", NULL, "dereferenced a NULL pointer (or an offset from NULL): a missing check for NULL?"},
     {"wild_access", NULL, "accessed an invalid address: an uninitialized pointer, or forgetting to allocate memory?"},
     {"stack_overflow", NULL, "the stack overflowed: runaway recursion, or a local variable too large for the stack?"},
     {"unchecked_alloc_failure", "crash", "when an allocation failed on purpose (at {inj}), the code crashed ({crash}): check every malloc/realloc result for NULL"},
+    {"unchecked_alloc_failure", "realloc_leak", "when realloc failed on purpose (at {inj}), the block allocated at {alloc} was lost: x = realloc(x, n) overwrites x with NULL on failure; keep the result in a temporary and keep (or free) the old block"},
     {"unchecked_alloc_failure", "leak", "when an allocation failed on purpose (at {inj}), the block allocated at {alloc} was never freed: on failure, release what was already allocated"},
     {"unchecked_alloc_failure", "wrong", "when an allocation failed on purpose (at {inj}), the result broke the promise of the assignment: {detail}"},
     {"unchecked_alloc_failure", "exit", "when an allocation failed on purpose (at {inj}), the program exited or hung instead of reporting the failure"},
@@ -557,6 +564,8 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
             what = "before";
         if (!strcmp(what, "found_at_free") && ha && already(test_errs, "heap_overflow", aloc))
             continue; /* the same overflow, seen at once in the other run */
+        if (!strcmp(kind, "uninitialized_read"))
+            what = ha ? "known" : "unknown";
         msg_args m = {.kind = kind, .what = what, .write = e->write, .size = e->size, .bytes = e->bytes,
                       .count = e->count, .off = e->off, .alloc = ha ? aloc : NULL,
                       .free = hf ? floc : NULL};
@@ -565,7 +574,8 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
          * where the block was allocated. */
         bool at_alloc = e->type == EV_LEAK || !strcmp(kind, "uninitialized_read");
         const char *where = at_alloc && ha ? aloc : hl ? loc : NULL;
-        add_error(c, test_errs, kind, msg, where, ha ? aloc : NULL, hf ? floc : NULL,
+        bool show_free = hf && strcmp(kind, "uninitialized_read"); /* the free is beside the point */
+        add_error(c, test_errs, kind, msg, where, ha ? aloc : NULL, show_free ? floc : NULL,
                   stack_json(c, e, e->type == EV_LEAK ? e->apcs : e->pcs));
         n++;
     }
@@ -637,6 +647,14 @@ static void inj_site(ctx *c, const run *r, char *out, size_t cap)
     snprintf(out, cap, "allocation #%lu of the test", r->k);
 }
 
+static bool inj_is_realloc(const run *r)
+{
+    for (size_t i = 0; i < r->nev; i++)
+        if (r->evs[i].type == EV_INJ && !strcmp(r->evs[i].what, "realloc"))
+            return true;
+    return false;
+}
+
 /* One injected-failure run: what SPEC §3 promises when an allocation
  * fails. Returns true when the run kept the promise. */
 static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *errs)
@@ -663,7 +681,7 @@ static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *err
     } else if (!r->status || !r->ended || r->timeout) {
         m.what = "exit";
     } else if (leak) {
-        m.what = "leak";
+        m.what = inj_is_realloc(r) ? "realloc_leak" : "leak";
         if (student_loc(c, leak, leak->apcs, aloc, sizeof aloc))
             m.alloc = aloc;
         stack = stack_json(c, leak, leak->apcs);
@@ -753,7 +771,8 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
                     have = true;
             }
         }
-        msg_args m = {.kind = "uninitialized_read", .alloc = have ? aloc : NULL};
+        msg_args m = {.kind = "uninitialized_read", .what = have ? "known" : "unknown",
+                      .alloc = have ? aloc : NULL};
         char msg[400];
         render(&m, msg, sizeof msg);
         add_error(c, errs, "uninitialized_read", msg, have ? aloc : NULL, have ? aloc : NULL,

@@ -44,7 +44,7 @@ typedef struct {
     uintptr_t user, map;
     size_t size, maplen;
     unsigned long seq;
-    unsigned char state, student, pattern, filled, compact;
+    unsigned char state, student, pattern, filled, compact, unwword;
     uintptr_t apc[MGRT_FRAMES], fpc[MGRT_FRAMES];
 } blk;
 
@@ -72,7 +72,7 @@ static size_t quar_head, quar_n, quar_bytes;
 
 static int pattern;                      /* 0: guard after, 1: guard before */
 static unsigned long fail_at, stu_allocs, stu_calls;
-static int injected, nomem_said;
+static int injected, nomem_said, in_realloc;
 static unsigned unw_reports;
 static volatile int in_handler;
 
@@ -362,7 +362,7 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
         stu_calls++;
         if (++stu_allocs == fail_at) {
             char s[200];
-            mgrt_rep("inj apcs=%s", fmt_pcs(s, sizeof s, st));
+            mgrt_rep("inj fn=%s apcs=%s", in_realloc ? "realloc" : "malloc", fmt_pcs(s, sizeof s, st));
             injected = 1;
             errno = ENOMEM;
             return NULL;
@@ -555,6 +555,13 @@ static void free_block_locked(void *p, const uintptr_t *st, const char *how)
         return;
     }
     live_guarded--;
+    if (b->filled && b->student) {
+        /* Its contents go now; remember whether a never-written word was
+         * among them, for a crash on such a word later. */
+        uint64_t v = 0x0101010101010101ull * fill_byte[b->pattern];
+        for (size_t o = (8 - (b->user & 7)) & 7; o + 8 <= b->size && !b->unwword; o += 8)
+            b->unwword = *(const uint64_t *)(b->user + o) == v;
+    }
     if (b->pattern == 1) {
         size_t slack = b->map + b->maplen - pg - (b->user + b->size);
         const unsigned char *t = (const unsigned char *)(b->user + b->size);
@@ -600,7 +607,9 @@ static void *realloc_block_locked(void *p, size_t n, const uintptr_t *st)
         return NULL;
     }
     size_t old = b->size; /* b dies if the record table grows below */
+    in_realloc = 1;
     void *q = alloc_block(n, 0, 0, st);
+    in_realloc = 0;
     if (!q)
         return NULL; /* the old block stays as it was */
     memcpy(q, p, old < n ? old : n);
@@ -790,6 +799,10 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
                 continue;
             for (size_t i = nrecs; i-- > 0 && !*bp;) { /* whose bytes were they? */
                 blk *b = &recs[i];
+                if (b->state != B_LIVE && b->unwword) { /* freed since */
+                    *bp = b;
+                    break;
+                }
                 if (b->state != B_LIVE || !b->student || !b->filled)
                     continue;
                 for (size_t o = (8 - (b->user & 7)) & 7; o + 8 <= b->size; o += 8)
