@@ -425,6 +425,8 @@ static void check_devnull(ctx *c)
               "started %ld): %s", (long)st.st_mtim.tv_sec, (long)st.st_ctim.tv_sec,
               (long)c->run_start.tv_sec, out_of(c));
     TSB_CHECK(strstr(out_of(c), "chmod -1 ") != NULL, "chmod /dev/null: %s", out_of(c));
+    TSB_CHECK(strncmp(out_of(c), "use 0 write 1 read 0 ", 21) == 0,
+              "/dev/null must stay usable (open, write, read EOF): %s", out_of(c));
 }
 
 static void check_tmp_symlinks(ctx *c)
