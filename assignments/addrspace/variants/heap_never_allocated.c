@@ -1,0 +1,30 @@
+/* Variant (no memory error, wrong answer): prints a pointer variable that was
+ * never given a block by malloc (lecture §2.5 "forgetting to allocate"); it is
+ * only printed, never used, so nothing faults, but it is not on the heap. */
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Called through a volatile pointer so that the compiler cannot inline it:
+ * the point is a real second stack frame below (or above) the caller's. */
+static int deeper(const char *outer)
+{
+    char inner = 0;
+    return &inner < outer;                 /* 1: the stack grows down */
+}
+
+static int (*volatile deeper_fn)(const char *) = deeper;
+
+int main(void)
+{
+    int x = 3;
+    char outer = 0;
+
+    void *heap;
+
+    printf("code: %p\n", (void *)main);
+    printf("heap: %p\n", heap);
+    printf("stack: %p\n", (void *)&x);
+    printf("stack grows: %s\n", deeper_fn(&outer) ? "down" : "up");
+
+    return 0;
+}
