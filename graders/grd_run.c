@@ -604,10 +604,12 @@ static run *find_run(report *rp, const char *test, int pat, unsigned long k)
     return NULL;
 }
 
+/* Errors, or a real allocation failure: either makes a difference between
+ * the two runs meaningless as evidence of an uninitialized read. */
 static bool run_has_errors(const run *r)
 {
     for (size_t i = 0; i < r->nev; i++)
-        if (r->evs[i].type == EV_ERR || r->evs[i].type == EV_LEAK)
+        if (r->evs[i].type == EV_ERR || r->evs[i].type == EV_LEAK || r->evs[i].type == EV_NOMEM)
             return true;
     return false;
 }
@@ -987,6 +989,26 @@ static void trimmed(sbuf *fb, const char *label, const char *s)
     sb_add(fb, "%s\"\n", n > 200 ? "..." : "");
 }
 
+/* Equal outputs of two runs, up to addresses: ASLR and the other block
+ * placement move every pointer, so each 0x... token counts as one. */
+static bool same_text(const char *a, const char *b)
+{
+    a = a ? a : "";
+    b = b ? b : "";
+    while (*a && *b) {
+        if (a[0] == '0' && a[1] == 'x' && b[0] == '0' && b[1] == 'x') {
+            for (a += 2; isxdigit((unsigned char)*a); a++)
+                ;
+            for (b += 2; isxdigit((unsigned char)*b); b++)
+                ;
+            continue;
+        }
+        if (*a++ != *b++)
+            return false;
+    }
+    return *a == *b;
+}
+
 static int grade_program_test(ctx *c, const grd_test *t, const char *token, json_t *tests,
                               char *err, size_t errlen)
 {
@@ -1001,8 +1023,14 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
     const char *argv[40];
     bool vis = !strcmp(t->visibility, "visible"), ok = true;
     const char *status = "passed";
+    report rpb;
+    sbx_result resb;
+    bool differs = false;
+    const ev *unw_a = NULL;
     memset(&rp, 0, sizeof rp);
     memset(&res, 0, sizeof res);
+    memset(&rpb, 0, sizeof rpb);
+    memset(&resb, 0, sizeof resb);
     c->nsyms = 0;
     if (!p || !errs) {
         snprintf(err, errlen, "out of memory");
@@ -1025,6 +1053,34 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         goto out;
     parse_report(res.fd3.data, res.fd3.len, token, &rp, true);
     run *r = &rp.r[0];
+    /* The second run, new memory filled with the other pattern and blocks
+     * against the other guard, only when it can tell something: a clean
+     * first run that left never-written bytes in some block. */
+    bool unw = false, crashed = false;
+    for (size_t i = 0; i < r->nev; i++) {
+        unw |= r->evs[i].type == EV_UNW;
+        crashed |= r->evs[i].type == EV_ERR;
+    }
+    if (unw && !crashed && rp.exited && (res.verdict == SBX_OK || res.verdict == SBX_RUNTIME_ERROR)) {
+        const char *envb[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
+                              tokenv, "MGRT_PATTERN=1", NULL};
+        sbx_cmd cmdb = cmd;
+        cmdb.envp = envb;
+        if (sbx_run(p, c->box, &cmdb, &resb, err, errlen))
+            goto out;
+        parse_report(resb.fd3.data, resb.fd3.len, token, &rpb, true);
+        run *rb = &rpb.r[0];
+        bool nomem = false; /* the other placement ran out of memory: not the point */
+        for (size_t j = 0; j < rb->nev; j++)
+            nomem |= rb->evs[j].type == EV_NOMEM;
+        differs = !nomem && (resb.verdict != res.verdict || resb.exit_code != res.exit_code ||
+                  !same_text(resb.out.data, res.out.data) || !same_text(resb.err.data, res.err.data));
+        for (size_t i = 0; differs && i < r->nev && !unw_a; i++)
+            for (size_t j = 0; r->evs[i].type == EV_UNW && j < rb->nev && !unw_a; j++)
+                if (rb->evs[j].type == EV_UNW && rb->evs[j].off == r->evs[i].off &&
+                    rb->evs[j].size == r->evs[i].size)
+                    unw_a = &r->evs[i];
+    }
     if (!t->leaks) {
         size_t k = 0;
         for (size_t i = 0; i < r->nev; i++)
@@ -1039,6 +1095,16 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         ok = false;
     if (note[0])
         sb_add(&fb, "%s\n", note);
+    if (differs) {
+        char aloc[96], msg[400];
+        bool have = unw_a && student_loc(c, unw_a, unw_a->apcs, aloc, sizeof aloc);
+        msg_args m = {.kind = "uninitialized_read", .what = have ? "known" : "unknown",
+                      .alloc = have ? aloc : NULL};
+        render(&m, msg, sizeof msg);
+        add_error(c, errs, "uninitialized_read", msg, have ? aloc : NULL, have ? aloc : NULL,
+                  NULL, NULL);
+        ok = false;
+    }
     /* RLIMIT_AS makes malloc fail, it does not kill: a program that then
      * exits by itself (memuser's failure path) gets its exit status judged
      * like any other. */
@@ -1126,6 +1192,8 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
 out:
     json_decref(errs);
     free(fb.s);
+    report_free(&rpb);
+    sbx_result_free(&resb);
     report_free(&rp);
     sbx_result_free(&res);
     sbx_policy_free(p);

@@ -82,7 +82,7 @@ static sigaction_fn real_sigaction;
 static const unsigned char fill_byte[2] = {0xAA, 0x55};
 static const unsigned char slack_byte = 0xC3; /* after blocks of pattern 1 */
 static const unsigned char canary_byte = 0xFD; /* around compact blocks */
-static size_t live_guarded;
+static size_t live_guarded, guarded_va, as_lim = (size_t)1 << 46;
 static char *arena;
 static size_t arena_left;
 
@@ -372,7 +372,11 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
         return no_memory(stu, st);
     if (!align)
         align = natural_align(size);
-    if (live_guarded >= MGRT_GUARDED_MAX && size <= MGRT_ARENA / 4 && align <= 4096) {
+    /* Compact past the mapping limit, or when guarded blocks would take
+     * more than half the address space the sandbox allows. */
+    size_t want = ((size + align - 1 + pg - 1) & ~(pg - 1)) + 2 * pg;
+    if ((live_guarded >= MGRT_GUARDED_MAX || guarded_va + want > as_lim / 2) &&
+        size <= MGRT_ARENA / 4 && align <= 4096) {
         uintptr_t cu = compact_alloc(size, align);
         blk *cb = cu ? new_rec(cu) : NULL;
         if (!cb)
@@ -412,6 +416,7 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
         return NULL;
     }
     live_guarded++;
+    guarded_va += len;
     b->map = (uintptr_t)m;
     b->maplen = len;
     b->size = size;
@@ -555,6 +560,7 @@ static void free_block_locked(void *p, const uintptr_t *st, const char *how)
         return;
     }
     live_guarded--;
+    guarded_va -= b->maplen;
     if (b->filled && b->student) {
         /* Its contents go now; remember whether a never-written word was
          * among them, for a crash on such a word later. */
@@ -931,15 +937,25 @@ void mgrt_init(void)
     stu_hi = (uintptr_t)mgrt_stu_end;
     stack_top = (uintptr_t)__libc_stack_end; /* every frame lies below it */
     struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        as_lim = rl.rlim_cur;
     stack_lim = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
               ? rl.rlim_cur : 8ul << 20;
 
     /* The token and channel come from the engine; the program must not see
      * them, so both are moved out of its way before any of its code runs. */
     char **env = init_envp ? init_envp : environ;
-    for (size_t i = 0; env && env[i]; i++) {
-        if (strncmp(env[i], "MGRT_TOKEN=", 11))
+    for (size_t i = 0; env && env[i];) {
+        if (!strcmp(env[i], "MGRT_PATTERN=1")) { /* a whole program's second run */
+            pattern = 1;
+            for (size_t j = i; env[j]; j++)
+                env[j] = env[j + 1];
             continue;
+        }
+        if (strncmp(env[i], "MGRT_TOKEN=", 11)) {
+            i++;
+            continue;
+        }
         snprintf(token, sizeof token, "%s", env[i] + 11);
         /* High, out of the way of the program's own descriptors, but below
          * RLIMIT_NOFILE (64 in the sandbox) or F_DUPFD fails. */
@@ -951,7 +967,6 @@ void mgrt_init(void)
             close(3);
         for (size_t j = i; env[j]; j++) /* scrubbed: environ and envp alike */
             env[j] = env[j + 1];
-        break;
     }
 
     real_sigaction = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");

@@ -76,6 +76,7 @@ PROGRAMS = {
     "lecture_too_small.c": ("heap_overflow", 10),
     "recursion_overflow.c": ("stack_overflow", 8),
     "many_blocks.c": None,
+    "lecture_uninitialized.c": ("uninitialized_read", 8),
     "many_blocks_overflow.c": ("heap_overflow", 14),  # found when freed: the free line
 }
 
