@@ -449,14 +449,20 @@ static int load_visible(api_req *r, int with_document, db_submission *sub)
     return 0;
 }
 
-/* A graded submission from the cache: 0 when served, -1 on a miss. The
- * cached value is the owner's id followed by the JSON. */
+/* Graded submissions are cached per view: key 2*id for the author's view,
+ * 2*id+1 for the instructors' full one. The value is the owner's id
+ * followed by the JSON. 0 when served, -1 on a miss. */
+static uint64_t view_key(api_req *r, int64_t id)
+{
+    return (uint64_t)id * 2 + (is_instructor(r) ? 1 : 0);
+}
+
 static int cached_submission(api_req *r)
 {
     int64_t id = parse_id(r->params[0]), owner;
     char *v = NULL;
     size_t len = 0;
-    if (!id || api_cache_get(sub_cache, (uint64_t)id, &v, &len) || len < sizeof owner) {
+    if (!id || api_cache_get(sub_cache, view_key(r, id), &v, &len) || len < sizeof owner) {
         free(v);
         return -1;
     }
@@ -471,15 +477,32 @@ static int cached_submission(api_req *r)
     return 0;
 }
 
-static void cache_submission(int64_t id, int64_t owner, const char *body, size_t len)
+static void cache_submission(uint64_t key, int64_t owner, const char *body, size_t len)
 {
     char *v = malloc(sizeof owner + len);
     if (!v)
         return;
     memcpy(v, &owner, sizeof owner);
     memcpy(v + sizeof owner, body, len);
-    api_cache_put(sub_cache, (uint64_t)id, v, sizeof owner + len);
+    api_cache_put(sub_cache, key, v, sizeof owner + len);
     free(v);
+}
+
+/* The document the caller may see: instructors the full one, the author
+ * the student view (derived here for rows stored before it existed).
+ * malloc'd text, or NULL on out of memory. */
+static char *visible_document(api_req *r, const db_submission *sub)
+{
+    if (is_instructor(r))
+        return strdup(sub->document);
+    if (sub->student_document)
+        return strdup(sub->student_document);
+    json_t *doc = json_loads(sub->document, 0, NULL);
+    json_t *view = doc ? srv_student_view(doc) : NULL;
+    char *text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+    json_decref(view);
+    json_decref(doc);
+    return text;
 }
 
 static int h_submission(api_req *r)
@@ -492,22 +515,26 @@ static int h_submission(api_req *r)
         return st;
     json_t *o = submission_json(&sub);
     char *meta = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *doc = sub.document ? visible_document(r, &sub) : NULL;
     json_decref(o);
-    if (!meta) {
+    if (!meta || (sub.document && !doc)) {
+        free(meta);
+        free(doc);
         db_submission_clear(&sub);
         return reply_error(r, 500, "out of memory");
     }
-    if (!sub.document) {
+    if (!doc) {
         db_submission_clear(&sub);
         return reply(r, 200, "application/json", meta, strlen(meta));
     }
     /* Splice the stored document in as text: re-parsing it on every poll
      * would cost more than the rest of the request. */
-    size_t ml = strlen(meta), dl = strlen(sub.document);
+    size_t ml = strlen(meta), dl = strlen(doc);
     static const char key[] = ",\"result\":";
     char *body = malloc(ml + sizeof key + dl + 1);
     if (!body) {
         free(meta);
+        free(doc);
         db_submission_clear(&sub);
         return reply_error(r, 500, "out of memory");
     }
@@ -515,12 +542,13 @@ static int h_submission(api_req *r)
     memcpy(body, meta, n);
     memcpy(body + n, key, sizeof key - 1);
     n += sizeof key - 1;
-    memcpy(body + n, sub.document, dl);
+    memcpy(body + n, doc, dl);
     n += dl;
     body[n++] = '}';
     body[n] = '\0';
-    cache_submission(sub.id, sub.user_id, body, n);
+    cache_submission(view_key(r, sub.id), sub.user_id, body, n);
     free(meta);
+    free(doc);
     db_submission_clear(&sub);
     return reply(r, 200, "application/json", body, n);
 }

@@ -53,6 +53,9 @@ static const char *const migrations[] = {
     "ALTER TABLE submissions ADD COLUMN digest BLOB;"
     "CREATE UNIQUE INDEX submissions_idempotency ON submissions(user_id, idempotency_key)"
     "  WHERE idempotency_key IS NOT NULL;",
+    /* 3: what a student may see of a result (hidden tests withheld);
+     * NULL in older rows, where the API derives it on the fly. */
+    "ALTER TABLE results ADD COLUMN student_document TEXT;",
 };
 
 #define SUBMISSION_COLS                                                        \
@@ -85,7 +88,8 @@ static const char *const migrations[] = {
     X(FILE_ADD, "INSERT INTO submission_files(submission_id, name, content)"   \
                 " VALUES (?1, ?2, ?3)")                                        \
     X(JOB_ADD, "INSERT INTO jobs(submission_id, state) VALUES (?1, 'queued')") \
-    X(SUB_GET, "SELECT " SUBMISSION_COLS ", r.document" SUBMISSION_FROM        \
+    X(SUB_GET, "SELECT " SUBMISSION_COLS ", r.document, r.student_document"     \
+               SUBMISSION_FROM                                                 \
                " WHERE s.id = ?1")                                             \
     X(SUB_EACH, "SELECT " SUBMISSION_COLS SUBMISSION_FROM                      \
                 " WHERE (?1 = 0 OR s.user_id = ?1)"                            \
@@ -114,8 +118,8 @@ static const char *const migrations[] = {
     X(JOB_DONE, "UPDATE jobs SET state = 'done', finished_at = ?3"             \
                 " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2")    \
     X(RESULT_ADD, "INSERT INTO results(submission_id, status, score, max_score," \
-                  " duration_ms, document, graded_at)"                         \
-                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7"             \
+                  " duration_ms, document, graded_at, student_document)"       \
+                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8"         \
                   " FROM jobs WHERE id = ?1")                                  \
     X(JOB_REQUEUE, "UPDATE jobs SET state = 'queued', claimed_by = NULL"       \
                    " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
@@ -508,6 +512,7 @@ void db_submission_clear(db_submission *s)
     free(s->status);
     free(s->result_status);
     free(s->document);
+    free(s->student_document);
     free(s->files);
     memset(s, 0, sizeof *s);
 }
@@ -533,6 +538,9 @@ int db_submission_get(db *d, int64_t id, int with_document, db_submission *out)
         goto out;
     if (with_document && sqlite3_column_type(s, 11) != SQLITE_NULL &&
         !(out->document = col_dup(s, 11)))
+        goto out;
+    if (with_document && sqlite3_column_type(s, 12) != SQLITE_NULL &&
+        !(out->student_document = col_dup(s, 12)))
         goto out;
     rc = DB_OK;
 out:
@@ -713,7 +721,7 @@ int db_job_claim(db *d, const char *owner, db_job *out)
 
 int db_job_finish(db *d, int64_t job_id, const char *owner, const char *result_status,
                   double score, double max_score, int64_t duration_ms,
-                  const char *document)
+                  const char *document, const char *student_document)
 {
     int rc = DB_ERROR;
     int64_t now = db_now_ms();
@@ -739,6 +747,8 @@ int db_job_finish(db *d, int64_t job_id, const char *owner, const char *result_s
     sqlite3_bind_double(s, 4, max_score);
     sqlite3_bind_int64(s, 5, duration_ms);
     sqlite3_bind_text(s, 6, document, -1, SQLITE_STATIC);
+    if (student_document)
+        sqlite3_bind_text(s, 8, student_document, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, now);
     if (step_done(d, s) || sqlite3_changes(d->h) != 1 || tx_commit(d))
         goto out;

@@ -86,6 +86,7 @@ typedef struct {
     int has_score;
     int64_t graded_at;
     char *document;        /* the SPEC §4 result document, JSON text */
+    char *student_document;/* the same as its author may see it, or NULL */
     char *files;           /* JSON array of file names, text */
 } db_submission;
 
@@ -130,12 +131,13 @@ typedef struct {
  * files. DB_NOT_FOUND when the queue is empty. */
 int db_job_claim(db *d, const char *owner, db_job *out);
 void db_job_clear(db_job *j);
-/* Stores the result and marks the job done in one transaction. The result is
+/* Stores the result (the full document for instructors and the student's
+ * view of it, which may be NULL) and marks the job done in one transaction. The result is
  * written only if owner still holds the job, so no submission is ever graded
  * twice. DB_NOT_FOUND when the job is no longer ours. */
 int db_job_finish(db *d, int64_t job_id, const char *owner, const char *result_status,
                   double score, double max_score, int64_t duration_ms,
-                  const char *document);
+                  const char *document, const char *student_document);
 /* Puts a running job of owner back in the queue (a retry, or shutdown). */
 int db_job_requeue(db *d, int64_t job_id, const char *owner);
 /* Puts every running job back in the queue: at start, when the previous

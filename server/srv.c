@@ -259,6 +259,44 @@ static double mono_secs(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+json_t *srv_student_view(const json_t *doc)
+{
+    json_t *view = json_deep_copy(doc);
+    json_t *tests = view ? json_object_get(view, "tests") : NULL;
+    if (!view || !json_is_array(tests))
+        return view;
+    json_t *kept = json_array();
+    size_t i, n = 0;
+    double score = 0, max = 0;
+    json_t *t;
+    if (!kept)
+        goto fail;
+    json_array_foreach(tests, i, t) {
+        const char *vis = json_string_value(json_object_get(t, "visibility"));
+        if (!vis || !strcmp(vis, "visible")) {
+            if (json_array_append(kept, t))
+                goto fail;
+            continue;
+        }
+        n++;
+        score += json_number_value(json_object_get(t, "score"));
+        max += json_number_value(json_object_get(t, "max_score"));
+    }
+    if (json_object_set_new(view, "tests", kept)) {
+        kept = NULL;
+        goto fail;
+    }
+    if (json_object_set_new(view, "hidden_tests",
+                            json_pack("{s:I, s:f, s:f}", "count", (json_int_t)n,
+                                      "score", score, "max_score", max)))
+        goto fail;
+    return view;
+fail:
+    json_decref(kept);
+    json_decref(view);
+    return NULL;
+}
+
 /* Grades one claimed job and stores its result. */
 static void grade_job(srv *s, db *d, db_job *j)
 {
@@ -306,9 +344,14 @@ static void grade_job(srv *s, db *d, db_job *j)
     double score = json_number_value(json_object_get(doc, "score"));
     double max_score = json_number_value(json_object_get(doc, "max_score"));
     text = json_dumps(doc, JSON_COMPACT);
-    int frc = text ? db_job_finish(d, j->job_id, s->owner, status, score, max_score,
-                                   (int64_t)(secs * 1000), text)
-                   : DB_ERROR;
+    json_t *view = srv_student_view(doc);
+    char *view_text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+    json_decref(view);
+    int frc = text && view_text ? db_job_finish(d, j->job_id, s->owner, status, score,
+                                                max_score, (int64_t)(secs * 1000), text,
+                                                view_text)
+                                : DB_ERROR;
+    free(view_text);
     if (frc == DB_OK) {
         srv_outcome o = !strcmp(status, "compile_error")    ? SRV_OUT_COMPILE_ERROR
                         : !strcmp(status, "internal_error") ? SRV_OUT_INTERNAL_ERROR

@@ -100,6 +100,14 @@ void srv_admit_done(srv *s, int64_t user_id, bool instructor, bool stored);
 srv_ratelimit *srv_ratelimit_new(int per_minute);
 void srv_ratelimit_free(srv_ratelimit *rl);
 
+/* What the author of a submission may see of its result document: tests
+ * whose visibility is not "visible" ("hidden", and "after_due_date" as long
+ * as there are no due dates) are withheld, summed up in "hidden_tests":
+ * {count, score, max_score} so the total still adds up. The top-level
+ * memory errors stay: they are in the student's own code. New reference;
+ * NULL on out of memory. */
+json_t *srv_student_view(const json_t *doc);
+
 /* ---- workers ------------------------------------------------------------- */
 
 /* Starts cfg.workers grading threads. 0 or -errno. */

@@ -74,6 +74,25 @@ if graded:
     for key in ("compile", "tests", "memory_errors", "duration_ms"):
         check(key in res, "result has " + key)
 
+# Hidden tests: the author sees their total but not the withheld tests;
+# instructors see everything.
+st, _, full = srv.json("GET", "/api/v1/submissions/%d" % a1, token=prof)
+_, _, raw = srv.request("GET", "/api/v1/submissions/%d" % a1, token=alice)
+mine = json.loads(raw)
+hidden = [t for t in full["result"]["tests"] if t["visibility"] != "visible"] if st == 200 else []
+check(len(hidden) > 0, "the instructor's view has the hidden tests (%d)" % len(hidden))
+check(all(t["visibility"] == "visible" for t in mine["result"]["tests"]), "the author's view lists only visible tests")
+check(not any(('"%s"' % t["name"]).encode() in raw for t in hidden), "no hidden test's name reaches the author")
+ht = mine["result"].get("hidden_tests", {})
+check(ht.get("count") == len(hidden) and
+      abs(sum(t["score"] for t in mine["result"]["tests"]) + ht.get("score", -1) - mine["result"]["score"]) < 1e-9,
+      "hidden_tests sums up what is withheld, and the total adds up")
+check(mine["result"]["score"] == full["result"]["score"], "author and instructor see the same total")
+_, _, raw2 = srv.request("GET", "/api/v1/submissions/%d" % a1, token=alice)
+check(raw2 == raw, "the cached author view is the same")
+_, _, full2 = srv.json("GET", "/api/v1/submissions/%d" % a1, token=prof)
+check(full2 == full, "the cached instructor view is the same")
+
 st, hd, data = srv.request("GET", "/api/v1/submissions/%d/files/mystr.c" % a1, token=alice)
 check(st == 200 and data.decode() == MYSTR, "the file comes back as submitted")
 st, _, doc = srv.json("GET", "/api/v1/submissions/%d/files/other.c" % a1, token=alice)
@@ -338,4 +357,14 @@ check(all(re.match(r"^\d{4}-\d\d-\d\dT\S+Z \S+ \S+ \"[^\"]*\" \d+ \d+ [0-9.]+ms"
 
 srv.stop()
 check(srv.proc.returncode == 0, "SIGTERM: clean exit 0")
+
+# Rows stored before the student view existed (schema 2) get it derived.
+c = sqlite3.connect(srv.db)
+c.execute("UPDATE results SET student_document = NULL WHERE submission_id = ?", (a1,))
+c.commit()
+c.close()
+srv.start()
+_, _, raw3 = srv.request("GET", "/api/v1/submissions/%d" % a1, token=alice)
+check(raw3 == raw, "a result without a stored student view gets the same view derived")
+srv.stop()
 finish()

@@ -101,25 +101,26 @@ static void test_db(const char *dir)
           "oldest job claimed with its files");
     CHECK(db_job_claim(d, "A", &j2) == DB_OK && j2.submission_id == s2, "next job claimed");
     CHECK(db_job_claim(d, "A", &j3) == DB_NOT_FOUND, "queue empty");
-    CHECK(db_job_finish(d, j1.job_id, "B", "graded", 1, 2, 5, "{}") == DB_NOT_FOUND,
+    CHECK(db_job_finish(d, j1.job_id, "B", "graded", 1, 2, 5, "{}", NULL) == DB_NOT_FOUND,
           "someone else cannot store a result for our job");
-    CHECK(db_job_finish(d, j1.job_id, "A", "graded", 1, 2, 5, "{\"score\":1}") == DB_OK,
+    CHECK(db_job_finish(d, j1.job_id, "A", "graded", 1, 2, 5, "{\"score\":1}", "{\"s\":1}") == DB_OK,
           "the owner stores the result");
-    CHECK(db_job_finish(d, j1.job_id, "A", "graded", 2, 2, 5, "{}") == DB_NOT_FOUND,
+    CHECK(db_job_finish(d, j1.job_id, "A", "graded", 2, 2, 5, "{}", NULL) == DB_NOT_FOUND,
           "a second result for the same job is refused");
     db_submission s;
     CHECK(db_submission_get(d, s1, 1, &s) == DB_OK && !strcmp(s.status, "graded") &&
-          s.has_score && s.score == 1 && !strcmp(s.document, "{\"score\":1}"),
+          s.has_score && s.score == 1 && !strcmp(s.document, "{\"score\":1}") &&
+          s.student_document && !strcmp(s.student_document, "{\"s\":1}"),
           "graded submission reads back with its first result");
     db_submission_clear(&s);
     /* A dead process held j2: at start it is requeued and graded once. */
     int64_t n = 0;
     CHECK(db_job_requeue_all(d, &n) == DB_OK && n == 1, "the orphaned job is requeued");
-    CHECK(db_job_finish(d, j2.job_id, "A", "graded", 1, 2, 5, "{}") == DB_NOT_FOUND,
+    CHECK(db_job_finish(d, j2.job_id, "A", "graded", 1, 2, 5, "{}", NULL) == DB_NOT_FOUND,
           "the dead owner's late result is refused");
     CHECK(db_job_claim(d, "C", &j3) == DB_OK && j3.submission_id == s2 && j3.attempts == 2,
           "the requeued job is claimed again, second attempt");
-    CHECK(db_job_finish(d, j3.job_id, "C", "graded", 2, 2, 5, "{}") == DB_OK, "and stored once");
+    CHECK(db_job_finish(d, j3.job_id, "C", "graded", 2, 2, 5, "{}", NULL) == DB_OK, "and stored once");
     CHECK(db_submission_get(d, s2, 0, &s) == DB_OK && !strcmp(s.status, "graded") && s.score == 2,
           "second submission graded");
     db_submission_clear(&s);
