@@ -6,7 +6,7 @@
 # (b) valgrind --leak-check=full running the same tests. Goals (issue 3):
 # memgrade <= 3x the floor, >= 10x faster than valgrind.
 #
-# usage: tests/bench/grade_bench.sh [BUILD_DIR] [RUNS]
+# usage: [VG_RUNS=3] tests/bench/grade_bench.sh [BUILD_DIR] [RUNS]
 # Runs the references, which are student-style code: call it inside
 #   unshare --pid --fork --net --mount --mount-proc
 set -eu
@@ -14,6 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${1:-$src/build}
 runs=${2:-5}
+vg_runs=${VG_RUNS:-3}   # valgrind is slow: fewer runs of it by default
 mg=$build/memgrade
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,10 +23,10 @@ command -v valgrind >/dev/null || { echo "valgrind missing" >&2; exit 2; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ms() { date +%s%N | cut -c1-13; }
-# time_ms CMD...: median wall milliseconds of $runs runs
+# time_ms CMD...: median wall milliseconds of $runs runs ($n_runs if set)
 time_ms() {
-    i=0
-    while [ $i -lt "$runs" ]; do
+    i=0 n=${n_runs:-$runs}
+    while [ $i -lt "$n" ]; do
         t0=$(ms); "$@" >/dev/null 2>&1 || true; t1=$(ms)
         echo $((t1 - t0)); i=$((i + 1))
     done | median
@@ -66,7 +67,7 @@ for t in json.load(open(sys.argv[1]))['tests']:
             done <"$tmp/args"
         }
     fi
-    t_vg=$(time_ms vg)
+    t_vg=$(n_runs=$vg_runs time_ms vg)
     printf '%-10s %8sms %8sms %8sms %8.2fx %10.1fx   (score %s)\n' "$a" "$t_mg" "$t_floor" "$t_vg" \
         "$(echo "$t_mg / $t_floor" | bc -l)" "$(echo "$t_vg / $t_mg" | bc -l)" "$score"
 done
