@@ -440,6 +440,11 @@ static void check_flood(ctx *c)
                   sbx_verdict_name(c->run.verdict));
 }
 
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* The host's /dev/null kept its timestamps: nothing in the box may change
  * a host inode. */
 static void check_devnull(ctx *c)
@@ -447,7 +452,7 @@ static void check_devnull(ctx *c)
     struct stat st;
     if (!TSB_CHECK(stat("/dev/null", &st) == 0, "stat /dev/null"))
         return;
-    TSB_CHECK(st.st_mtim.tv_sec < c->run_start.tv_sec && st.st_ctim.tv_sec < c->run_start.tv_sec,
+    TSB_CHECK(ts_before(&st.st_mtim, &c->run_start) && ts_before(&st.st_ctim, &c->run_start),
               "the host's /dev/null was changed during the run (mtime %ld, ctime %ld, run "
               "started %ld): %s", (long)st.st_mtim.tv_sec, (long)st.st_ctim.tv_sec,
               (long)c->run_start.tv_sec, out_of(c));
