@@ -685,6 +685,7 @@ static enum MHD_Result post_iter(void *cls, enum MHD_ValueKind kind, const char 
                                  uint64_t off, size_t size)
 {
     api_req *r = cls;
+    (void)kind, (void)content_type, (void)transfer_encoding;
     return api_sub_part(r->sub, key, filename, data, (size_t)off, size) ? MHD_NO : MHD_YES;
 }
 
@@ -913,6 +914,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     srv *s = cls;
     api_req *r = *con_cls;
+    (void)version; /* MHD refuses versions it does not speak */
     if (!r) {
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
@@ -1056,6 +1058,7 @@ int api_port(struct MHD_Daemon *d)
 
 void api_stop(struct MHD_Daemon *d, srv *s, int grace_ms)
 {
+    (void)s; /* draining is already flagged in s; responses read it */
     if (!d)
         return;
     MHD_socket ls = MHD_quiesce_daemon(d);

@@ -272,6 +272,7 @@ static int valid_name(const char *n)
 
 static void print_user(void *ctx, const db_user *u)
 {
+    (void)ctx;
     printf("%s\t%s\n", u->name, db_role_name(u->role));
 }
 

@@ -40,6 +40,7 @@ static void remove_db(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc, (void)argv;
     char err[512];
     /* run_fuzz.sh names a file in the build tree (libFuzzer may leave
      * without running atexit handlers); by hand, a temporary file. */

@@ -12,6 +12,7 @@ static grd_catalog *catalog;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc, (void)argv;
     char err[512];
     const char *dir = getenv("MEMGRADE_ASSIGNMENTS");
     catalog = grd_catalog_load(dir ? dir : MEMGRADE_SOURCE_DIR "/assignments", err, sizeof err);
