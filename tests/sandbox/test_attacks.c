@@ -521,6 +521,12 @@ static bool burst_won(const ctx *c)
            c->run.verdict != SBX_OUTPUT_LIMIT;
 }
 
+static void check_dispositions(ctx *c)
+{
+    TSB_CHECK(strcmp(out_of(c), "done\n") == 0,
+              "the program starts with signals ignored or blocked: %s", out_of(c));
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -638,6 +644,7 @@ static const attack attacks[] = {
     BLOCKED_NR("fsopen", SYS_fsopen),
     BLOCKED_NR("open_tree", SYS_open_tree),
     BLOCKED_NR("fanotify_init", SYS_fanotify_init),
+    RUN("signal_dispositions", "signal_dispositions", SBX_OK, .check = check_dispositions),
     RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
     RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
     RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
