@@ -33,6 +33,11 @@
 #include "sbx_int.h"
 
 #define KiB 1024UL
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SBX_WAIT_KILLABLE_RECV (1UL << 5)
+#else
+#define SBX_WAIT_KILLABLE_RECV SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#endif
 /* How long init gets to wind a run down before we kill it ourselves. */
 #define SBX_GRACE_MS 1000L
 #define MiB (1024UL * 1024UL)
@@ -136,7 +141,8 @@ int sbx_policy_compile(sbx_policy *p, char *err, size_t errlen)
 
 /* Fixed descriptor layout in init, so the program side knows where things
  * are without any allocation. */
-enum { FD_STATUS = 3, FD_STDIN, FD_OUT, FD_ERR, FD_3, FD_FIRST_FREE };
+enum { FD_STATUS = 3, FD_STDIN, FD_OUT, FD_ERR, FD_3, FD_CPU, FD_FIRST_FREE };
+#define FD_NEEDED (FD_FIRST_FREE - FD_STATUS)
 
 /* What init tells the supervisor, once, on FD_STATUS. */
 struct init_report {
@@ -153,10 +159,11 @@ struct init_report {
 
 enum { STOP_NONE, STOP_WALL, STOP_CPU, STOP_REQUEST };
 
-enum { STAGE_OK, STAGE_FDS, STAGE_FS, STAGE_FORK, STAGE_LIMITS, STAGE_IDENTITY,
+enum { STAGE_OK, STAGE_FDS, STAGE_CGROUP, STAGE_FS, STAGE_FORK, STAGE_LIMITS, STAGE_IDENTITY,
        STAGE_FILTER, STAGE_LISTENER, STAGE_EXEC, STAGE_COUNT };
 static const char *const stage_names[STAGE_COUNT] = {
     [STAGE_OK] = "ok", [STAGE_FDS] = "arrange descriptors",
+    [STAGE_CGROUP] = "join memory cgroup",
     [STAGE_FS] = "filesystem", [STAGE_FORK] = "fork program",
     [STAGE_LIMITS] = "set resource limits", [STAGE_IDENTITY] = "drop to box uid",
     [STAGE_FILTER] = "load seccomp filter", [STAGE_LISTENER] = "take seccomp listener",
@@ -179,6 +186,7 @@ struct child_args {
     size_t notif_size;
     char *exec_page;    /* see sbx_exec_page(); mapped before the clone */
     long deadline_ms;   /* CLOCK_MONOTONIC ms at which the wall limit ends */
+    const struct sbx_cg_run *cg; /* the box's cgroups for this run */
 };
 
 static long mono_ms(void)
@@ -261,7 +269,7 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
         _exit(127);
     }
     for (int fd = FD_STDIN; fd < FD_FIRST_FREE; fd++)
-        close(fd);
+        close(fd); /* FD_CPU too: the program must not read its own budget */
 
     /* Init stops the program at its CPU limit to the millisecond. This
      * SIGKILL (soft = hard: no SIGXCPU to ignore), a second later so that it
@@ -275,7 +283,7 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
         set_limit(RLIMIT_NPROC, p->processes, p->processes) ||
         set_limit(RLIMIT_STACK, p->stack, p->stack) ||
         set_limit(RLIMIT_CORE, 0, 0) || set_limit(RLIMIT_MEMLOCK, 0, 0) ||
-        set_limit(RLIMIT_MSGQUEUE, 0, 0)) {
+        set_limit(RLIMIT_MSGQUEUE, 0, 0) || set_limit(RLIMIT_SIGPENDING, 64, 64)) {
         prog_send(syncw, STAGE_LIMITS, errno);
         _exit(127);
     }
@@ -289,8 +297,11 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     }
     /* From here on every call is filtered; read, write, close and the one
      * execve below are on every allowlist. */
+    /* WAIT_KILLABLE_RECV (Linux 5.19): until init has read a notification,
+     * only a fatal signal interrupts the refused call, so the program cannot
+     * withdraw it with a signal of its own and carry on probing. */
     long lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                       SECCOMP_FILTER_FLAG_NEW_LISTENER, &a->prog);
+                       SECCOMP_FILTER_FLAG_NEW_LISTENER | SBX_WAIT_KILLABLE_RECV, &a->prog);
     if (lfd < 0) {
         prog_send(syncw, STAGE_FILTER, errno);
         _exit(127);
@@ -315,28 +326,51 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     _exit(127);
 }
 
+/* Reads one pending notification: the box dies before the call could
+ * complete, and the report names it. */
+static void take_notification(int lfd, char *buf, size_t size, struct init_report *r)
+{
+    memset(buf, 0, size);
+    if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, buf) == 0) {
+        struct seccomp_notif *req = (struct seccomp_notif *)buf;
+        r->blocked = 1;
+        r->nr = req->data.nr;
+        r->arch = req->data.arch;
+        kill(-1, SIGKILL); /* every process of the box but us */
+    }
+}
+
 /* Moves the descriptors init needs to FD_STATUS.. and closes every other
  * one inherited from the (possibly busy, multi-threaded) supervisor. */
-static int arrange_fds(const int need[5])
+static int arrange_fds(const int need[FD_NEEDED])
 {
-    int tmp[5];
-    for (int i = 0; i < 5; i++)
+    int tmp[FD_NEEDED];
+    for (int i = 0; i < FD_NEEDED; i++)
         if ((tmp[i] = fcntl(need[i], F_DUPFD_CLOEXEC, FD_FIRST_FREE)) < 0)
             return -1;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < FD_NEEDED; i++)
         if (dup3(tmp[i], FD_STATUS + i, O_CLOEXEC) < 0)
             return -1;
     return (int)syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
 }
 
 /* Init: pid 1 of the box. Never returns. */
-static _Noreturn void init_main(const struct child_args *a, const int need[5])
+static _Noreturn void init_main(const struct child_args *a, const int need[FD_NEEDED])
 {
     struct init_report r = {0};
     int sync[2], gop[2];
 
+    /* Join the box's cgroups before anything else exists in the box, so
+     * every process that follows is charged to them. "0" means us. */
+    bool cg_failed = false;
+    for (int c = 0; c < SBX_CG_COUNT; c++)
+        if (a->cg->procs[c] >= 0 && write(a->cg->procs[c], "0", 1) != 1)
+            cg_failed = true;
+
     if (arrange_fds(need))
         init_fail(STAGE_FDS, 0);
+    if (cg_failed)
+        init_fail(STAGE_CGROUP, 0);
     /* SIGUSR1 from the supervisor means "stop the box now" (output limit);
      * it arrives blocked (see sbx_run) and is read here, never handled. */
     sigset_t stopset;
@@ -416,22 +450,17 @@ static _Noreturn void init_main(const struct child_args *a, const int need[5])
         int n = poll(pf, lfd >= 0 ? 3 : 2, (int)wait);
         if (n < 0 && errno != EINTR)
             break;
-        if (n > 0 && pf[1].revents) {
-            r.stopped = STOP_REQUEST;
-            break;
-        }
+        /* A refused call first: when the program floods its output and
+         * then makes one, the call is what the verdict must show. */
         if (n > 0 && lfd >= 0 && (pf[2].revents & POLLIN)) {
-            memset(notif, 0, a->notif_size);
-            if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, notif) == 0) {
-                struct seccomp_notif *req = (struct seccomp_notif *)notif;
-                r.blocked = 1;
-                r.nr = req->data.nr;
-                r.arch = req->data.arch;
-                kill(-1, SIGKILL); /* the call never completes */
-            }
+            take_notification(lfd, notif, a->notif_size, &r);
         } else if (n > 0 && lfd >= 0 && (pf[2].revents & (POLLHUP | POLLERR))) {
             close(lfd);
             lfd = -1;
+        }
+        if (n > 0 && pf[1].revents) {
+            r.stopped = STOP_REQUEST;
+            break;
         }
         int st;
         pid_t w;
@@ -442,7 +471,9 @@ static _Noreturn void init_main(const struct child_args *a, const int need[5])
             }
         if (!done) {
             struct timespec ts;
-            if (syscall(SYS_clock_gettime, pclock, &ts) == 0)
+            if (a->cg->usage_fd >= 0)
+                used_ms = sbx_cg_cpu_ms(FD_CPU); /* the whole box */
+            else if (syscall(SYS_clock_gettime, pclock, &ts) == 0)
                 used_ms = children_cpu_ms() + ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
             if (used_ms >= cpu_limit) {
                 r.stopped = STOP_CPU;
@@ -450,6 +481,10 @@ static _Noreturn void init_main(const struct child_args *a, const int need[5])
             }
         }
     }
+    /* A call refused in the very moment we stopped is still named. */
+    struct pollfd last = {lfd, POLLIN, 0};
+    if (!r.blocked && lfd >= 0 && poll(&last, 1, 0) == 1 && (last.revents & POLLIN))
+        take_notification(lfd, notif, a->notif_size, &r);
     /* Everyone else dies now; reaping all of them makes our children's
      * rusage the whole box's CPU time and peak memory. */
     kill(-1, SIGKILL);
@@ -582,9 +617,11 @@ static bool says_out_of_memory(const sbx_result *res)
  * supervisor's own reason when it had to act (output flood, init not
  * answering). */
 static void decide(sbx_result *res, const struct sbx_policy *p, const struct init_report *r,
-                   int stop)
+                   int stop, bool oom_killed, long box_cpu_ms)
 {
-    res->cpu_ms = (r->utime_us + r->stime_us) / 1000;
+    /* cpuacct counts every process of the box to the nanosecond, also when
+     * init could not report; rusage is the fallback. */
+    res->cpu_ms = box_cpu_ms >= 0 ? box_cpu_ms : (r->utime_us + r->stime_us) / 1000;
     res->peak_rss_kb = r->maxrss_kb;
     int st = r->status;
     bool exited = WIFEXITED(st), signaled = WIFSIGNALED(st);
@@ -598,14 +635,18 @@ static void decide(sbx_result *res, const struct sbx_policy *p, const struct ini
     bool oom = (unsigned long)res->peak_rss_kb * KiB >= p->memory / 10 * 8 ||
                says_out_of_memory(res);
 
-    if (stop == STOP_REQUEST || r->stopped == STOP_REQUEST)
+    /* An attempted forbidden call outranks everything: a verdict must never
+     * hide an attack behind a limit the program hit at the same time. */
+    if (r->blocked) {
+        res->verdict = SBX_BLOCKED_SYSCALL;
+        sbx_seccomp_name(r->arch, r->nr, res->blocked_syscall, sizeof res->blocked_syscall);
+    } else if (oom_killed)
+        res->verdict = SBX_MEMORY_LIMIT; /* the kernel killed in the box: the root cause */
+    else if (stop == STOP_REQUEST || r->stopped == STOP_REQUEST)
         res->verdict = SBX_OUTPUT_LIMIT;
     else if (stop == STOP_WALL || r->stopped == STOP_WALL)
         res->verdict = SBX_TIME_LIMIT;
-    else if (r->blocked) {
-        res->verdict = SBX_BLOCKED_SYSCALL;
-        sbx_seccomp_name(r->arch, r->nr, res->blocked_syscall, sizeof res->blocked_syscall);
-    } else if (r->stopped == STOP_CPU || (signaled && res->signal == SIGXCPU) ||
+    else if (r->stopped == STOP_CPU || (signaled && res->signal == SIGXCPU) ||
                (unsigned long)res->cpu_ms > p->cpu_ms ||
                /* a process of the box hit its own whole-second backstop */
                ((unsigned long)res->cpu_ms >= p->cpu_ms && !(exited && res->exit_code == 0)))
@@ -655,6 +696,7 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
             char *err, size_t errlen)
 {
     int rc = -1, pidfd = -1;
+    struct sbx_cg_run cg = {.procs = {-1, -1}, .usage_fd = -1};
     int st_p[2] = {-1, -1}, in_p[2] = {-1, -1}, out_p[2] = {-1, -1},
         err_p[2] = {-1, -1}, f3_p[2] = {-1, -1};
     pid_t pid = -1;
@@ -702,7 +744,15 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
         fail(err, errlen, "exec page", ENOMEM);
         goto out;
     }
-    int need[5] = {st_p[1], in_p[0], out_p[1], err_p[1], f3_p[1]};
+    if (sbx_cg_prepare(b, p->memory, &cg)) {
+        fail(err, errlen, "prepare the box's cgroups", errno);
+        goto out;
+    }
+    a.cg = &cg;
+    /* Without cpuacct, FD_CPU holds a second copy of the status pipe, so
+     * that the slot is taken and the layout stays fixed. */
+    int need[FD_NEEDED] = {st_p[1], in_p[0], out_p[1], err_p[1], f3_p[1],
+                           cg.usage_fd >= 0 ? cg.usage_fd : st_p[1]};
     const unsigned long flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
                                 CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
     long start = mono_ms();
@@ -820,6 +870,10 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
             exited = true;
     }
     res->wall_ms = mono_ms() - start;
+    /* A burst written in one go before the program exited is over the
+     * limit all the same. */
+    if (stop == STOP_NONE && res->out.total + res->err.total + res->fd3.total > p->output_limit)
+        stop = STOP_REQUEST;
 
     while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
         ;
@@ -843,7 +897,10 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
                      strerror(rep.err_no));
         goto out;
     }
-    decide(res, p, &rep, stop);
+    bool oom_killed;
+    long box_cpu_ms;
+    sbx_cg_collect(b, &cg, &oom_killed, &res->peak_box_kb, &box_cpu_ms);
+    decide(res, p, &rep, stop, oom_killed, box_cpu_ms);
     rc = 0;
 out:
     if (pid > 0) {
@@ -852,6 +909,7 @@ out:
             ;
     }
     close_fd(&pidfd);
+    sbx_cg_release(&cg);
     for (int *fds[] = {st_p, in_p, out_p, err_p, f3_p}, i = 0; i < 5; i++) {
         close_fd(&fds[i][0]);
         close_fd(&fds[i][1]);

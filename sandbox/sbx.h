@@ -56,7 +56,9 @@ const char *sbx_policy_name(const sbx_policy *p);
 /* Limits. 0 keeps the profile's default. */
 void sbx_policy_set_cpu_ms(sbx_policy *p, unsigned long ms);      /* RLIMIT_CPU */
 void sbx_policy_set_wall_ms(sbx_policy *p, unsigned long ms);     /* wall clock */
-void sbx_policy_set_memory(sbx_policy *p, unsigned long bytes);   /* RLIMIT_AS */
+/* Per process (RLIMIT_AS: allocation fails beyond it) and, where the host
+ * has the memory cgroup controller, for the whole box at once. */
+void sbx_policy_set_memory(sbx_policy *p, unsigned long bytes);
 void sbx_policy_set_stack(sbx_policy *p, unsigned long bytes);    /* RLIMIT_STACK */
 void sbx_policy_set_file_size(sbx_policy *p, unsigned long bytes);/* RLIMIT_FSIZE */
 void sbx_policy_set_open_files(sbx_policy *p, unsigned long n);   /* RLIMIT_NOFILE */
@@ -122,6 +124,9 @@ typedef struct {
     long cpu_ms;               /* user + system of every process in the box */
     long wall_ms;
     long peak_rss_kb;          /* largest resident set of any process */
+    long peak_box_kb;          /* most the whole box held at once: every process,
+                                  pipe buffers, /tmp (0 when the host has no
+                                  memory cgroup controller) */
     char blocked_syscall[32];  /* name, when verdict is SBX_BLOCKED_SYSCALL */
     char detail[160];          /* one line for people: "blocked system call: socket" */
     sbx_stream out, err, fd3;

@@ -64,6 +64,8 @@ sbx_box *sbx_box_create(char *err, size_t errlen)
         return NULL;
     }
     b->workfd = -1;
+    for (int c = 0; c < SBX_CG_COUNT; c++)
+        b->cg[c].dirfd = -1;
     /* The creator's PID namespace and pid are in the name so that
      * sbx_box_sweep() can tell a box left behind by a crashed process from
      * one in use. */
@@ -90,6 +92,8 @@ sbx_box *sbx_box_create(char *err, size_t errlen)
         set_err(err, errlen, "sbx_box_create: open work directory", errno);
         goto fail;
     }
+    /* Named like the directory, so that sweeping finds both. */
+    sbx_cg_create(b, strrchr(b->base, '/') + 1);
     return b;
 fail:
     sbx_box_destroy(b);
@@ -205,6 +209,7 @@ void sbx_box_destroy(sbx_box *b)
         return;
     if (b->workfd >= 0)
         close(b->workfd);
+    sbx_cg_destroy(b);
     if (b->base[0]) {
         /* A run may leave directories without search permission for us to
          * open; as root we read them anyway. FTW_PHYS: never follow links
@@ -240,6 +245,7 @@ int sbx_box_sweep(void)
         if (snprintf(path, sizeof path, "%s/%s", tmp, e->d_name) >= (int)sizeof path)
             continue;
         nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        sbx_cg_sweep(e->d_name);
         removed++;
     }
     closedir(d);
@@ -249,15 +255,15 @@ int sbx_box_sweep(void)
 /* ---- inside the child: build the root and pivot into it ------------------ */
 
 enum {
-    STEP_PRIVATE = 1, STEP_ROOT, STEP_DIRS, STEP_USR, STEP_USR_RO, STEP_USR_LOCAL, STEP_LINKS,
+    STEP_PRIVATE = 1, STEP_ROOT, STEP_DIRS, STEP_USR, STEP_USR_RO, STEP_LINKS,
     STEP_DEVNULL, STEP_LDCACHE, STEP_BOX, STEP_BOX_FLAGS, STEP_TMP, STEP_PIVOT,
     STEP_DETACH, STEP_ROOT_RO, STEP_CHDIR, STEP_COUNT
 };
 
 static const char *const step_names[STEP_COUNT] = {
     [STEP_PRIVATE] = "make mounts private", [STEP_ROOT] = "mount root tmpfs",
-    [STEP_DIRS] = "create root directories", [STEP_USR] = "bind /usr",
-    [STEP_USR_RO] = "remount /usr read-only", [STEP_USR_LOCAL] = "hide /usr/local", [STEP_LINKS] = "create /bin /lib links",
+    [STEP_DIRS] = "create root directories", [STEP_USR] = "bind /usr/*",
+    [STEP_USR_RO] = "remount /usr read-only", [STEP_LINKS] = "create /bin /lib links",
     [STEP_DEVNULL] = "bind /dev/null", [STEP_LDCACHE] = "bind /etc/ld.so.cache",
     [STEP_BOX] = "bind /box", [STEP_BOX_FLAGS] = "restrict /box",
     [STEP_TMP] = "mount /tmp", [STEP_PIVOT] = "pivot_root",
@@ -303,10 +309,11 @@ int sbx_fs_enter(const struct sbx_box *b, const struct sbx_policy *p, const char
     char path[PATH_MAX];
     const char *r = b->root;
     static const char *const dirs[] = {"/usr", "/box", "/tmp", "/dev", "/etc"};
+    static const char *const usr_dirs[] = {"bin", "include", "lib", "lib64", "libexec"};
     /* Debian 12 merges /usr: /bin, /lib, /lib64 and /sbin are links into it. */
     static const char *const links[][2] = {
         {"usr/bin", "/bin"}, {"usr/lib", "/lib"},
-        {"usr/lib64", "/lib64"}, {"usr/sbin", "/sbin"},
+        {"usr/lib64", "/lib64"},
     };
     const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV;
 
@@ -317,21 +324,27 @@ int sbx_fs_enter(const struct sbx_box *b, const struct sbx_policy *p, const char
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
         if (!join(path, sizeof path, r, dirs[i]) || mkdir(path, 0755))
             return -STEP_DIRS;
-    if (!join(path, sizeof path, r, "/usr") ||
-        mount("/usr", path, NULL, MS_BIND | MS_REC, NULL))
-        return -STEP_USR;
-    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | ro, NULL))
-        return -STEP_USR_RO;
-    /* /usr/local is the site's, not the compiler's: an empty read-only
-     * tmpfs over it keeps deployed files (assignments, tools) out of view. */
-    if (access("/usr/local", F_OK) == 0 &&
-        (!join(path, sizeof path, r, "/usr/local") ||
-         mount("hidden", path, "tmpfs", ro | MS_NOEXEC, "size=4k,mode=0755")))
-        return -STEP_USR_LOCAL;
+    /* Only the parts of /usr a compiler, a linker and the loader use, each
+     * read-only: no /usr/local, /usr/etc, /usr/src or /usr/share (site
+     * configuration, sources, documentation are not what a box needs). */
+    for (size_t i = 0; i < sizeof usr_dirs / sizeof usr_dirs[0]; i++) {
+        char src[64];
+        struct stat st;
+        if (!join(src, sizeof src, "/usr/", usr_dirs[i]) || stat(src, &st) ||
+            !S_ISDIR(st.st_mode))
+            continue;
+        if (!join(path, sizeof path, r, src) || mkdir(path, 0755) ||
+            mount(src, path, NULL, MS_BIND | MS_REC, NULL))
+            return -STEP_USR;
+        if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | ro, NULL))
+            return -STEP_USR_RO;
+    }
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
         if (!join(path, sizeof path, r, links[i][1]) || symlink(links[i][0], path))
             return -STEP_LINKS;
-    if (bind_file(r, "/dev/null", "/dev/null", MS_NOSUID | MS_NOEXEC))
+    /* Read-only mount: writing the device still works, changing the host
+     * node's timestamps or mode does not. */
+    if (bind_file(r, "/dev/null", "/dev/null", MS_RDONLY | MS_NOSUID | MS_NOEXEC))
         return -STEP_DEVNULL;
     /* The loader cache only speeds up library lookup; a host without one is fine. */
     if (access("/etc/ld.so.cache", R_OK) == 0 &&

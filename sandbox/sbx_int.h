@@ -14,6 +14,9 @@
 
 enum sbx_profile { SBX_PROFILE_COMPILE, SBX_PROFILE_RUN };
 
+/* The cgroup v1 controllers a box uses where the host has them. */
+enum { SBX_CG_MEMORY, SBX_CG_CPUACCT, SBX_CG_COUNT };
+
 struct sbx_policy {
     char name[16];
     enum sbx_profile profile;
@@ -34,6 +37,17 @@ struct sbx_box {
     char root[PATH_MAX];      /* empty mount point for the box's new root */
     uid_t uid;                /* unprivileged uid every run of the box uses */
     int workfd;               /* O_PATH|O_DIRECTORY on work/ */
+    struct {
+        char path[PATH_MAX];  /* the box's cgroup in one controller, or "" */
+        int dirfd;            /* O_PATH on path, or -1 */
+    } cg[SBX_CG_COUNT];
+};
+
+/* What one run needs of the box's cgroups. */
+struct sbx_cg_run {
+    int procs[SBX_CG_COUNT];  /* cgroup.procs to join, or -1 */
+    int usage_fd;             /* cpuacct.usage, or -1 */
+    long oom_before;          /* memory.oom_control's oom_kill at the start */
 };
 
 /* The page, mapped once per process, whose address is the only execve()
@@ -53,6 +67,25 @@ void sbx_seccomp_name(uint32_t arch, int nr, char *buf, size_t len);
  * Returns 0, or a negative step number with errno set. */
 int sbx_fs_enter(const struct sbx_box *b, const struct sbx_policy *p,
                  const char *tmp_opts);
+
+/* The box's cgroups (sbx_cgroup.c), one per v1 controller the host has;
+ * each part is a no-op where its controller is missing. */
+/* Our own cgroup's directory in controller c, or NULL. */
+const char *sbx_cg_base(int c);
+/* Creates the box's cgroup `name` in every controller there is. */
+void sbx_cg_create(struct sbx_box *b, const char *name);
+/* Readies the cgroups for one run: the memory limit, a fresh peak and CPU
+ * count, descriptors for init to join with and to read CPU from. 0 or -1. */
+int sbx_cg_prepare(struct sbx_box *b, unsigned long memory, struct sbx_cg_run *run);
+/* CPU ms on a cpuacct.usage descriptor, -1 on error. Async-signal-safe. */
+long sbx_cg_cpu_ms(int usage_fd);
+/* After a run: OOM kill seen, box-wide peak, box-wide CPU (-1: unknown). */
+void sbx_cg_collect(struct sbx_box *b, const struct sbx_cg_run *run, bool *oom,
+                    long *peak_kb, long *cpu_ms);
+void sbx_cg_release(struct sbx_cg_run *run);
+void sbx_cg_destroy(struct sbx_box *b);
+/* Removes a dead box's cgroups by name. */
+void sbx_cg_sweep(const char *name);
 
 /* Names of the steps sbx_fs_enter can fail at (index = -return). */
 const char *sbx_fs_step_name(int step);

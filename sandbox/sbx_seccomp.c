@@ -55,8 +55,11 @@ static const char *const base_calls[] = {
     "getgroups", "getresuid", "getresgid", "uname", "sysinfo", "times",
     "getrusage", "getrlimit", "setrlimit", "prlimit64", "clock_gettime",
     "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "time",
-    "getrandom", "alarm", "getitimer", "setitimer", "timer_create",
-    "timer_settime", "timer_gettime", "timer_delete", "timer_getoverrun",
+    "getrandom", "alarm", "getitimer", "setitimer",
+    /* POSIX timers: each takes a queued-signal slot, so RLIMIT_SIGPENDING
+     * bounds how many a box can create. */
+    "timer_create", "timer_settime", "timer_gettime", "timer_delete",
+    "timer_getoverrun",
     "eventfd", "eventfd2", "epoll_create", "epoll_create1", "epoll_ctl",
     "epoll_wait", "epoll_pwait", "epoll_pwait2",
     "membarrier",
