@@ -260,6 +260,13 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     uid_t uid = a->b->uid;
     struct prog_msg go;
 
+    /* A signal the supervisor ignores (SIGPIPE) would stay ignored across
+     * exec: the program starts with every disposition at its default and
+     * nothing blocked, as from a shell. */
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
