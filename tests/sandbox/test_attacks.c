@@ -53,6 +53,7 @@ typedef struct {
     bool ran;
     long elapsed_ms, limit_ms;
     struct stat devnull;        /* the host's /dev/null just before the (last) run */
+    pid_t beside;               /* a second run of the same box, when the case has one */
 } ctx;
 
 struct attack {
@@ -70,6 +71,7 @@ struct attack {
     bool any_verdict;             /* the check judges the verdict itself */
     bool capture_fd3;             /* run with the fd 3 pipe (as the graders do) */
     long nr;                      /* raw_syscall: the call to make (argv[3]) */
+    bool run_beside;              /* start "/box/prog victim" in the same box first */
     int repeat;                   /* runs of a racy attack (default 1) ... */
     bool (*won)(const ctx *c);    /* ... stopping at the first it wins */
 };
@@ -527,6 +529,30 @@ static void check_dispositions(ctx *c)
               "the program starts with signals ignored or blocked: %s", out_of(c));
 }
 
+/* The program's process group and session are the box's own: their leaders
+ * are visible inside it (getpgid/getsid give 0 for a leader outside). */
+static void check_process_group(ctx *c)
+{
+    int pgid = -1, sid = -1;
+    TSB_CHECK(sscanf(out_of(c), "pgid %d sid %d", &pgid, &sid) == 2, "output: %s", out_of(c));
+    TSB_CHECK(pgid > 0 && sid > 0,
+              "the program's process group (%d) or session (%d) is led from outside the box",
+              pgid, sid);
+}
+
+/* The run beside the attacker's (same box, so same uid) ended normally:
+ * the attacker's signals did not leave its own box. */
+static void check_beside(ctx *c)
+{
+    int st = 0;
+    if (!TSB_CHECK(c->beside > 0, "no second run"))
+        return;
+    pid_t w = waitpid(c->beside, &st, 0);
+    TSB_CHECK(w == c->beside && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "the run beside it was killed (status %#x): a signal crossed into another box", st);
+    c->beside = -1;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -645,6 +671,9 @@ static const attack attacks[] = {
     BLOCKED_NR("open_tree", SYS_open_tree),
     BLOCKED_NR("fanotify_init", SYS_fanotify_init),
     RUN("signal_dispositions", "signal_dispositions", SBX_OK, .check = check_dispositions),
+    RUN("process_group", "process_group", SBX_OK, .check = check_process_group),
+    RUN("pgrp_kill", "pgrp_kill", SBX_SIGNALED, .signal = SIGKILL, .run_beside = true,
+        .check = check_beside),
     RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
     RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
     RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
@@ -753,7 +782,7 @@ static void check_verdict(ctx *c)
 
 static int run_case(const attack *a)
 {
-    ctx c = { .a = a, .listen_fd = -1, .victim = -1 };
+    ctx c = { .a = a, .listen_fd = -1, .victim = -1, .beside = -1 };
     char err[256] = "";
     sbx_policy *p = NULL;
     char *src = NULL;
@@ -812,6 +841,24 @@ static int run_case(const attack *a)
         p = run_policy(a);
         if (!TSB_CHECK(p != NULL, "no policy"))
             goto out;
+        if (a->run_beside) {
+            /* A second run of the same box, in a child of ours: it exits 0
+             * when its program ended normally and said so. */
+            c.beside = fork();
+            if (c.beside == 0) {
+                const char *vargv[] = { "/box/prog", "victim", NULL };
+                sbx_cmd vcmd = { .argv = vargv };
+                sbx_result vr;
+                char verr[256];
+                int vrc = sbx_run(p, c.box, &vcmd, &vr, verr, sizeof verr);
+                bool ok = vrc == 0 && vr.verdict == SBX_OK && vr.out.data &&
+                          strstr(vr.out.data, "victim done");
+                if (!ok)
+                    fprintf(stderr, "beside: %s\n", vrc ? verr : vr.detail);
+                _exit(ok ? 0 : 1);
+            }
+            usleep(100 * 1000);
+        }
         /* A race the attack wins only sometimes: run it again (same box,
          * same binary) until it wins once or the tries run out. */
         for (int k = 0; k < (a->repeat ? a->repeat : 1); k++) {
@@ -880,6 +927,8 @@ out:
     sbx_policy_free(p);
     sbx_box_destroy(c.box);
     free(src);
+    if (c.beside > 0)
+        waitpid(c.beside, NULL, 0);
     tsb_reap(c.victim);
     if (c.listen_fd >= 0)
         close(c.listen_fd);
