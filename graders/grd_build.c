@@ -127,10 +127,23 @@ static const char *cache_dir(void)
     return d && *d ? d : "/tmp/memgrade-cache";
 }
 
+/* Objects from the cache are linked into every program we grade: the
+ * folder must be ours and writable by nobody else, or someone could plant
+ * a runtime of their own (a /tmp path is guessable). */
+static bool trusted_dir(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
+           !(sb.st_mode & 022);
+}
+
 /* Objects from the cache, all or nothing. */
 static bool cache_get(const grd_assignment *a, uint64_t key, blob *objs)
 {
     char path[4096];
+    snprintf(path, sizeof path, "%s/%016llx", cache_dir(), (unsigned long long)key);
+    if (!trusted_dir(cache_dir()) || !trusted_dir(path))
+        return false;
     for (size_t i = 0; i < N_RT; i++) {
         if (!wanted(a, &rt_objs[i]))
             continue;
@@ -150,6 +163,8 @@ static void cache_put(const grd_assignment *a, uint64_t key, sbx_box *box)
     mkdir(cache_dir(), 0700);
     snprintf(dir, sizeof dir, "%s/%016llx", cache_dir(), (unsigned long long)key);
     mkdir(dir, 0700);
+    if (!trusted_dir(cache_dir()) || !trusted_dir(dir))
+        return; /* not ours: build every time rather than trust it */
     for (size_t i = 0; i < N_RT; i++) {
         char *data = NULL;
         size_t len = 0;

@@ -133,7 +133,8 @@ int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *fil
         goto done;
     }
     for (size_t i = 0; i < nfiles; i++)
-        if (files[i].len > GRD_SRC_MAX || memchr(files[i].data, 0, files[i].len)) {
+        if (files[i].len > GRD_SRC_MAX || (files[i].len && (!files[i].data ||
+                                                            memchr(files[i].data, 0, files[i].len)))) {
             char msg[200];
             snprintf(msg, sizeof msg, "%s: not a C source file (binary data, or over %d KiB)",
                      files[i].name, GRD_SRC_MAX / 1024);
