@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BURNERS 2
+#define BURNERS 4
 
 static void burner(void)
 {

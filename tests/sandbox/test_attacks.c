@@ -648,7 +648,7 @@ static const attack attacks[] = {
     RUN("timer_flood", "timer_flood", SBX_OK, .any_verdict = true, .check = check_timers,
         .wall_ms = 8000),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
-        .check = check_box_cpu, .wall_ms = 4000),
+        .check = check_box_cpu, .wall_ms = 6000),
     RUN("blocked_under_flood", "blocked_under_flood", SBX_BLOCKED_SYSCALL,
         .any_verdict = true, .check = check_flood, .repeat = 10, .won = flood_won),
     /* Calls that must stay off the allowlist, each for its own reason:
