@@ -155,6 +155,24 @@ static int lock_db(const char *path)
     return fd;
 }
 
+/* SIGHUP: after logrotate moved the access log away, write to a new file
+ * at the same path. dup2 swaps the descriptor in one step, so request
+ * threads writing at that moment write to one file or the other. */
+static void reopen_access_log(srv *s)
+{
+    if (s->access_fd <= STDERR_FILENO)
+        return;
+    int fd = open(s->cfg.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        fprintf(stderr, "memgrade serve: reopening %s: %s\n", s->cfg.access_log, strerror(errno));
+        return;
+    }
+    if (dup3(fd, s->access_fd, O_CLOEXEC) < 0)
+        fprintf(stderr, "memgrade serve: reopening %s: %s\n", s->cfg.access_log, strerror(errno));
+    close(fd);
+    fprintf(stderr, "memgrade serve: reopened %s\n", s->cfg.access_log);
+}
+
 int srv_cmd_serve(int argc, char **argv)
 {
     static srv s; /* one service per process; signal-free shared state */
@@ -173,6 +191,7 @@ int srv_cmd_serve(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -223,8 +242,13 @@ int srv_cmd_serve(int argc, char **argv)
             s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);
 
     int sig = 0;
-    while (sigwait(&sigs, &sig))
-        ;
+    for (;;) {
+        if (sigwait(&sigs, &sig))
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reopen_access_log(&s);
+    }
     fprintf(stderr, "memgrade serve: %s: draining\n", strsignal(sig));
     rc = 0;
 out:

@@ -355,6 +355,18 @@ check(any('"GET /nope" 404' in l for l in log), "access log has the 404")
 check(all(re.match(r"^\d{4}-\d\d-\d\dT\S+Z \S+ \S+ \"[^\"]*\" \d+ \d+ [0-9.]+ms", l) for l in log),
       "every access log line has the format")
 
+# logrotate: move the log away, SIGHUP, and the next lines go to a new file.
+import signal as _signal
+os.rename(srv.access_log, srv.access_log + ".1")
+srv.kill(_signal.SIGHUP)
+deadline = time.time() + 10
+while time.time() < deadline and not os.path.exists(srv.access_log):
+    time.sleep(0.05)
+srv.json("GET", "/healthz?after-rotate=1")
+time.sleep(0.2)
+with open(srv.access_log) as f:
+    rotated = f.read()
+check('"GET /healthz" 200' in rotated and srv.proc.poll() is None, "SIGHUP reopens the access log")
 srv.stop()
 check(srv.proc.returncode == 0, "SIGTERM: clean exit 0")
 
