@@ -30,6 +30,30 @@ for path in ["/api/v1/assignments", "/api/v1/assignments/{name}/grades", "/api/v
              "/metrics", "/api/v1/me"]:
     check(path in doc["paths"], "openapi documents " + path)
 check("post" in doc["paths"]["/api/v1/submissions"], "openapi documents POST /submissions")
+def refs(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref":
+                yield v
+            else:
+                yield from refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from refs(v)
+def resolve(ref):
+    node = doc
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node
+bad = []
+for ref in refs(doc):
+    try:
+        resolve(ref)
+    except (KeyError, TypeError):
+        bad.append(ref)
+check(not bad, "every $ref in the OpenAPI document resolves (%s)" % bad)
+check(all(op.get("responses") for p in doc["paths"].values() for op in p.values()),
+      "every operation documents its responses")
 
 # ---- authentication ---------------------------------------------------------
 st, hd, doc = srv.json("GET", "/api/v1/assignments")
