@@ -72,6 +72,9 @@ struct attack {
     bool capture_fd3;             /* run with the fd 3 pipe (as the graders do) */
     long nr;                      /* raw_syscall: the call to make (argv[3]) */
     bool run_beside;              /* start "/box/prog victim" in the same box first */
+    unsigned long memory;         /* memory limit when not RUN_MEMORY */
+    unsigned long supervisor_mib; /* touch this much in the supervisor first, as a
+                                     real server holds (init's copy shows it) */
     int repeat;                   /* runs of a racy attack (default 1) ... */
     bool (*won)(const ctx *c);    /* ... stopping at the first it wins */
 };
@@ -553,6 +556,14 @@ static void check_beside(ctx *c)
     c->beside = -1;
 }
 
+/* However the box's memory ran out, the run ends with a verdict (the memory
+ * limit), never with init killed and no report. */
+static void check_oom_verdict(ctx *c)
+{
+    TSB_CHECK(c->run.verdict == SBX_MEMORY_LIMIT, "verdict %s (%s)",
+              sbx_verdict_name(c->run.verdict), c->run.detail);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -674,6 +685,8 @@ static const attack attacks[] = {
     RUN("process_group", "process_group", SBX_OK, .check = check_process_group),
     RUN("pgrp_kill", "pgrp_kill", SBX_SIGNALED, .signal = SIGKILL, .run_beside = true,
         .check = check_beside),
+    RUN("oom_init", "oom_init", SBX_MEMORY_LIMIT, .any_verdict = true, .memory = 24 * MIB,
+        .supervisor_mib = 16, .check = check_oom_verdict),
     RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
     RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
     RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
@@ -703,7 +716,7 @@ static sbx_policy *run_policy(const attack *a)
         return NULL;
     sbx_policy_set_cpu_ms(p, RUN_CPU_MS);
     sbx_policy_set_wall_ms(p, a->wall_ms ? (unsigned long)a->wall_ms : RUN_WALL_MS);
-    sbx_policy_set_memory(p, RUN_MEMORY);
+    sbx_policy_set_memory(p, a->memory ? a->memory : RUN_MEMORY);
     sbx_policy_set_tmp_size(p, RUN_TMP);
     sbx_policy_set_file_size(p, RUN_FSIZE);
     sbx_policy_set_output_keep(p, RUN_KEEP);
@@ -841,6 +854,13 @@ static int run_case(const attack *a)
         p = run_policy(a);
         if (!TSB_CHECK(p != NULL, "no policy"))
             goto out;
+        if (a->supervisor_mib) {
+            /* Touched and kept until we exit: init is cloned with it. */
+            size_t n = a->supervisor_mib * MIB;
+            char *hold = malloc(n);
+            if (hold)
+                memset(hold, 's', n);
+        }
         if (a->run_beside) {
             /* A second run of the same box, in a child of ours: it exits 0
              * when its program ended normally and said so. */
