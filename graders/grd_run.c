@@ -727,6 +727,12 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
     char note[200] = "";
     bool ok = true;
 
+    if (A && A->timeout && !B) {
+        status = "timeout"; /* the fork server skips the second run of a hang */
+        sb_add(&fb, "the test took too long (an endless loop?)\n");
+        ok = false;
+        goto done;
+    }
     if (!A || !B) {
         status = "error";
         sb_add(&fb, "the test did not run (is it missing from the driver?)\n");
