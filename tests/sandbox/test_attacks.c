@@ -75,6 +75,8 @@ struct attack {
     unsigned long memory;         /* memory limit when not RUN_MEMORY */
     unsigned long supervisor_mib; /* touch this much in the supervisor first, as a
                                      real server holds (init's copy shows it) */
+    bool watch_oom_adj;           /* run as a protected service would, and look at
+                                     the program's oom_score_adj while it runs */
     int repeat;                   /* runs of a racy attack (default 1) ... */
     bool (*won)(const ctx *c);    /* ... stopping at the first it wins */
 };
@@ -564,6 +566,17 @@ static void check_oom_verdict(ctx *c)
               sbx_verdict_name(c->run.verdict), c->run.detail);
 }
 
+static void check_oom_adj(ctx *c)
+{
+    int st = 0;
+    pid_t w = c->beside > 0 ? waitpid(c->beside, &st, 0) : -1;
+    c->beside = -1;
+    TSB_CHECK(w > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 2, "the program was not seen");
+    TSB_CHECK(w > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 1,
+              "the program kept the service's negative oom_score_adj: the global OOM killer "
+              "spares it and kills the host's processes first");
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 /* A call the run profile refuses: the first attempt ends the run, named. */
@@ -687,6 +700,8 @@ static const attack attacks[] = {
         .check = check_beside),
     RUN("oom_init", "oom_init", SBX_MEMORY_LIMIT, .any_verdict = true, .memory = 24 * MIB,
         .supervisor_mib = 16, .check = check_oom_verdict),
+    RUN("oom_protected", "oom_protected", SBX_OK, .watch_oom_adj = true,
+        .check = check_oom_adj),
     RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
     RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
     RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
@@ -706,6 +721,59 @@ static const attack attacks[] = {
     { .name = "compile_disk_fill", .fixture = "compile_disk_fill", .mode = M_COMPILE,
       .verdict = SBX_RUNTIME_ERROR, .check = check_box_small },
 };
+
+/* Runs us as a service unit with OOMScoreAdjust=-500 would. False where we
+ * may not lower it (no CAP_SYS_RESOURCE, as in some containers). */
+static bool protect_like_a_service(void)
+{
+    FILE *f = fopen("/proc/self/oom_score_adj", "w");
+    if (!f)
+        return false;
+    bool ok = fputs("-500", f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    int adj = 0;
+    if (ok && (f = fopen("/proc/self/oom_score_adj", "r"))) {
+        ok = fscanf(f, "%d", &adj) == 1 && adj == -500;
+        fclose(f);
+    }
+    return ok;
+}
+
+/* In a child of the test, while the run goes on: the lowest oom_score_adj
+ * of the box's program ("prog", seen in our /proc: the box's PID namespace
+ * is nested in ours). Exit 0: not protected; 1: protected; 2: not found. */
+static int watch_prog_oom_adj(void)
+{
+    usleep(400 * 1000);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int found = 0, protected = 0;
+    while (d && (e = readdir(d))) {
+        char path[300], comm[32] = "";
+        int adj = 0;
+        snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(comm, sizeof comm, f) || strcmp(comm, "prog\n")) {
+            fclose(f);
+            continue;
+        }
+        fclose(f);
+        snprintf(path, sizeof path, "/proc/%s/oom_score_adj", e->d_name);
+        if ((f = fopen(path, "r")) && fscanf(f, "%d", &adj) == 1) {
+            if (getenv("TSB_VERBOSE"))
+                fprintf(stderr, "watch: pid %s prog oom_score_adj %d\n", e->d_name, adj);
+            found = 1;
+            protected |= adj < 0;
+        }
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return !found ? 2 : protected ? 1 : 0;
+}
 
 /* ---- running one case ------------------------------------------------------ */
 
@@ -806,6 +874,11 @@ static int run_case(const attack *a)
     if (!TSB_CHECK(tsb_in_private_pidns(), "run me as pid 1 of a fresh PID namespace "
                    "with its own /proc (see netns_wrap.sh)"))
         goto out;
+    if (a->watch_oom_adj && !protect_like_a_service()) {
+        printf("skip %s: cannot lower our oom_score_adj (no CAP_SYS_RESOURCE here)\n",
+               a->name);
+        return 77;
+    }
     c.listen_fd = tsb_listen_loopback(&port);
     if (!TSB_CHECK(c.listen_fd >= 0, "no loopback listener (is lo up?)"))
         goto out;
@@ -860,6 +933,11 @@ static int run_case(const attack *a)
             char *hold = malloc(n);
             if (hold)
                 memset(hold, 's', n);
+        }
+        if (a->watch_oom_adj) {
+            c.beside = fork();
+            if (c.beside == 0)
+                _exit(watch_prog_oom_adj());
         }
         if (a->run_beside) {
             /* A second run of the same box, in a child of ours: it exits 0
