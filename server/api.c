@@ -1044,9 +1044,12 @@ struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa,
         MHD_OPTION_END);
-    if (!d)
+    if (!d) {
+        int e = errno; /* for the caller: EADDRINUSE is worth a retry */
         snprintf(err, errlen, "cannot listen on %s port %d: %s", s->cfg.bind, s->cfg.port,
-                 strerror(errno));
+                 strerror(e));
+        errno = e;
+    }
     return d;
 }
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -136,7 +136,11 @@ static int parse_serve(int argc, char **argv, srv_config *c)
 }
 
 /* Takes PATH.lock so two servers never share a queue: each would take the
- * other's running jobs for orphans. The lock dies with the process. */
+ * other's running jobs for orphans. A POSIX record lock, not flock(): the
+ * grader forks sandbox processes that briefly hold copies of every
+ * descriptor, and an flock() lives as long as any copy, so a restart right
+ * after kill -9 found it still held. A record lock belongs to the process
+ * and dies with it. */
 static int lock_db(const char *path)
 {
     char lock[PATH_MAX];
@@ -147,7 +151,8 @@ static int lock_db(const char *path)
         fprintf(stderr, "memgrade serve: %s: %s\n", lock, strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB)) {
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl)) {
         fprintf(stderr, "memgrade serve: another memgrade serve is using %s\n", path);
         close(fd);
         return -1;
@@ -234,9 +239,18 @@ int srv_cmd_serve(int argc, char **argv)
         goto out;
     }
     workers_started = 1;
-    if (!(daemon = api_start(&s, 1, err, sizeof err))) {
-        fprintf(stderr, "memgrade serve: %s\n", err);
-        goto out;
+    /* Right after a crash the port may still be held for a moment by
+     * sandbox processes of the dead server (forked children keep copies of
+     * its descriptors until their parent-death signal lands): retry. */
+    for (int tries = 0; !(daemon = api_start(&s, 1, err, sizeof err)); tries++) {
+        if (errno != EADDRINUSE || tries == 100) {
+            fprintf(stderr, "memgrade serve: %s\n", err);
+            goto out;
+        }
+        if (tries == 0)
+            fprintf(stderr, "memgrade serve: port %d busy, retrying for 10 s\n", s.cfg.port);
+        struct timespec ts = {0, 100 * 1000000};
+        nanosleep(&ts, NULL);
     }
     fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s)\n",
             s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);

@@ -132,4 +132,6 @@ time.sleep(3)
 print("RSS idle after load: %.1f MB" % (rss_kb() / 1024))
 proc.terminate(); proc.wait(60)
 print("server exit status after SIGTERM: %d" % proc.returncode)
+import shutil
+shutil.rmtree(work, ignore_errors=True)
 PY

@@ -4,6 +4,7 @@ library only. Every test runs inside tests/server/netns_run.sh."""
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ SOURCE_DIR = os.environ.get("MEMGRADE_SOURCE_DIR",
 ASSIGNMENTS = os.environ.get("MEMGRADE_ASSIGNMENTS", os.path.join(SOURCE_DIR, "assignments"))
 
 failures = 0
+workdirs = []  # removed by finish() when every check held; kept to debug otherwise
 
 
 def check(cond, what):
@@ -30,8 +32,19 @@ def check(cond, what):
     return cond
 
 
+def tempdir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    workdirs.append(d)
+    return d
+
+
 def finish():
     print("%s: %d failure(s)" % (os.path.basename(sys.argv[0]), failures), flush=True)
+    if failures:
+        print("kept for debugging: " + " ".join(workdirs), flush=True)
+    else:
+        for d in workdirs:
+            shutil.rmtree(d, ignore_errors=True)
     sys.exit(1 if failures else 0)
 
 
@@ -51,7 +64,7 @@ class Server:
     """One `memgrade serve` process on 127.0.0.1."""
 
     def __init__(self, db=None, port=18080, args=(), workdir=None):
-        self.workdir = workdir or tempfile.mkdtemp(prefix="mgsrv.")
+        self.workdir = workdir or tempdir("mgsrv.")
         self.db = db or os.path.join(self.workdir, "memgrade.db")
         self.port = port
         self.args = list(args)

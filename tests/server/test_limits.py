@@ -6,12 +6,12 @@ import re
 import subprocess
 import tempfile
 
-from mgtest import MEMGRADE, Server, add_user, check, finish, reference
+from mgtest import MEMGRADE, Server, add_user, check, finish, reference, tempdir
 
 MYSTR = reference("mystr")
 
 # ---- memgrade user ----------------------------------------------------------
-tmp = tempfile.mkdtemp(prefix="mguser.")
+tmp = tempdir("mguser.")
 db = os.path.join(tmp, "u.db")
 def user(*args):
     return subprocess.run([MEMGRADE, "user"] + list(args) + ["--db", db], capture_output=True, text=True)
