@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -48,10 +50,11 @@ typedef struct {
     uintptr_t apc[MGRT_FRAMES], fpc[MGRT_FRAMES];
 } blk;
 
-/* Linker-provided bounds of the executable's text, and the markers the
- * engine links around the student's objects (mgrt_mark.c). */
+/* Fallback bounds of the executable (linker symbols a program could
+ * define itself, so the kernel's program headers come first), and the
+ * markers the engine links around our own objects (mgrt_mark.c). */
 extern char __executable_start[], etext[];
-extern void mgrt_stu_begin(void), mgrt_stu_end(void);
+extern void mgrt_rt_begin(void), mgrt_stu_begin(void);
 extern void *__libc_stack_end;
 extern int main();
 
@@ -59,7 +62,7 @@ static int inited, server, rep_fd = -1;
 static char **init_envp;
 static char token[40];
 static size_t pg = 4096;
-static uintptr_t exe_lo, exe_hi, stu_lo, stu_hi, stack_top;
+static uintptr_t exe_lo, exe_hi, base_addr, ours_lo, ours_hi, stack_top;
 static unsigned long stack_lim;
 
 static blk *recs;
@@ -127,14 +130,18 @@ static char *fmt_pcs(char *out, size_t cap, const uintptr_t *pcs)
     out[1] = 0;
     for (int i = 0; i < MGRT_FRAMES && pcs[i] && n + 20 < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, "%s%lx", i ? "," : "",
-                              (unsigned long)(pcs[i] - exe_lo));
+                              (unsigned long)(pcs[i] - base_addr));
     return out;
 }
 
 /* ---- stacks -------------------------------------------------------------- */
 
 static int in_exe(uintptr_t pc) { return pc >= exe_lo && pc < exe_hi; }
-static int in_stu(uintptr_t pc) { return pc >= stu_lo && pc < stu_hi; }
+/* The student's code is all of the executable's code but ours: wherever
+ * they put it (a section attribute can move it out of any marked range),
+ * it counts. Our runtime and driver are built without function reordering,
+ * so they stay between their markers. */
+static int in_stu(uintptr_t pc) { return in_exe(pc) && !(pc >= ours_lo && pc < ours_hi); }
 static int on_stack(uintptr_t a, uintptr_t sp) { return a >= sp && a + 16 <= stack_top; }
 
 /* A word found on the stack is a return address only if the bytes before
@@ -531,7 +538,7 @@ static void free_block_locked(void *p, const uintptr_t *st, const char *how)
         const char *what = in && in->state == B_LIVE ? "interior"
                          : in ? "freed_interior"
                          : (u >= sp && u < stack_top) ? "stack"
-                         : (u >= exe_lo && u < (uintptr_t)sbrk(0)) ? "global"
+                         : (u >= base_addr && u < (uintptr_t)sbrk(0)) ? "global"
                          : "garbage";
         report_bad_free("invalid_free", how ? how : what, u, st, in);
         return;
@@ -923,6 +930,34 @@ static void at_exit(void)
     mgrt_rep("exit");
 }
 
+/* The executable's load address and code from the program headers the
+ * kernel passed (AT_PHDR): nothing the program defines can move them. */
+static void exe_ranges(void)
+{
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+    size_t n = getauxval(AT_PHNUM);
+    int have_base = 0;
+    for (size_t i = 0; ph && i < n; i++)
+        if (ph[i].p_type == PT_PHDR) {
+            base_addr = (uintptr_t)ph - ph[i].p_vaddr;
+            have_base = 1;
+        }
+    exe_lo = exe_hi = 0;
+    for (size_t i = 0; have_base && i < n; i++) {
+        if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X))
+            continue;
+        uintptr_t lo = base_addr + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
+        if (!exe_lo || lo < exe_lo)
+            exe_lo = lo;
+        if (hi > exe_hi)
+            exe_hi = hi;
+    }
+    if (!exe_hi) {
+        base_addr = exe_lo = (uintptr_t)__executable_start;
+        exe_hi = (uintptr_t)etext;
+    }
+}
+
 void mgrt_init(void)
 {
     if (inited)
@@ -931,10 +966,9 @@ void mgrt_init(void)
     long p = sysconf(_SC_PAGESIZE);
     if (p > 0)
         pg = (size_t)p;
-    exe_lo = (uintptr_t)__executable_start;
-    exe_hi = (uintptr_t)etext;
-    stu_lo = (uintptr_t)mgrt_stu_begin;
-    stu_hi = (uintptr_t)mgrt_stu_end;
+    exe_ranges();
+    ours_lo = (uintptr_t)mgrt_rt_begin;
+    ours_hi = (uintptr_t)mgrt_stu_begin;
     stack_top = (uintptr_t)__libc_stack_end; /* every frame lies below it */
     struct rlimit rl;
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
@@ -981,7 +1015,7 @@ void mgrt_init(void)
     for (size_t i = 0; real_sigaction && i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++)
         real_sigaction(fatal_sigs[i], &sa, NULL);
     atexit(at_exit);
-    mgrt_rep("hello base=%lx main=%lx stack_top=%lx stack_lim=%lu", (unsigned long)exe_lo,
+    mgrt_rep("hello base=%lx main=%lx stack_top=%lx stack_lim=%lu", (unsigned long)base_addr,
              (unsigned long)(uintptr_t)main, (unsigned long)(uintptr_t)__libc_stack_end,
              stack_lim);
 }

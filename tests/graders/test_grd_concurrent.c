@@ -98,7 +98,7 @@ int main(void)
     }
     /* The variants must differ from the reference, or the test proves little. */
     if (expected[0] && expected[1] && !strcmp(expected[0], expected[1])) {
-        printf("FAIL: reference and variant graded alike\n");
+        printf("FAIL: reference and variant graded alike: %s\n", expected[0]);
         fails++;
     }
     for (size_t i = 0; i < N_SRC; i++) {
