@@ -53,6 +53,72 @@ static const char *const rt_sources[] = {"mgrt.c", "mgrt_srv.c", "mgrt_all.c", "
                                          "mgrt_int.h", "mgt.h"};
 #define N_RT_SRC (sizeof rt_sources / sizeof rt_sources[0])
 
+/* C library functions the runtime and drivers call. A submission that
+ * defines one of them would run its own code inside ours (a write() that
+ * drops the runtime's reports, a strcmp that lies to the driver): the
+ * linker is asked to trace each, and a definition outside the C library
+ * and our objects is refused. */
+static const char *const reserved[] = {
+    "write", "read", "close", "fcntl", "pipe", "fork", "waitpid", "wait4", "kill", "raise",
+    "_exit", "exit", "atexit", "abort", "mmap", "munmap", "mprotect", "madvise", "mremap",
+    "sbrk", "brk", "sysconf", "getrlimit", "setrlimit", "getauxval", "dlsym", "sigaltstack",
+    "sigemptyset", "sigaddset", "sigprocmask", "sigtimedwait", "clock_gettime",
+    "pthread_mutex_lock", "pthread_mutex_unlock", "__errno_location", "__stack_chk_fail",
+    "__libc_start_main", "getenv", "unsetenv", "memcpy", "memmove", "memset", "memcmp", "memchr",
+    "strlen", "strnlen", "strcmp", "strncmp", "strchr", "strrchr", "strstr", "strcpy", "strncpy",
+    "strcat", "strncat", "strtok", "strtol", "strtoul", "atoi", "snprintf", "vsnprintf",
+    "sprintf", "vsprintf", "printf", "vprintf", "fprintf", "vfprintf", "puts", "fputs", "fwrite",
+    "fflush", "sscanf",
+};
+#define N_RESERVED (sizeof reserved / sizeof reserved[0])
+
+/* "-Wl,-ywrite,-yread,...": ld prints "FILE: definition of NAME" lines. */
+static void trace_flag(char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "-Wl");
+    for (size_t i = 0; i < N_RESERVED && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, ",-y%s", reserved[i]);
+}
+
+/* Removes the trace lines from the output and returns the first name a
+ * file of the student's defines (copied into name), or false. */
+static bool reserved_defined(char *out, size_t *len, char *name, size_t cap)
+{
+    bool found = false;
+    size_t w = 0;
+    for (size_t r = 0; out && r < *len;) {
+        char *nl = memchr(out + r, '\n', *len - r);
+        size_t l = nl ? (size_t)(nl - (out + r)) + 1 : *len - r;
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), out + r);
+        char *def = strstr(line, ": definition of "), *ref = strstr(line, ": reference to ");
+        if (def || ref) {
+            if (def && !found) {
+                *def = 0;
+                const char *file = line, *sym = def + 16;
+                const char *base = strrchr(file, '/');
+                base = base ? base + 1 : file;
+                bool ours = strstr(base, ".so") || !strcmp(base, "mgrt.o") || !strcmp(base, "driver.o") ||
+                            !strncmp(base, "mark", 4) || !strcmp(base, "rt0.o") || !strcmp(base, "drv0.o") ||
+                            strstr(file, "/usr/lib/");
+                if (!ours) {
+                    snprintf(name, cap, "%.*s", (int)strcspn(sym, "\r\n"), sym);
+                    found = true;
+                }
+            }
+        } else {
+            memmove(out + w, out + r, l);
+            w += l;
+        }
+        r += l;
+    }
+    if (out) {
+        *len = w;
+        out[w] = 0;
+    }
+    return found;
+}
+
 static bool wanted(const grd_assignment *a, const rt_obj *o)
 {
     return (o->kinds & (1 << a->kind)) != 0;
@@ -236,6 +302,8 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
             (r = sbx_box_write(box, rt_objs[i].obj, objs[i].data, objs[i].len)))
             goto box_fail;
 
+    char trace[2048];
+    trace_flag(trace, sizeof trace);
     const char *argv_sh[] = {"/bin/sh", "-c", script, NULL};
     const char *gargv[40 + 16];
     const char *const *argv = argv_sh;
@@ -252,6 +320,7 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         for (size_t i = 0; i < nfiles; i++)
             gargv[n++] = files[i].name;
         gargv[n++] = "mark1.o";
+        gargv[n++] = trace;
         gargv[n] = NULL;
         argv = gargv;
     }
@@ -274,7 +343,7 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         append(script, scap, " %s", lo[i]);
     for (size_t i = 0; i < nfiles; i++)
         append(script, scap, " s%zu.o", i);
-    if (append(script, scap, " mark1.o 2>&1 || exit 11\nrm -f *.c *.h s*.o\n")) {
+    if (append(script, scap, " mark1.o %s 2>&1 || exit 11\nrm -f *.c *.h s*.o\n", trace)) {
         snprintf(err, errlen, "build script too long");
         goto out;
     }
@@ -292,17 +361,42 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
     out->output_len = res.out.len;
     res.out.data = NULL;
     if (argv == gargv) {
-        /* gcc's output for the student goes to stderr: show it all, and
-         * map "1" to our script's codes. */
+        /* gcc's diagnostics go to stderr, ld's trace to stdout: one text,
+         * and "1" mapped to our script's codes. */
+        size_t ol = res.out.len, el = res.err.len;
+        char *both = malloc(ol + el + 1);
+        if (!both) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        memcpy(both, res.err.data ? res.err.data : "", el);
+        memcpy(both + el, out->output ? out->output : "", ol);
+        both[ol + el] = 0;
         free(out->output);
-        out->output = res.err.data;
-        out->output_len = res.err.len;
-        res.err.data = NULL;
+        out->output = both;
+        out->output_len = ol + el;
         if (res.verdict == SBX_RUNTIME_ERROR && res.exit_code == 1)
             res.exit_code = out->output && (strstr(out->output, "multiple definition") ||
                                             strstr(out->output, "undefined reference")) ? 11 : 10;
     }
-    if (res.verdict == SBX_OK) {
+    char bad[64];
+    if (reserved_defined(out->output, &out->output_len, bad, sizeof bad) &&
+        res.verdict == SBX_OK) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%serror: the submission defines %s(), a C library function "
+                 "the grader relies on: give yours another name.",
+                 out->output_len ? "\n" : "", bad);
+        size_t ml = strlen(msg);
+        char *n = realloc(out->output, out->output_len + ml + 1);
+        if (n) {
+            memcpy(n + out->output_len, msg, ml + 1);
+            out->output = n;
+            out->output_len += ml;
+        }
+        if (!cached)
+            cache_put(a, key, box);
+        rc = 0;
+    } else if (res.verdict == SBX_OK) {
         if (!cached)
             cache_put(a, key, box);
         rc = 1;

@@ -49,6 +49,7 @@ TAMPER = {
     "forge_observation.c": lambda d: test_status(d, "dup_basic") != "passed" and test_status(d, "concat_basic") != "passed",
     "hang_everywhere.c": lambda d: d["score"] == 0 and test_status(d, "dup_basic") == "timeout" and d["duration_ms"] < 90000,
     "hide_in_section.c": lambda d: {"leak", "unchecked_alloc_failure"} <= kinds(d),
+    "redefine_write.c": lambda d: d["status"] == "compile_error" and "a C library function" in d["compile"]["output"],
     "call_runtime.c": lambda d: d["status"] == "compile_error" and "undefined reference" in d["compile"]["output"],
 }
 
