@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -33,11 +34,6 @@
 #include "sbx_int.h"
 
 #define KiB 1024UL
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SBX_WAIT_KILLABLE_RECV (1UL << 5)
-#else
-#define SBX_WAIT_KILLABLE_RECV SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#endif
 /* How long init gets to wind a run down before we kill it ourselves. */
 #define SBX_GRACE_MS 1000L
 #define MiB (1024UL * 1024UL)
@@ -141,7 +137,8 @@ int sbx_policy_compile(sbx_policy *p, char *err, size_t errlen)
 
 /* Fixed descriptor layout in init, so the program side knows where things
  * are without any allocation. */
-enum { FD_STATUS = 3, FD_STDIN, FD_OUT, FD_ERR, FD_3, FD_CPU, FD_FIRST_FREE };
+enum { FD_STATUS = 3, FD_STDIN, FD_OUT, FD_ERR, FD_3, FD_CPU, FD_PROCS_MEM, FD_PROCS_CPU,
+       FD_FIRST_FREE };
 #define FD_NEEDED (FD_FIRST_FREE - FD_STATUS)
 
 /* What init tells the supervisor, once, on FD_STATUS. */
@@ -160,20 +157,21 @@ struct init_report {
 enum { STOP_NONE, STOP_WALL, STOP_CPU, STOP_REQUEST };
 
 enum { STAGE_OK, STAGE_FDS, STAGE_CGROUP, STAGE_FS, STAGE_FORK, STAGE_LIMITS, STAGE_IDENTITY,
-       STAGE_FILTER, STAGE_LISTENER, STAGE_EXEC, STAGE_COUNT };
+       STAGE_FILTER, STAGE_READY, STAGE_TRACE, STAGE_EXEC, STAGE_COUNT };
 static const char *const stage_names[STAGE_COUNT] = {
     [STAGE_OK] = "ok", [STAGE_FDS] = "arrange descriptors",
-    [STAGE_CGROUP] = "join memory cgroup",
+    [STAGE_CGROUP] = "join the box's cgroups",
     [STAGE_FS] = "filesystem", [STAGE_FORK] = "fork program",
     [STAGE_LIMITS] = "set resource limits", [STAGE_IDENTITY] = "drop to box uid",
-    [STAGE_FILTER] = "load seccomp filter", [STAGE_LISTENER] = "take seccomp listener",
+    [STAGE_FILTER] = "load seccomp filter", [STAGE_READY] = "program ready",
+    [STAGE_TRACE] = "trace program",
     [STAGE_EXEC] = "exec program",
 };
 
 /* What the program side tells init before exec, on the sync pipe. */
 struct prog_msg {
     int stage;
-    int value;          /* listener fd for STAGE_LISTENER, else errno */
+    int value;          /* errno, for a failed stage */
 };
 
 struct child_args {
@@ -183,7 +181,6 @@ struct child_args {
     const char *const *envp;
     const char *tmp_opts;
     struct sock_fprog prog;
-    size_t notif_size;
     char *exec_page;    /* see sbx_exec_page(); mapped before the clone */
     long deadline_ms;   /* CLOCK_MONOTONIC ms at which the wall limit ends */
     const struct sbx_cg_run *cg; /* the box's cgroups for this run */
@@ -302,23 +299,18 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
         prog_send(syncw, STAGE_IDENTITY, errno);
         _exit(127);
     }
-    /* From here on every call is filtered; read, write, close and the one
-     * execve below are on every allowlist. */
-    /* WAIT_KILLABLE_RECV (Linux 5.19): until init has read a notification,
-     * only a fatal signal interrupts the refused call, so the program cannot
-     * withdraw it with a signal of its own and carry on probing. */
-    long lfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                       SECCOMP_FILTER_FLAG_NEW_LISTENER | SBX_WAIT_KILLABLE_RECV, &a->prog);
-    if (lfd < 0) {
+    /* From here on every call is filtered; read, write and the one execve
+     * below are on every allowlist. A refused call stops the program for
+     * init, its tracer (see init_main). */
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &a->prog)) {
         prog_send(syncw, STAGE_FILTER, errno);
         _exit(127);
     }
-    prog_send(syncw, STAGE_LISTENER, (int)lfd);
-    /* Wait until init holds its own copy of the listener: the program must
-     * never keep one (it could answer its own notifications). */
+    prog_send(syncw, STAGE_READY, 0);
+    /* Wait until init traces us: a refused call made untraced would only
+     * fail with ENOSYS, unnamed. */
     if (read_full(gor, &go, sizeof go) != (ssize_t)sizeof go)
         _exit(127);
-    close((int)lfd);
 
     const char *path = a->cmd->argv[0];
     char *page = a->exec_page;
@@ -331,20 +323,6 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     execve(page, (char *const *)a->cmd->argv, (char *const *)a->envp);
     prog_send(syncw, STAGE_EXEC, errno);
     _exit(127);
-}
-
-/* Reads one pending notification: the box dies before the call could
- * complete, and the report names it. */
-static void take_notification(int lfd, char *buf, size_t size, struct init_report *r)
-{
-    memset(buf, 0, size);
-    if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, buf) == 0) {
-        struct seccomp_notif *req = (struct seccomp_notif *)buf;
-        r->blocked = 1;
-        r->nr = req->data.nr;
-        r->arch = req->data.arch;
-        kill(-1, SIGKILL); /* every process of the box but us */
-    }
 }
 
 /* Moves the descriptors init needs to FD_STATUS.. and closes every other
@@ -361,35 +339,106 @@ static int arrange_fds(const int need[FD_NEEDED])
     return (int)syscall(SYS_close_range, FD_FIRST_FREE, ~0U, 0);
 }
 
-/* Init: pid 1 of the box. Never returns. */
+/* A stop of a tracee, reported by waitpid: let it go on the way it would
+ * untraced, or, for a refused call, end the box and note what was tried. */
+static void on_stop(pid_t pid, int st, struct init_report *r)
+{
+    int event = (unsigned)st >> 16, sig = WSTOPSIG(st);
+    switch (event) {
+    case PTRACE_EVENT_SECCOMP: {
+        struct __ptrace_syscall_info info;
+        memset(&info, 0, sizeof info);
+        if (!r->blocked &&
+            ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof info, &info) > 0 &&
+            info.op == PTRACE_SYSCALL_INFO_SECCOMP) {
+            r->blocked = 1;
+            r->nr = (int)info.seccomp.nr;
+            r->arch = info.arch;
+        } else if (!r->blocked) {
+            r->blocked = 1;
+            r->nr = -1;
+        }
+        /* The call never runs: the box dies while the caller is stopped. */
+        kill(-1, SIGKILL);
+        return;
+    }
+    case PTRACE_EVENT_STOP:
+        /* A group-stop (SIGSTOP and friends) stays a stop; the first stop of
+         * a newly traced child goes on. */
+        if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+            ptrace(PTRACE_LISTEN, pid, 0, 0);
+        else
+            ptrace(PTRACE_CONT, pid, 0, 0);
+        return;
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE:
+        ptrace(PTRACE_CONT, pid, 0, 0);
+        return;
+    default:
+        /* A signal on its way to the tracee: deliver it. */
+        ptrace(PTRACE_CONT, pid, 0, event ? 0 : sig);
+    }
+}
+
+/* Handles every pending child event; returns true once `prog` has ended
+ * (its wait status in *status). */
+static bool drain_events(pid_t prog, int *status, struct init_report *r)
+{
+    bool ended = false;
+    int st;
+    pid_t w;
+    while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+        if (WIFSTOPPED(st))
+            on_stop(w, st, r);
+        else if (w == prog) {
+            *status = st;
+            ended = true;
+        }
+    }
+    return ended;
+}
+
+/* Init: pid 1 of the box, root, unfiltered, the tracer of every process in
+ * it. Never returns.
+ *
+ * Refused calls reach us as seccomp ptrace-stops (SECCOMP_RET_TRACE). A
+ * tracee in a ptrace-stop cannot be woken by a signal of its own, so a
+ * program cannot withdraw a refused call and carry on probing, as it could
+ * with a user-notification listener, and we name every call it tries. */
 static _Noreturn void init_main(const struct child_args *a, const int need[FD_NEEDED])
 {
     struct init_report r = {0};
     int sync[2], gop[2];
 
-    /* Join the box's cgroups before anything else exists in the box, so
-     * every process that follows is charged to them. "0" means us. */
-    bool cg_failed = false;
-    for (int c = 0; c < SBX_CG_COUNT; c++)
-        if (a->cg->procs[c] >= 0 && write(a->cg->procs[c], "0", 1) != 1)
-            cg_failed = true;
-
     if (arrange_fds(need))
         init_fail(STAGE_FDS, 0);
-    if (cg_failed)
-        init_fail(STAGE_CGROUP, 0);
+    /* Our own session and process group: a kill(0, ...) in the box, or the
+     * terminal of whoever started the supervisor, reaches nothing outside. */
+    setsid();
     /* SIGUSR1 from the supervisor means "stop the box now" (output limit);
-     * it arrives blocked (see sbx_run) and is read here, never handled. */
-    sigset_t stopset;
-    sigemptyset(&stopset);
-    sigaddset(&stopset, SIGUSR1);
-    int sigfd = signalfd(-1, &stopset, SFD_CLOEXEC);
+     * SIGCHLD means a tracee or child needs us. Both arrive blocked (see
+     * sbx_run) and are read here, never handled. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sigfd < 0)
         init_fail(STAGE_FDS, 0);
     /* From here on FD_STATUS is ours to report on. If the supervisor dies
      * (a crashed server), the box dies with it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL))
         init_fail(STAGE_FDS, 0);
+    /* The host's OOM killer should take a student's program before any
+     * service; raising the score needs no privilege, and the program
+     * inherits it. */
+    int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (adj >= 0) {
+        (void)!write(adj, "1000", 4);
+        close(adj);
+    }
     sethostname("box", 3);
     int step = sbx_fs_enter(a->b, a->p, a->tmp_opts);
     if (step)
@@ -408,19 +457,36 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     close(sync[1]);
     close(gop[0]);
 
+    /* The program, not init, goes into the box's cgroups: an OOM kill in
+     * the box must never pick init (a copy of the supervisor, the biggest
+     * process there), and init's own work is no charge on the student. */
+    char num[16];
+    int nlen = 0;
+    for (unsigned v = (unsigned)pid; nlen == 0 || v; v /= 10)
+        num[15 - nlen++] = (char)('0' + v % 10);
+    const int procs_fd[SBX_CG_COUNT] = {[SBX_CG_MEMORY] = FD_PROCS_MEM,
+                                        [SBX_CG_CPUACCT] = FD_PROCS_CPU};
+    for (int c = 0; c < SBX_CG_COUNT; c++)
+        if (a->cg->procs[c] >= 0 && write(procs_fd[c], num + 16 - nlen, (size_t)nlen) != nlen) {
+            kill(pid, SIGKILL);
+            init_fail(STAGE_CGROUP, 0);
+        }
+
     struct prog_msg m;
-    int pidfd = -1, lfd = -1;
     if (read_full(sync[0], &m, sizeof m) != (ssize_t)sizeof m)
         init_fail(STAGE_FORK, 0);
-    if (m.stage != STAGE_LISTENER) {
+    if (m.stage != STAGE_READY) {
         errno = m.value;
         kill(pid, SIGKILL);
         init_fail(m.stage, 0);
     }
-    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pidfd < 0 || (lfd = (int)syscall(SYS_pidfd_getfd, pidfd, m.value, 0)) < 0) {
+    /* Trace the program and, automatically, every thread and process it
+     * makes; EXITKILL: if we die, they all do. */
+    if (ptrace(PTRACE_SEIZE, pid, 0,
+               PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
+                   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE)) {
         kill(pid, SIGKILL);
-        init_fail(STAGE_LISTENER, 0);
+        init_fail(STAGE_TRACE, 0);
     }
     write_all(gop[1], &m, sizeof m);
     close(gop[1]);
@@ -432,19 +498,31 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     }
     close(sync[0]);
 
-    /* Watch the box until the program ends: serve the listener, enforce the
+    /* Watch the box until the program ends: handle tracee stops, enforce the
      * wall clock and the CPU limit to the millisecond, obey a stop request
      * from the supervisor, reap orphans (double forks) as they die so they
      * cannot pile up against the process limit. */
-    char notif[512];
-    int status = 0, done = 0;
+    int status = 0;
+    bool done = false;
     long used_ms = 0;
     const long cpu_limit = (long)a->p->cpu_ms;
     clockid_t pclock = (clockid_t)((~(unsigned)pid << 3) | 2); /* process CPU clock */
     while (!done) {
+        done = drain_events(pid, &status, &r);
+        if (done || r.blocked)
+            break;
         long now = mono_ms();
         if (now >= a->deadline_ms) {
             r.stopped = STOP_WALL;
+            break;
+        }
+        struct timespec ts;
+        if (a->cg->usage_fd >= 0)
+            used_ms = sbx_cg_cpu_ms(FD_CPU); /* the whole box */
+        else if (syscall(SYS_clock_gettime, pclock, &ts) == 0)
+            used_ms = children_cpu_ms() + ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+        if (used_ms >= cpu_limit) {
+            r.stopped = STOP_CPU;
             break;
         }
         long cpu_left = cpu_limit - used_ms;
@@ -453,58 +531,38 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
             wait = cpu_left > 5 ? cpu_left : 5;
         if (wait > 250)
             wait = 250;
-        struct pollfd pf[3] = {{pidfd, POLLIN, 0}, {sigfd, POLLIN, 0}, {lfd, POLLIN, 0}};
-        int n = poll(pf, lfd >= 0 ? 3 : 2, (int)wait);
-        if (n < 0 && errno != EINTR)
+        struct pollfd pf = {sigfd, POLLIN, 0};
+        if (poll(&pf, 1, (int)wait) < 0 && errno != EINTR)
             break;
-        /* A refused call first: when the program floods its output and
-         * then makes one, the call is what the verdict must show. */
-        if (n > 0 && lfd >= 0 && (pf[2].revents & POLLIN)) {
-            take_notification(lfd, notif, a->notif_size, &r);
-        } else if (n > 0 && lfd >= 0 && (pf[2].revents & (POLLHUP | POLLERR))) {
-            close(lfd);
-            lfd = -1;
-        }
-        if (n > 0 && pf[1].revents) {
-            r.stopped = STOP_REQUEST;
+        struct signalfd_siginfo si;
+        bool stop_asked = false;
+        while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+            if (si.ssi_signo == SIGUSR1)
+                stop_asked = true;
+        if (stop_asked) {
+            /* A refused call first: when the program floods its output and
+             * then makes one, the call is what the verdict must show. */
+            done = drain_events(pid, &status, &r);
+            if (!r.blocked)
+                r.stopped = STOP_REQUEST;
             break;
-        }
-        int st;
-        pid_t w;
-        while ((w = wait4(-1, &st, WNOHANG | __WALL, NULL)) > 0)
-            if (w == pid) {
-                status = st;
-                done = 1;
-            }
-        if (!done) {
-            struct timespec ts;
-            if (a->cg->usage_fd >= 0)
-                used_ms = sbx_cg_cpu_ms(FD_CPU); /* the whole box */
-            else if (syscall(SYS_clock_gettime, pclock, &ts) == 0)
-                used_ms = children_cpu_ms() + ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-            if (used_ms >= cpu_limit) {
-                r.stopped = STOP_CPU;
-                break;
-            }
         }
     }
-    /* A call refused in the very moment we stopped is still named. */
-    struct pollfd last = {lfd, POLLIN, 0};
-    if (!r.blocked && lfd >= 0 && poll(&last, 1, 0) == 1 && (last.revents & POLLIN))
-        take_notification(lfd, notif, a->notif_size, &r);
-    /* Everyone else dies now; reaping all of them makes our children's
-     * rusage the whole box's CPU time and peak memory. */
+    /* Everyone else dies now; reaping all of them (tracee stops included)
+     * makes our children's rusage the whole box's CPU time and peak memory. */
     kill(-1, SIGKILL);
     for (;;) {
         int st;
-        pid_t w = wait4(-1, &st, __WALL, NULL);
+        pid_t w = waitpid(-1, &st, __WALL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
             break;
+        if (WIFSTOPPED(st))
+            continue; /* SIGKILL is on its way */
         if (w == pid && !done) {
             status = st;
-            done = 1;
+            done = true;
         }
     }
     struct rusage ru;
@@ -723,15 +781,6 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
     if (sbx_policy_compile(p, err, errlen))
         goto out;
 
-    struct seccomp_notif_sizes sizes;
-    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes)) {
-        fail(err, errlen, "seccomp user notification unsupported", errno);
-        goto out;
-    }
-    if (sizes.seccomp_notif > 512) {
-        fail(err, errlen, "seccomp_notif larger than expected", E2BIG);
-        goto out;
-    }
     snprintf(tmp_opts, sizeof tmp_opts, "size=%lu,mode=1777,nr_inodes=4096", p->tmp_size);
 
     if (pipe2(st_p, O_CLOEXEC) || pipe2(in_p, O_CLOEXEC) || pipe2(out_p, O_CLOEXEC) ||
@@ -744,7 +793,6 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
         .envp = cmd->envp ? cmd->envp : default_env,
         .tmp_opts = tmp_opts,
         .prog = {.len = p->bpf_len, .filter = p->bpf},
-        .notif_size = sizes.seccomp_notif,
         .exec_page = (char *)sbx_exec_page(),
     };
     if (!a.exec_page) {
@@ -756,19 +804,22 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
         goto out;
     }
     a.cg = &cg;
-    /* Without cpuacct, FD_CPU holds a second copy of the status pipe, so
-     * that the slot is taken and the layout stays fixed. */
+    /* A slot without its cgroup holds another copy of the status pipe, so
+     * that it is taken and the layout stays fixed. */
     int need[FD_NEEDED] = {st_p[1], in_p[0], out_p[1], err_p[1], f3_p[1],
-                           cg.usage_fd >= 0 ? cg.usage_fd : st_p[1]};
+                           cg.usage_fd >= 0 ? cg.usage_fd : st_p[1],
+                           cg.procs[SBX_CG_MEMORY] >= 0 ? cg.procs[SBX_CG_MEMORY] : st_p[1],
+                           cg.procs[SBX_CG_CPUACCT] >= 0 ? cg.procs[SBX_CG_CPUACCT] : st_p[1]};
     const unsigned long flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
                                 CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
     long start = mono_ms();
     a.deadline_ms = start + (long)p->wall_ms;
-    /* Init must start with SIGUSR1 blocked (see init_main): block it in this
-     * thread across the clone, which copies the mask. */
+    /* Init must start with SIGUSR1 and SIGCHLD blocked (see init_main):
+     * block them in this thread across the clone, which copies the mask. */
     sigset_t usr1, saved;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
+    sigaddset(&usr1, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &usr1, &saved);
     pid = (pid_t)syscall(SYS_clone, flags, 0, &pidfd, 0, 0);
     if (pid == 0)

@@ -1,7 +1,7 @@
 /* sbx_seccomp: the syscall allowlists, as data, compiled once per policy into
- * a BPF program with libseccomp. Anything not listed goes to the supervisor
- * (SECCOMP_RET_USER_NOTIF), which kills the box and names the call; foreign
- * ABIs (i386 via int 0x80, x32) kill the process outright. */
+ * a BPF program with libseccomp. Anything not listed, foreign ABIs (i386 via
+ * int 0x80, x32) included, stops the caller for the box's init, its tracer
+ * (SECCOMP_RET_TRACE), which kills the box and names the call. */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/sched.h>
@@ -71,10 +71,10 @@ static const unsigned long ioctl_ok[] = {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, 
 /* prctl options that only read or rename the calling thread. */
 static const unsigned long prctl_ok[] = {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE};
 
-/* clone flags that would create namespaces: never allowed, with or without
- * processes. */
+/* clone flags that would create namespaces, or a child init could not trace:
+ * never allowed, with or without processes. */
 #define SBX_CLONE_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
-                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP)
+                      CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_UNTRACED)
 
 static uintptr_t exec_page_addr;
 static pthread_once_t exec_page_once = PTHREAD_ONCE_INIT;
@@ -123,7 +123,7 @@ int sbx_seccomp_build(struct sbx_policy *p, char *err, size_t errlen)
 {
     int rc = -1, memfd = -1;
     const char *what = "seccomp_init";
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRACE(0));
     if (!ctx)
         goto out;
 
@@ -131,7 +131,7 @@ int sbx_seccomp_build(struct sbx_policy *p, char *err, size_t errlen)
      * filter written for x86_64 numbers: refuse it like any other, so init
      * names it and kills the box. */
     what = "bad-arch action";
-    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY))
+    if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRACE(0)))
         goto out;
 
     what = "allowlist";
