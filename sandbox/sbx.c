@@ -1,12 +1,14 @@
 /* sbx: policies and runs. The supervisor (the caller's thread) clones an init
  * process into fresh PID/net/mount/IPC/UTS namespaces; init builds the
- * filesystem view, forks the program, takes the program's seccomp listener,
- * and reports how it ended. The supervisor pumps the pipes, enforces the wall
- * clock and output limit, and turns all of it into a verdict.
+ * filesystem view, forks the program, traces it, enforces the CPU limit and
+ * the wall clock, and reports how it ended. The supervisor pumps the pipes,
+ * enforces the output limit, and turns all of it into a verdict.
  *
- *   supervisor ──clone(new namespaces)──> init (pid 1, root, no filter)
+ *   supervisor ──clone(new namespaces)──> init (pid 1, root, no filter,
+ *                                            │    tracer of the box)
  *                                            └─fork─> program (box uid,
- *                                                     rlimits, seccomp)
+ *                                                     cgroups, rlimits,
+ *                                                     seccomp)
  *
  * Everything between clone and exec runs in a child of a possibly
  * multi-threaded process, so it uses raw syscalls and no malloc or locks. */
