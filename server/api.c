@@ -816,8 +816,13 @@ static int h_submit(api_req *r)
     if (rc == DB_EXISTS)
         return reply_error(r, 409, "Idempotency-Key '%.128s' was used for a different submission (%lld)",
                            key, (long long)id);
-    if (rc != DB_OK)
-        return reply_error(r, 500, "the submission could not be stored; nothing was queued");
+    if (rc != DB_OK) {
+        /* Storage trouble (a full disk, say) passes: tell the client to
+         * come back rather than that it did something wrong. */
+        snprintf(r->retry_after, sizeof r->retry_after, "%d", 10);
+        return reply_error(r, 503, "the submission could not be stored, nothing was queued: "
+                                   "try again later");
+    }
     char url[64];
     submission_url(id, url);
     snprintf(r->location, sizeof r->location, "%s", url);

@@ -509,7 +509,7 @@ const char api_openapi_json[] =
     "    }\n"
     "   },\n"
     "   \"Busy\": {\n"
-    "    \"description\": \"Rate limited (429) or queue full (503)\",\n"
+    "    \"description\": \"Rate limited (429), or the queue is full, the server is shutting down or storage is unavailable (503): retry after Retry-After seconds\",\n"
     "    \"headers\": {\n"
     "     \"Retry-After\": {\n"
     "      \"schema\": {\n"

@@ -362,11 +362,23 @@ static void grade_job(srv *s, db *d, db_job *j)
          * again rather than lose it. */
         fprintf(stderr, "memgrade: storing the result of submission %lld failed\n",
                 (long long)j->submission_id);
-        if (frc == DB_ERROR && db_job_requeue(d, j->job_id, s->owner) == DB_OK) {
-            atomic_fetch_add(&s->outcomes[SRV_OUT_REQUEUED], 1);
-            pthread_mutex_lock(&s->mu);
-            s->queued++;
-            pthread_mutex_unlock(&s->mu);
+        /* Putting it back is a write too and may fail for the same reason
+         * (a full disk): keep trying, so the job is not left 'running'
+         * until the next restart. A stopping server leaves that to the
+         * next start, which requeues every running job. */
+        while (frc == DB_ERROR) {
+            if (db_job_requeue(d, j->job_id, s->owner) == DB_OK) {
+                atomic_fetch_add(&s->outcomes[SRV_OUT_REQUEUED], 1);
+                pthread_mutex_lock(&s->mu);
+                s->queued++;
+                pthread_cond_signal(&s->cv);
+                pthread_mutex_unlock(&s->mu);
+                break;
+            }
+            if (atomic_load(&s->draining))
+                break;
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
         }
     }
     free(text);
