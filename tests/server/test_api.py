@@ -371,6 +371,11 @@ m = re.search(r'memgrade_http_requests_total\{status="400"\} (\d+)', text)
 check(m and int(m.group(1)) >= len(cases), "400s counted")
 m = re.search(r'memgrade_grading_duration_seconds_count (\d+)', text)
 check(m and int(m.group(1)) >= 3, "durations observed")
+buckets = [int(v) for v in re.findall(r'memgrade_grading_duration_seconds_bucket\{le="[^"]+"\} (\d+)', text)]
+check(buckets == sorted(buckets) and m and buckets[-1] == int(m.group(1)),
+      "histogram buckets are cumulative and +Inf equals the count")
+check(all(re.match(r'^(#|[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$)', l) for l in text.strip().split("\n")),
+      "every metrics line is Prometheus text format")
 time.sleep(0.2)
 with open(srv.access_log) as f:
     log = f.read().splitlines()
