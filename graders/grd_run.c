@@ -5,6 +5,7 @@
  * as evidence, never as a verdict: a missing or inconsistent report fails
  * the test it concerns. */
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1206,13 +1207,111 @@ out:
     return rc;
 }
 
+/* Program tests are independent runs that mostly wait on the sandbox:
+ * two at a time, each worker with its own context (symbols, error list),
+ * results put back in manifest order. */
+#define PROG_WORKERS 2
+
+typedef struct {
+    const ctx *base;
+    const char *token;
+    json_t **outs;           /* one array per test, holding its result */
+    size_t next;             /* next test to take (atomic) */
+    int rc;                  /* first failure wins */
+    char err[256];
+    pthread_mutex_t mu;
+} prog_pool;
+
+static void *prog_worker(void *arg)
+{
+    prog_pool *pp = arg;
+    ctx *c = malloc(sizeof *c);
+    json_t *errs = json_array();
+    char err[256] = "";
+    if (!c || !errs) {
+        pthread_mutex_lock(&pp->mu);
+        pp->rc = -1;
+        snprintf(pp->err, sizeof pp->err, "out of memory");
+        pthread_mutex_unlock(&pp->mu);
+        free(c);
+        json_decref(errs);
+        return NULL;
+    }
+    memcpy(c, pp->base, sizeof *c);
+    c->all_errors = errs; /* merged in order by the caller */
+    for (;;) {
+        size_t i = __atomic_fetch_add(&pp->next, 1, __ATOMIC_SEQ_CST);
+        if (i >= c->a->ntests)
+            break;
+        if (grade_program_test(c, &c->a->tests[i], pp->token, pp->outs[i], err, sizeof err)) {
+            pthread_mutex_lock(&pp->mu);
+            if (!pp->rc)
+                snprintf(pp->err, sizeof pp->err, "%s", err);
+            pp->rc = -1;
+            pthread_mutex_unlock(&pp->mu);
+        }
+    }
+    json_decref(errs);
+    free(c);
+    return NULL;
+}
+
+/* The document-wide list keeps each distinct error once. */
+static void merge_error(json_t *all, json_t *e)
+{
+    size_t i;
+    json_t *x;
+    static const char *const keys[] = {"kind", "location", "alloc_location", "free_location"};
+    json_array_foreach(all, i, x) {
+        bool same = true;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            same &= json_equal(json_object_get(x, keys[k]), json_object_get(e, keys[k]));
+        if (same)
+            return;
+    }
+    if (json_array_size(all) < 100)
+        json_array_append(all, e);
+}
+
 static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
 {
     json_t *tests = json_object_get(doc, "tests");
-    for (size_t i = 0; i < c->a->ntests; i++)
-        if (grade_program_test(c, &c->a->tests[i], token, tests, err, errlen))
-            return -1;
-    return 0;
+    size_t n = c->a->ntests;
+    prog_pool pp = {.base = c, .token = token, .next = 0, .rc = 0};
+    pthread_t th[PROG_WORKERS];
+    size_t started = 0;
+    pp.outs = calloc(n, sizeof *pp.outs);
+    if (!pp.outs) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&pp.mu, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (!(pp.outs[i] = json_array()))
+            pp.rc = -1;
+    for (size_t w = 0; !pp.rc && w < PROG_WORKERS && w < n; w++)
+        if (pthread_create(&th[w], NULL, prog_worker, &pp) == 0)
+            started++;
+    if (!started && !pp.rc)
+        prog_worker(&pp); /* no thread to be had: do it here */
+    for (size_t w = 0; w < started; w++)
+        pthread_join(th[w], NULL);
+    for (size_t i = 0; i < n && !pp.rc; i++) {
+        json_t *tj = json_array_get(pp.outs[i], 0), *e;
+        size_t k;
+        if (!tj)
+            continue;
+        json_array_append(tests, tj);
+        json_array_foreach(json_object_get(tj, "memory_errors"), k, e)
+            merge_error(c->all_errors, e);
+    }
+    if (pp.rc)
+        snprintf(err, errlen, "%s", pp.err[0] ? pp.err : "out of memory");
+    for (size_t i = 0; i < n; i++)
+        json_decref(pp.outs[i]);
+    free(pp.outs);
+    pthread_mutex_destroy(&pp.mu);
+    return pp.rc;
 }
 
 int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files, size_t nfiles,
