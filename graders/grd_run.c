@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "grd_int.h"
 
@@ -1217,10 +1218,19 @@ typedef struct {
     const char *token;
     json_t **outs;           /* one array per test, holding its result */
     size_t next;             /* next test to take (atomic) */
+    size_t workers;          /* workers started so far (atomic) */
     int rc;                  /* first failure wins */
     char err[256];
     pthread_mutex_t mu;
 } prog_pool;
+
+/* sbx_box_write makes plain files; the program must be executable. */
+static int chmod_prog(sbx_box *b)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/prog", sbx_box_path(b));
+    return chmod(path, 0755) ? -1 : 0;
+}
 
 static void *prog_worker(void *arg)
 {
@@ -1239,6 +1249,32 @@ static void *prog_worker(void *arg)
     }
     memcpy(c, pp->base, sizeof *c);
     c->all_errors = errs; /* merged in order by the caller */
+    /* A box's cgroup (memory, CPU) belongs to one run at a time: every
+     * worker but the first runs in a box of its own, with a copy of the
+     * program. */
+    sbx_box *own = NULL;
+    if (__atomic_fetch_add(&pp->workers, 1, __ATOMIC_SEQ_CST) > 0) {
+        char *bin = NULL;
+        size_t len = 0;
+        int r = sbx_box_read(c->box, "prog", 64u << 20, &bin, &len);
+        own = r ? NULL : sbx_box_create(err, sizeof err);
+        if (!own || sbx_box_write(own, "prog", bin, len) ||
+            chmod_prog(own)) {
+            pthread_mutex_lock(&pp->mu);
+            if (!pp->rc)
+                snprintf(pp->err, sizeof pp->err, "cannot prepare a second box: %s",
+                         r ? strerror(-r) : err);
+            pp->rc = -1;
+            pthread_mutex_unlock(&pp->mu);
+            free(bin);
+            sbx_box_destroy(own);
+            json_decref(errs);
+            free(c);
+            return NULL;
+        }
+        free(bin);
+        c->box = own;
+    }
     for (;;) {
         size_t i = __atomic_fetch_add(&pp->next, 1, __ATOMIC_SEQ_CST);
         if (i >= c->a->ntests)
@@ -1251,6 +1287,7 @@ static void *prog_worker(void *arg)
             pthread_mutex_unlock(&pp->mu);
         }
     }
+    sbx_box_destroy(own);
     json_decref(errs);
     free(c);
     return NULL;
