@@ -16,7 +16,9 @@ static const struct {
     {"serve", srv_cmd_serve,
      "serve [--port N] [--db PATH] [--assignments DIR] [--workers N] ..."},
     {"user", srv_cmd_user,
-     "user add NAME --role student|instructor [--db PATH]"},
+     "user add NAME --role student|instructor [--db PATH]\n"
+     "  memgrade user token|revoke NAME [--db PATH]\n"
+     "  memgrade user list [--db PATH]"},
 };
 
 const char *cli_default_assignments(void)

@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "db.h"
+#include "sbx.h"
 #include "srv.h"
 
 static const char *default_db(void)
@@ -219,6 +220,11 @@ int srv_cmd_serve(int argc, char **argv)
     if (requeued)
         fprintf(stderr, "memgrade serve: requeued %lld job(s) left running by a previous process\n",
                 (long long)requeued);
+    /* Boxes (work directories, cgroups) of a predecessor killed mid-grade. */
+    int swept = sbx_box_sweep();
+    if (swept > 0)
+        fprintf(stderr, "memgrade serve: removed %d sandbox box(es) left by a previous process\n",
+                swept);
     s.started_ms = db_now_ms();
     char host[64] = "";
     gethostname(host, sizeof host - 1);
