@@ -94,6 +94,14 @@ static void error_lines(buf *b, const json_t *e, const grd_file *files, size_t n
         put(b, "      freed at %s\n", fl);
         quote(b, fl, files, nfiles);
     }
+    /* The calls that led there, innermost first: which test, which path. */
+    const json_t *st = json_object_get(e, "stack");
+    if (json_array_size(st) > 1) {
+        put(b, "      call stack:");
+        for (size_t i = 0; i < json_array_size(st) && i < 6; i++)
+            put(b, "%s %s", i ? " <-" : "", json_string_value(json_array_get(st, i)));
+        put(b, "\n");
+    }
 }
 
 char *grd_report_text(const json_t *r, const grd_file *files, size_t nfiles)
