@@ -6,7 +6,9 @@
  * handler names the block, its allocation and free sites; leaks and bad
  * frees are reported with stacks. The engine symbolizes and judges outside
  * the box: this file only reports what it saw. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>

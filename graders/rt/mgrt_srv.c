@@ -3,7 +3,9 @@
  * (one per fill pattern and per injected allocation failure) and reports the
  * child's fate itself, so a test that crashes, exits or hangs cannot take
  * the others with it. Also the observation API of mgt.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
