@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -192,6 +193,15 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* What a test prints is never judged; sent to /dev/null, a chatty
+         * submission cannot reach the sandbox's output limit and take the
+         * remaining tests down with it. */
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+            close(null);
+        }
         poison_stack(16);
         mgrt_test_begin(pat, k);
         mgt_tests[i].fn();
