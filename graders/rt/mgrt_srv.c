@@ -189,6 +189,7 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
         return;
     }
     if (pid == 0) {
+        setpgid(0, 0); /* the test and whatever it forks: one group to clean up */
         close(pfd[0]);
         sigset_t none;
         sigemptyset(&none);
@@ -232,6 +233,7 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
         struct timespec ts = {left / 1000, (left % 1000) * 1000000};
         sigtimedwait(&chld, NULL, &ts);
     }
+    kill(-pid, SIGKILL); /* processes the test left behind would eat the next one's quota */
     if (read(pfd[0], &n, sizeof n) == (ssize_t)sizeof n && allocs)
         *allocs = n;
     close(pfd[0]);
