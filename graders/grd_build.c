@@ -20,7 +20,12 @@
 
 /* Students: what the course expects (-g for lines, frame pointers for the
  * runtime's stack walks, -O0 so lines match the source). */
-#define STU_FLAGS "-std=gnu17 -g -O0 -fno-omit-frame-pointer -Wall -Wextra -fdiagnostics-color=never"
+/* -ftrivial-auto-var-init=pattern: a local the student never sets holds
+ * 0xFE.. bytes, so a pointer used uninitialized is a non-canonical address
+ * that faults every time (wild_access), never a stale NULL or a valid
+ * address left by an earlier call. Warnings about it are still given. */
+#define STU_FLAGS "-std=gnu17 -g -O0 -fno-omit-frame-pointer -ftrivial-auto-var-init=pattern " \
+                  "-Wall -Wextra -fdiagnostics-color=never"
 /* No function reordering: every function of ours stays in .text between
  * the markers (no .text.startup, .text.unlikely), which is how the runtime
  * tells its own code from the student's. */
@@ -313,7 +318,8 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
          * start). Its exit status 1 is a compile or link error. */
         size_t n = 0;
         static const char *const flags[] = {"/usr/bin/gcc", "-std=gnu17", "-g", "-O0",
-            "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-fdiagnostics-color=never", "-o", "prog"};
+            "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern", "-Wall", "-Wextra",
+            "-fdiagnostics-color=never", "-o", "prog"};
         for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
             gargv[n++] = flags[i];
         n += link_objs(a, gargv + n);
