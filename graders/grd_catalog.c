@@ -317,8 +317,10 @@ grd_catalog *grd_catalog_load(const char *dir, char *err, size_t errlen)
         goto fail;
     }
     c->dir = strdup(dir);
-    if (!c->dir)
+    if (!c->dir) {
+        snprintf(err, errlen, "out of memory");
         goto fail;
+    }
     while ((e = readdir(d))) {
         char path[4096];
         struct stat sb;
