@@ -69,5 +69,6 @@ for t in json.load(open(sys.argv[1]))['tests']:
     fi
     t_vg=$(n_runs=$vg_runs time_ms vg)
     printf '%-10s %8sms %8sms %8sms %8.2fx %10.1fx   (score %s)\n' "$a" "$t_mg" "$t_floor" "$t_vg" \
-        "$(echo "$t_mg / $t_floor" | bc -l)" "$(echo "$t_vg / $t_mg" | bc -l)" "$score"
+        "$(awk -v a="$t_mg" -v b="$t_floor" 'BEGIN{print a/b}')" \
+        "$(awk -v a="$t_vg" -v b="$t_mg" 'BEGIN{print a/b}')" "$score"
 done
