@@ -139,7 +139,7 @@ int sbx_policy_compile(sbx_policy *p, char *err, size_t errlen)
 
 /* Fixed descriptor layout in init, so the program side knows where things
  * are without any allocation. */
-enum { FD_STATUS = 3, FD_STDIN, FD_OUT, FD_ERR, FD_3, FD_CPU, FD_PROCS_MEM, FD_PROCS_CPU,
+enum { FD_STATUS = 3, FD_STDIN, FD_OUT, FD_ERR, FD_3, FD_CPU, FD_TASKS_MEM, FD_TASKS_CPU,
        FD_FIRST_FREE };
 #define FD_NEEDED (FD_FIRST_FREE - FD_STATUS)
 
@@ -259,6 +259,18 @@ static _Noreturn void prog_main(const struct child_args *a, int syncw, int gor)
     uid_t uid = a->b->uid;
     struct prog_msg go;
 
+    /* The program, not init, joins the box's cgroups, first thing and while
+     * still root: an OOM kill in the box must never pick init (a copy of the
+     * supervisor, the biggest process there), and init's own work is no
+     * charge on the student. Writing "0" to "tasks" moves this (only) thread
+     * without the kernel's global threadgroup lock. */
+    const int tasks_fd[SBX_CG_COUNT] = {[SBX_CG_MEMORY] = FD_TASKS_MEM,
+                                        [SBX_CG_CPUACCT] = FD_TASKS_CPU};
+    for (int c = 0; c < SBX_CG_COUNT; c++)
+        if (a->cg->procs[c] >= 0 && write(tasks_fd[c], "0", 1) != 1) {
+            prog_send(syncw, STAGE_CGROUP, errno);
+            _exit(127);
+        }
     /* A signal the supervisor ignores (SIGPIPE) would stay ignored across
      * exec: the program starts with every disposition at its default and
      * nothing blocked, as from a shell. */
@@ -458,21 +470,6 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     }
     close(sync[1]);
     close(gop[0]);
-
-    /* The program, not init, goes into the box's cgroups: an OOM kill in
-     * the box must never pick init (a copy of the supervisor, the biggest
-     * process there), and init's own work is no charge on the student. */
-    char num[16];
-    int nlen = 0;
-    for (unsigned v = (unsigned)pid; nlen == 0 || v; v /= 10)
-        num[15 - nlen++] = (char)('0' + v % 10);
-    const int procs_fd[SBX_CG_COUNT] = {[SBX_CG_MEMORY] = FD_PROCS_MEM,
-                                        [SBX_CG_CPUACCT] = FD_PROCS_CPU};
-    for (int c = 0; c < SBX_CG_COUNT; c++)
-        if (a->cg->procs[c] >= 0 && write(procs_fd[c], num + 16 - nlen, (size_t)nlen) != nlen) {
-            kill(pid, SIGKILL);
-            init_fail(STAGE_CGROUP, 0);
-        }
 
     struct prog_msg m;
     if (read_full(sync[0], &m, sizeof m) != (ssize_t)sizeof m)

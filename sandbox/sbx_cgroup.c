@@ -179,7 +179,11 @@ int sbx_cg_prepare(struct sbx_box *b, unsigned long memory, struct sbx_cg_run *r
                 (run->usage_fd = openat(d, "cpuacct.usage", O_RDONLY | O_CLOEXEC)) < 0)
                 goto fail;
         }
-        if ((run->procs[c] = openat(d, "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0)
+        /* "tasks", written "0" by the program itself (see prog_main): the
+         * kernel moves just the calling thread without taking the global
+         * threadgroup lock, whose RCU grace period would cost every run
+         * about 10 ms. */
+        if ((run->procs[c] = openat(d, "tasks", O_WRONLY | O_CLOEXEC)) < 0)
             goto fail;
     }
     return 0;

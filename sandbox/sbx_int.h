@@ -45,7 +45,7 @@ struct sbx_box {
 
 /* What one run needs of the box's cgroups. */
 struct sbx_cg_run {
-    int procs[SBX_CG_COUNT];  /* cgroup.procs to join, or -1 */
+    int procs[SBX_CG_COUNT];  /* the cgroup's tasks file to join by, or -1 */
     int usage_fd;             /* cpuacct.usage, or -1 */
     long oom_before;          /* memory.oom_control's oom_kill at the start */
 };
