@@ -1262,7 +1262,7 @@ static void *prog_worker(void *arg)
             chmod_prog(own)) {
             pthread_mutex_lock(&pp->mu);
             if (!pp->rc)
-                snprintf(pp->err, sizeof pp->err, "cannot prepare a second box: %s",
+                snprintf(pp->err, sizeof pp->err, "cannot prepare a second box: %.200s",
                          r ? strerror(-r) : err);
             pp->rc = -1;
             pthread_mutex_unlock(&pp->mu);
