@@ -1,5 +1,6 @@
 /* grd_build: builds /box/prog from the student's files, the runtime and the
- * assignment's driver, with one sandboxed shell running gcc. What does not
+ * assignment's driver, in two sandboxed runs: the student's files compile
+ * alone, then ours join them at link time. What does not
  * change per submission (runtime, driver) is compiled once and its objects
  * kept in a cache keyed by the hash of their sources and flags, so a grade
  * compiles only the student's files and links. */
@@ -270,6 +271,51 @@ static int append(char *s, size_t cap, const char *fmt, ...)
     return r < 0 || (size_t)r >= cap - n ? -1 : 0;
 }
 
+/* Appends a run's stderr then stdout to *buf (gcc's diagnostics, then ld's
+ * trace lines). 0, or -1 out of memory. */
+static int take_output(char **buf, size_t *len, const sbx_result *res)
+{
+    const sbx_stream *st[2] = {&res->err, &res->out};
+    for (int i = 0; i < 2; i++) {
+        if (!st[i]->len)
+            continue;
+        char *n = realloc(*buf, *len + st[i]->len + 1);
+        if (!n)
+            return -1;
+        memcpy(n + *len, st[i]->data, st[i]->len);
+        *len += st[i]->len;
+        n[*len] = 0;
+        *buf = n;
+    }
+    return 0;
+}
+
+/* Removes a file from the box, if there. */
+static void box_rm(sbx_box *box, const char *name)
+{
+    char path[4200];
+    if (snprintf(path, sizeof path, "%s/%s", sbx_box_path(box), name) < (int)sizeof path)
+        unlink(path);
+}
+
+/* Leaves only prog in the box: the tests must not find the driver (hidden
+ * tests' inputs), our sources or objects there. */
+static void box_clean(const grd_assignment *a, sbx_box *box, const grd_file *files,
+                      size_t nfiles, const blob *src, size_t nsrc)
+{
+    char name[32];
+    for (size_t i = 0; i < nfiles; i++) {
+        box_rm(box, files[i].name);
+        snprintf(name, sizeof name, "s%zu.o", i);
+        box_rm(box, name);
+    }
+    for (size_t i = 0; i < nsrc; i++)
+        box_rm(box, src[i].name);
+    for (size_t i = 0; i < N_RT; i++)
+        if (wanted(a, &rt_objs[i]))
+            box_rm(box, rt_objs[i].obj);
+}
+
 int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *files,
                       size_t nfiles, grd_build *out, char *err, size_t errlen)
 {
@@ -290,101 +336,119 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         goto out;
     bool cached = cache_get(a, key, objs);
     script = calloc(1, scap);
-    if (!script) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nfiles; i++)
-        if ((r = sbx_box_write(box, files[i].name, files[i].data, files[i].len)))
-            goto box_fail;
-    for (size_t i = 0; i < nsrc; i++) {
-        bool hdr = strstr(src[i].name, ".h") != NULL;
-        if ((hdr || !cached) && (r = sbx_box_write(box, src[i].name, src[i].data, src[i].len)))
-            goto box_fail;
-    }
-    for (size_t i = 0; cached && i < N_RT; i++)
-        if (wanted(a, &rt_objs[i]) &&
-            (r = sbx_box_write(box, rt_objs[i].obj, objs[i].data, objs[i].len)))
-            goto box_fail;
-
-    char trace[2048];
-    trace_flag(trace, sizeof trace);
-    const char *argv_sh[] = {"/bin/sh", "-c", script, NULL};
-    const char *gargv[40 + 16];
-    const char *const *argv = argv_sh;
-    if (cached && nfiles <= 16) {
-        /* The usual case: one gcc compiles the student's files and links
-         * them between the cached objects, in order (no shell, one driver
-         * start). Its exit status 1 is a compile or link error. */
-        size_t n = 0;
-        static const char *const flags[] = {"/usr/bin/gcc", "-std=gnu17", "-g", "-O0",
-            "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern", "-Wall", "-Wextra",
-            "-fdiagnostics-color=never", "-o", "prog"};
-        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-            gargv[n++] = flags[i];
-        n += link_objs(a, gargv + n);
-        for (size_t i = 0; i < nfiles; i++)
-            gargv[n++] = files[i].name;
-        gargv[n++] = "mark1.o";
-        gargv[n++] = trace;
-        gargv[n] = NULL;
-        argv = gargv;
-    }
-    /* Exit 10: the student's files do not compile; 11: they do not link;
-     * 12: ours did not compile (our failure, on stderr). */
-    append(script, scap, "ok=1\n");
-    for (size_t i = 0; i < nfiles; i++)
-        append(script, scap, "gcc " STU_FLAGS " -c '%s' -o s%zu.o 2>&1 || ok=0\n", files[i].name, i);
-    append(script, scap, "[ $ok = 1 ] || exit 10\n");
-    if (!cached)
-        for (size_t i = 0; i < N_RT; i++)
-            if (wanted(a, &rt_objs[i]))
-                append(script, scap, "gcc %s -I. -c %s -o %s >&2 2>&1 || exit 12\n",
-                       rt_objs[i].flags, rt_objs[i].driver ? "driver.c" : rt_objs[i].src,
-                       rt_objs[i].obj);
-    const char *lo[N_RT];
-    size_t nlo = link_objs(a, lo);
-    append(script, scap, "gcc -g -o prog");
-    for (size_t i = 0; i < nlo; i++)
-        append(script, scap, " %s", lo[i]);
-    for (size_t i = 0; i < nfiles; i++)
-        append(script, scap, " s%zu.o", i);
-    if (append(script, scap, " mark1.o %s 2>&1 || exit 11\nrm -f *.c *.h s*.o\n", trace)) {
-        snprintf(err, errlen, "build script too long");
-        goto out;
-    }
-
     pol = sbx_policy_new("compile");
-    if (!pol) {
+    if (!script || !pol) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
     sbx_policy_set_output_keep(pol, 256 * 1024);
+
+    /* Phase 1: the student's files are compiled in a box that holds them
+     * and the assignment's public headers, nothing of ours: what the
+     * compiler can read (#include, asm(".incbin")) the student may see, and
+     * the driver holds the hidden tests' inputs. Exit 1 (10 from the
+     * script): the student's files do not compile. */
+    for (size_t i = 0; i < nfiles; i++)
+        if ((r = sbx_box_write(box, files[i].name, files[i].data, files[i].len)))
+            goto box_fail;
+    for (size_t i = N_RT_SRC + (a->kind == GRD_FUNCTIONS); i < nsrc; i++)
+        if ((r = sbx_box_write(box, src[i].name, src[i].data, src[i].len)))
+            goto box_fail;
+    static const char *const stu_argv[] = {"/usr/bin/gcc", "-std=gnu17", "-g", "-O0",
+        "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern", "-Wall", "-Wextra",
+        "-fdiagnostics-color=never", "-c"};
+    const char *gargv[40 + 16];
+    const char *argv_sh[] = {"/bin/sh", "-c", script, NULL};
+    const char *const *argv = argv_sh;
+    size_t na = 0;
+    if (nfiles == 1) {
+        for (size_t i = 0; i < sizeof stu_argv / sizeof stu_argv[0]; i++)
+            gargv[na++] = stu_argv[i];
+        gargv[na++] = files[0].name;
+        gargv[na++] = "-o";
+        gargv[na++] = "s0.o";
+        gargv[na] = NULL;
+        argv = gargv;
+    } else {
+        append(script, scap, "ok=1\n");
+        for (size_t i = 0; i < nfiles; i++)
+            append(script, scap, "gcc " STU_FLAGS " -c '%s' -o s%zu.o 2>&1 || ok=0\n",
+                   files[i].name, i);
+        if (append(script, scap, "[ $ok = 1 ] || exit 10\n")) {
+            snprintf(err, errlen, "build script too long");
+            goto out;
+        }
+    }
     sbx_cmd cmd = {.argv = argv};
     if (sbx_run(pol, box, &cmd, &res, err, errlen))
         goto out;
-    out->output = res.out.data;
-    out->output_len = res.out.len;
-    res.out.data = NULL;
-    if (argv == gargv) {
-        /* gcc's diagnostics go to stderr, ld's trace to stdout: one text,
-         * and "1" mapped to our script's codes. */
-        size_t ol = res.out.len, el = res.err.len;
-        char *both = malloc(ol + el + 1);
-        if (!both) {
-            snprintf(err, errlen, "out of memory");
+    if (take_output(&out->output, &out->output_len, &res))
+        goto oom;
+    if (res.verdict == SBX_RUNTIME_ERROR && argv == gargv && res.exit_code == 1)
+        res.exit_code = 10;
+    if (res.verdict != SBX_OK)
+        goto verdict;
+    sbx_result_free(&res);
+    memset(&res, 0, sizeof res);
+
+    /* Phase 2: our objects (or sources, to compile once and cache) join the
+     * student's, and the linker puts them together. Exit 11: they do not
+     * link; 12: ours did not compile (our failure, on stderr). */
+    for (size_t i = 0; i < nsrc; i++)
+        if (!cached && (r = sbx_box_write(box, src[i].name, src[i].data, src[i].len)))
+            goto box_fail;
+    for (size_t i = 0; cached && i < N_RT; i++)
+        if (wanted(a, &rt_objs[i]) &&
+            (r = sbx_box_write(box, rt_objs[i].obj, objs[i].data, objs[i].len)))
+            goto box_fail;
+    char trace[2048], stu_obj[16][8];
+    trace_flag(trace, sizeof trace);
+    script[0] = 0;
+    argv = argv_sh;
+    if (cached && nfiles <= 16) {
+        /* The usual case: gcc only links (no shell, one driver start). */
+        na = 0;
+        gargv[na++] = "/usr/bin/gcc";
+        gargv[na++] = "-g";
+        gargv[na++] = "-o";
+        gargv[na++] = "prog";
+        na += link_objs(a, gargv + na);
+        for (size_t i = 0; i < nfiles; i++) {
+            snprintf(stu_obj[i], sizeof stu_obj[i], "s%zu.o", i);
+            gargv[na++] = stu_obj[i];
+        }
+        gargv[na++] = "mark1.o";
+        gargv[na++] = trace;
+        gargv[na] = NULL;
+        argv = gargv;
+    } else {
+        if (!cached)
+            for (size_t i = 0; i < N_RT; i++)
+                if (wanted(a, &rt_objs[i]))
+                    append(script, scap, "gcc %s -I. -c %s -o %s >&2 2>&1 || exit 12\n",
+                           rt_objs[i].flags, rt_objs[i].driver ? "driver.c" : rt_objs[i].src,
+                           rt_objs[i].obj);
+        const char *lo[N_RT];
+        size_t nlo = link_objs(a, lo);
+        append(script, scap, "gcc -g -o prog");
+        for (size_t i = 0; i < nlo; i++)
+            append(script, scap, " %s", lo[i]);
+        for (size_t i = 0; i < nfiles; i++)
+            append(script, scap, " s%zu.o", i);
+        if (append(script, scap, " mark1.o %s 2>&1 || exit 11\n", trace)) {
+            snprintf(err, errlen, "build script too long");
             goto out;
         }
-        memcpy(both, res.err.data ? res.err.data : "", el);
-        memcpy(both + el, out->output ? out->output : "", ol);
-        both[ol + el] = 0;
-        free(out->output);
-        out->output = both;
-        out->output_len = ol + el;
-        if (res.verdict == SBX_RUNTIME_ERROR && res.exit_code == 1)
-            res.exit_code = out->output && (strstr(out->output, "multiple definition") ||
-                                            strstr(out->output, "undefined reference")) ? 11 : 10;
     }
+    cmd.argv = argv;
+    if (sbx_run(pol, box, &cmd, &res, err, errlen))
+        goto out;
+    if (take_output(&out->output, &out->output_len, &res))
+        goto oom;
+    if (res.verdict == SBX_RUNTIME_ERROR && argv == gargv && res.exit_code == 1)
+        res.exit_code = 11;
+
+verdict:;
     char bad[64];
     if (reserved_defined(out->output, &out->output_len, bad, sizeof bad) &&
         res.verdict == SBX_OK) {
@@ -401,10 +465,12 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         }
         if (!cached)
             cache_put(a, key, box);
+        box_clean(a, box, files, nfiles, src, nsrc);
         rc = 0;
     } else if (res.verdict == SBX_OK) {
         if (!cached)
             cache_put(a, key, box);
+        box_clean(a, box, files, nfiles, src, nsrc);
         rc = 1;
     } else if (res.verdict == SBX_RUNTIME_ERROR && res.exit_code == 12) {
         snprintf(err, errlen, "the grader's runtime or driver did not compile: %.300s",
@@ -443,6 +509,9 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         }
         rc = 0;
     }
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
     goto out;
 box_fail:
     snprintf(err, errlen, "cannot write into the box: %s", strerror(-r));

@@ -993,6 +993,9 @@ void mgrt_init(void)
             continue;
         }
         snprintf(token, sizeof token, "%s", env[i] + 11);
+        /* The string itself lives on the initial stack, where the program
+         * could find it after its pointer is gone: wipe it. */
+        memset(env[i], 0, strlen(env[i]));
         /* High, out of the way of the program's own descriptors, but below
          * RLIMIT_NOFILE (64 in the sandbox) or F_DUPFD fails. */
         struct rlimit nf;
