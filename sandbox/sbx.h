@@ -82,8 +82,10 @@ int sbx_policy_compile(sbx_policy *p, char *err, size_t errlen);
 
 typedef struct sbx_box sbx_box;
 
-/* Creates a private, empty work directory (mode 0700 under $TMPDIR or /tmp).
- * NULL with err filled on failure. The box appears as /box inside runs. */
+/* Creates a private, empty work directory (mode 0700 under $TMPDIR or /tmp)
+ * and the box's cgroups. NULL with err filled on failure. The box appears as
+ * /box inside runs. A box holds one run at a time (its cgroups measure that
+ * run): concurrent runs need boxes of their own. */
 sbx_box *sbx_box_create(char *err, size_t errlen);
 /* Host path of the work directory; valid until sbx_box_destroy. */
 const char *sbx_box_path(const sbx_box *b);
