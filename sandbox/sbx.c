@@ -557,8 +557,13 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
             continue;
         if (w < 0)
             break;
-        if (WIFSTOPPED(st))
-            continue; /* SIGKILL is on its way */
+        if (WIFSTOPPED(st)) {
+            /* SIGKILL is on its way; a refused call made in the moment we
+             * stopped the box is still named. */
+            if ((unsigned)st >> 16 == PTRACE_EVENT_SECCOMP && !r.blocked)
+                on_stop(w, st, &r);
+            continue;
+        }
         if (w == pid && !done) {
             status = st;
             done = true;

@@ -67,6 +67,7 @@ struct attack {
     long settle_ms;               /* wait this long, then look for survivors */
     void (*check)(ctx *c);        /* case-specific expectations, or NULL */
     long wall_ms;                 /* wall limit when not RUN_WALL_MS */
+    long cpu_ms;                  /* CPU limit when not RUN_CPU_MS */
     tsb_limits compile;           /* compile limits when not tsb_compile's */
     bool any_verdict;             /* the check judges the verdict itself */
     bool capture_fd3;             /* run with the fd 3 pipe (as the graders do) */
@@ -658,7 +659,10 @@ static const attack attacks[] = {
         .allow_processes = true, .any_verdict = true, .check = check_memory_across),
     /* A refused call ends the run even when a signal races the report. */
     RUN("notify_withdrawn", "notify_withdrawn", SBX_BLOCKED_SYSCALL, .syscall = "socket",
-        .check = check_withdrawn, .repeat = 10, .won = withdrawn_won),
+        .check = check_withdrawn, .repeat = 10, .won = withdrawn_won,
+        /* Each of the flood's signals is a stop the tracer resumes: give the
+         * program room to reach its refused call (slow under ASan). */
+        .cpu_ms = 4000, .wall_ms = 8000),
     RUN("memory_outside_as", "memory_outside_as", SBX_OK, .any_verdict = true,
         .check = check_memory_outside_as),
     RUN("devnull_touch", "devnull_touch", SBX_OK, .check = check_devnull),
@@ -782,7 +786,7 @@ static sbx_policy *run_policy(const attack *a)
     sbx_policy *p = sbx_policy_new("run");
     if (!p)
         return NULL;
-    sbx_policy_set_cpu_ms(p, RUN_CPU_MS);
+    sbx_policy_set_cpu_ms(p, a->cpu_ms ? (unsigned long)a->cpu_ms : RUN_CPU_MS);
     sbx_policy_set_wall_ms(p, a->wall_ms ? (unsigned long)a->wall_ms : RUN_WALL_MS);
     sbx_policy_set_memory(p, a->memory ? a->memory : RUN_MEMORY);
     sbx_policy_set_tmp_size(p, RUN_TMP);
