@@ -568,8 +568,8 @@ static void check_oom_adj(ctx *c)
     c->beside = -1;
     TSB_CHECK(w > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 2, "the program was not seen");
     TSB_CHECK(w > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 1,
-              "the program kept the service's negative oom_score_adj: the global OOM killer "
-              "spares it and kills the host's processes first");
+              "the program's oom_score_adj is not 1000: under host memory pressure the "
+              "global OOM killer could take a service before it");
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -763,7 +763,7 @@ static int watch_prog_oom_adj(void)
             if (getenv("TSB_VERBOSE"))
                 fprintf(stderr, "watch: pid %s prog oom_score_adj %d\n", e->d_name, adj);
             found = 1;
-            protected |= adj < 0;
+            protected |= adj != 1000; /* sbx gives every program 1000 */
         }
         if (f)
             fclose(f);
@@ -872,11 +872,12 @@ static int run_case(const attack *a)
     if (!TSB_CHECK(tsb_in_private_pidns(), "run me as pid 1 of a fresh PID namespace "
                    "with its own /proc (see netns_wrap.sh)"))
         goto out;
-    if (a->watch_oom_adj && !protect_like_a_service()) {
-        printf("skip %s: cannot lower our oom_score_adj (no CAP_SYS_RESOURCE here)\n",
+    /* Lowering our own score needs CAP_SYS_RESOURCE, which some machines
+     * withhold even from root: then we run as we are, and the program's
+     * score must still be 1000. */
+    if (a->watch_oom_adj && !protect_like_a_service())
+        printf("%s: cannot lower our oom_score_adj here; checking the program's anyway\n",
                a->name);
-        return 77;
-    }
     c.listen_fd = tsb_listen_loopback(&port);
     if (!TSB_CHECK(c.listen_fd >= 0, "no loopback listener (is lo up?)"))
         goto out;
