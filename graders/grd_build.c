@@ -271,23 +271,28 @@ static int append(char *s, size_t cap, const char *fmt, ...)
     return r < 0 || (size_t)r >= cap - n ? -1 : 0;
 }
 
-/* Appends a run's stderr then stdout to *buf (gcc's diagnostics, then ld's
- * trace lines). 0, or -1 out of memory. */
-static int take_output(char **buf, size_t *len, const sbx_result *res)
+/* Appends len bytes of text to the build's output. 0, or -1 out of memory
+ * (the output is then left as it was). */
+static int add_text(grd_build *out, const char *text, size_t len)
 {
-    const sbx_stream *st[2] = {&res->err, &res->out};
-    for (int i = 0; i < 2; i++) {
-        if (!st[i]->len)
-            continue;
-        char *n = realloc(*buf, *len + st[i]->len + 1);
-        if (!n)
-            return -1;
-        memcpy(n + *len, st[i]->data, st[i]->len);
-        *len += st[i]->len;
-        n[*len] = 0;
-        *buf = n;
-    }
+    if (!len)
+        return 0;
+    char *n = realloc(out->output, out->output_len + len + 1);
+    if (!n)
+        return -1;
+    memcpy(n + out->output_len, text, len);
+    out->output_len += len;
+    n[out->output_len] = 0;
+    out->output = n;
     return 0;
+}
+
+/* Appends a run's stderr then stdout (gcc's diagnostics, then ld's trace
+ * lines). 0, or -1 out of memory. */
+static int take_output(grd_build *out, const sbx_result *res)
+{
+    return add_text(out, res->err.data, res->err.len) ||
+           add_text(out, res->out.data, res->out.len) ? -1 : 0;
 }
 
 /* Removes a file from the box, if there. */
@@ -382,7 +387,7 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
     sbx_cmd cmd = {.argv = argv};
     if (sbx_run(pol, box, &cmd, &res, err, errlen))
         goto out;
-    if (take_output(&out->output, &out->output_len, &res))
+    if (take_output(out, &res))
         goto oom;
     if (res.verdict == SBX_RUNTIME_ERROR && argv == gargv && res.exit_code == 1)
         res.exit_code = 10;
@@ -443,7 +448,7 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
     cmd.argv = argv;
     if (sbx_run(pol, box, &cmd, &res, err, errlen))
         goto out;
-    if (take_output(&out->output, &out->output_len, &res))
+    if (take_output(out, &res))
         goto oom;
     if (res.verdict == SBX_RUNTIME_ERROR && argv == gargv && res.exit_code == 1)
         res.exit_code = 11;
@@ -456,13 +461,7 @@ verdict:;
         snprintf(msg, sizeof msg, "%serror: the submission defines %s(), a C library function "
                  "the grader relies on: give yours another name.",
                  out->output_len ? "\n" : "", bad);
-        size_t ml = strlen(msg);
-        char *n = realloc(out->output, out->output_len + ml + 1);
-        if (n) {
-            memcpy(n + out->output_len, msg, ml + 1);
-            out->output = n;
-            out->output_len += ml;
-        }
+        add_text(out, msg, strlen(msg));
         if (!cached)
             cache_put(a, key, box);
         box_clean(a, box, files, nfiles, src, nsrc);
@@ -484,15 +483,8 @@ verdict:;
                 hint = "\nnote: memgrade supplies malloc, free and the rest of the memory API "
                        "(and signal handling); a submission may not define them.";
         }
-        if (hint) {
-            size_t hl = strlen(hint);
-            char *n = realloc(out->output, out->output_len + hl + 1);
-            if (n) {
-                memcpy(n + out->output_len, hint, hl + 1);
-                out->output = n;
-                out->output_len += hl;
-            }
-        }
+        if (hint)
+            add_text(out, hint, strlen(hint));
         rc = 0;
     } else {
         /* The compiler itself was stopped: too slow, too big, or it tried
@@ -500,13 +492,7 @@ verdict:;
         char msg[300];
         snprintf(msg, sizeof msg, "%scompilation stopped: %s",
                  out->output_len ? "\n" : "", res.detail[0] ? res.detail : sbx_verdict_name(res.verdict));
-        size_t ml = strlen(msg);
-        char *n = realloc(out->output, out->output_len + ml + 1);
-        if (n) {
-            memcpy(n + out->output_len, msg, ml + 1);
-            out->output = n;
-            out->output_len += ml;
-        }
+        add_text(out, msg, strlen(msg));
         rc = 0;
     }
     goto out;

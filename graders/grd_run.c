@@ -719,6 +719,36 @@ static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *err
     return false;
 }
 
+/* Ends a test's feedback with its memory errors and verdict line and
+ * appends its entry (SPEC §4) to tests; errs is borrowed, fb is freed. */
+static void add_test_result(json_t *tests, const grd_test *t, json_t *errs, sbuf *fb,
+                            const char *status, bool ok)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(errs, i, e) {
+        const char *l = json_string_value(json_object_get(e, "location"));
+        sb_add(fb, "%s%s%s: %s\n", json_string_value(json_object_get(e, "kind")),
+               l ? " at " : "", l ? l : "", json_string_value(json_object_get(e, "message")));
+    }
+    if (!ok && !strcmp(status, "passed"))
+        status = "failed";
+    if (ok)
+        sb_add(fb, "passed%s%s\n", t->description ? ": " : "", t->description ? t->description : "");
+    else if (t->description)
+        sb_add(fb, "(test: %s)\n", t->description);
+    if (fb->n && fb->s[fb->n - 1] == '\n')
+        fb->s[--fb->n] = 0;
+    json_t *tj = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:O}", "name", t->name, "score",
+                           ok ? t->points : 0.0, "max_score", t->points, "status", status,
+                           "output", fb->s ? fb->s : "", "visibility", t->visibility,
+                           "memory_errors", errs);
+    if (tj)
+        json_array_append_new(tests, tj);
+    free(fb->s);
+    *fb = (sbuf){0};
+}
+
 static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *tests)
 {
     run *A = find_run(rp, t->name, 0, 0), *B = find_run(rp, t->name, 1, 0);
@@ -819,30 +849,8 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
             ok = false;
     }
 done:
-    if (json_array_size(errs)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(errs, i, e) {
-            const char *l = json_string_value(json_object_get(e, "location"));
-            sb_add(&fb, "%s%s%s: %s\n", json_string_value(json_object_get(e, "kind")),
-                   l ? " at " : "", l ? l : "", json_string_value(json_object_get(e, "message")));
-        }
-    }
-    if (!ok && !strcmp(status, "passed"))
-        status = "failed";
-    if (ok)
-        sb_add(&fb, "passed%s%s\n", t->description ? ": " : "", t->description ? t->description : "");
-    else if (t->description)
-        sb_add(&fb, "(test: %s)\n", t->description);
-    if (fb.n && fb.s[fb.n - 1] == '\n')
-        fb.s[--fb.n] = 0;
-    json_t *tj = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:o}", "name", t->name, "score",
-                           ok ? t->points : 0.0, "max_score", t->points, "status", status,
-                           "output", fb.s ? fb.s : "", "visibility", t->visibility,
-                           "memory_errors", errs);
-    if (tj)
-        json_array_append_new(tests, tj);
-    free(fb.s);
+    add_test_result(tests, t, errs, &fb, status, ok);
+    json_decref(errs);
 }
 
 static const char *default_env_token(char *buf, size_t cap, const char *token)
@@ -1173,29 +1181,7 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
     }
     if (t->check_addrspace)
         check_addrspace(&rp, out_s, vis, &fb, &ok);
-    if (json_array_size(errs)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(errs, i, e) {
-            const char *l = json_string_value(json_object_get(e, "location"));
-            sb_add(&fb, "%s%s%s: %s\n", json_string_value(json_object_get(e, "kind")),
-                   l ? " at " : "", l ? l : "", json_string_value(json_object_get(e, "message")));
-        }
-    }
-    if (!ok && !strcmp(status, "passed"))
-        status = "failed";
-    if (ok)
-        sb_add(&fb, "passed%s%s\n", t->description ? ": " : "", t->description ? t->description : "");
-    else if (t->description)
-        sb_add(&fb, "(test: %s)\n", t->description);
-    if (fb.n && fb.s[fb.n - 1] == '\n')
-        fb.s[--fb.n] = 0;
-    json_t *tj = json_pack("{s:s, s:f, s:f, s:s, s:s, s:s, s:O}", "name", t->name, "score",
-                           ok ? t->points : 0.0, "max_score", t->points, "status", status,
-                           "output", fb.s ? fb.s : "", "visibility", t->visibility,
-                           "memory_errors", errs);
-    if (tj)
-        json_array_append_new(tests, tj);
+    add_test_result(tests, t, errs, &fb, status, ok);
     rc = 0;
 out:
     json_decref(errs);
