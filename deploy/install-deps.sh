@@ -5,7 +5,8 @@ set -eu
 pkgs="build-essential cmake pkg-config gcc binutils libc6-dev
       libmicrohttpd-dev libsqlite3-dev libseccomp-dev libjansson-dev"
 if [ "${1:-}" = "--test" ]; then
-  pkgs="$pkgs util-linux iproute2 curl python3 bubblewrap hyperfine wrk valgrind clang"
+  pkgs="$pkgs util-linux iproute2 curl python3 bubblewrap hyperfine wrk valgrind clang
+        libclang-rt-dev"
 fi
 missing=""
 for p in $pkgs; do
