@@ -936,30 +936,44 @@ out:
 /* SPEC §3.1: the four lines, each checked against the process itself. */
 static void check_addrspace(const report *rp, const char *out, bool vis, sbuf *fb, bool *ok)
 {
-    unsigned long code = 0, heap = 0, stack = 0;
+    /* The four lines by their labels; an address is read as printf's %p
+     * writes it, "(nil)" included. */
+    static const char *const label[4] = {"code:", "heap:", "stack:", "stack grows:"};
+    static const char *const what[4] = {"code: 0x...", "heap: 0x...", "stack: 0x...",
+                                        "stack grows: down|up"};
+    unsigned long val[4] = {0, 0, 0, 0};
     char dir[16] = "";
-    bool have[4] = {false, false, false, false};
+    bool have[4] = {false, false, false, false}, nil[4] = {false, false, false, false};
     for (const char *p = out; p && *p;) {
         const char *nl = strchr(p, '\n');
         char line[256];
         size_t l = nl ? (size_t)(nl - p) : strlen(p);
         snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), p);
-        if (sscanf(line, " code: %lx", &code) == 1)
-            have[0] = true;
-        else if (sscanf(line, " heap: %lx", &heap) == 1)
-            have[1] = true;
-        else if (sscanf(line, " stack: %lx", &stack) == 1)
-            have[2] = true;
-        else if (sscanf(line, " stack grows: %15s", dir) == 1)
-            have[3] = true;
+        const char *t = line + strspn(line, " \t");
+        for (int i = 3; i >= 0; i--) { /* "stack grows:" before "stack:" */
+            size_t ll = strlen(label[i]);
+            if (have[i] || strncmp(t, label[i], ll))
+                continue;
+            have[i] = true;
+            if (i == 3)
+                sscanf(t + ll, " %15s", dir);
+            else if (sscanf(t + ll, " %lx", &val[i]) != 1)
+                nil[i] = strstr(t + ll, "(nil)") != NULL;
+            break;
+        }
         p = nl ? nl + 1 : NULL;
     }
-    static const char *const what[4] = {"code: 0x...", "heap: 0x...", "stack: 0x...",
-                                        "stack grows: down|up"};
+    unsigned long code = val[0], heap = val[1], stack = val[2];
     for (int i = 0; i < 4; i++)
         if (!have[i]) {
             sb_add(fb, "missing the line \"%s\"\n", what[i]);
             *ok = false;
+        } else if (nil[i]) {
+            sb_add(fb, "%s printed (nil), a NULL pointer%s\n", label[i],
+                   i == 1 ? ": did malloc fail, or was the pointer never set to what it returned?"
+                          : "");
+            *ok = false;
+            have[i] = false; /* nothing further to check on it */
         }
     if (!rp->hello) {
         sb_add(fb, "the grader could not observe the process (did it exit abnormally?)\n");

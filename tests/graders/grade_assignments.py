@@ -46,6 +46,9 @@ def check(job):
         return label, None
     if not doc["score"] < doc["max_score"]:
         return label, "variant got full marks (errors %s)" % short
+    said = want.get("feedback")
+    if said and not any(said in t["output"] for t in doc["tests"]):
+        return label, "no test's feedback says %r: %s" % (said, [t["output"][:200] for t in doc["tests"]])
     kind, line = want.get("kind"), want.get("line")
     if kind is None:
         if errs:
