@@ -1149,7 +1149,11 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
             ok = false;
         }
         if (t->has_exit && res.exit_code != t->expect_exit) {
-            sb_add(&fb, "expected exit status %d, got %d\n", t->expect_exit, res.exit_code);
+            /* A hidden test's expectation stays hidden, as its outputs do. */
+            if (vis)
+                sb_add(&fb, "expected exit status %d, got %d\n", t->expect_exit, res.exit_code);
+            else
+                sb_add(&fb, "the exit status %d is not the one expected\n", res.exit_code);
             ok = false;
         }
         break;
