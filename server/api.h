@@ -22,7 +22,9 @@ int api_port(struct MHD_Daemon *d);
  * grace_ms for requests in flight, then stops the daemon. */
 void api_stop(struct MHD_Daemon *d, srv *s, int grace_ms);
 
-/* The OpenAPI 3 document served at /api/v1/openapi.json (api_openapi.c). */
+/* The OpenAPI 3 document served at /api/v1/openapi.json: server/openapi.json,
+ * compiled in by server/CMakeLists.txt. Keep it in step with the routes
+ * table in api.c (test_api.py checks every route is there). */
 extern const char api_openapi_json[];
 
 #endif
