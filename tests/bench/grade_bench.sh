@@ -7,9 +7,14 @@
 # memgrade <= 3x the floor, >= 10x faster than valgrind.
 #
 # usage: [VG_RUNS=3] tests/bench/grade_bench.sh [BUILD_DIR] [RUNS]
-# Runs the references, which are student-style code: call it inside
-#   unshare --pid --fork --net --mount --mount-proc
+# Runs the references, which are student-style code: it puts itself in
+# fresh namespaces (unshare --pid --fork --net --mount --mount-proc).
 set -eu
+# The references run under valgrind here, outside the sandbox: only ever in
+# fresh namespaces (as pid 1 of our own PID namespace, we already are).
+if [ "$$" != 1 ]; then
+    exec unshare --pid --fork --net --mount --mount-proc sh "$0" "$@"
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${1:-$src/build}
