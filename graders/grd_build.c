@@ -25,8 +25,10 @@
  * 0xFE.. bytes, so a pointer used uninitialized is a non-canonical address
  * that faults every time (wild_access), never a stale NULL or a valid
  * address left by an earlier call. Warnings about it are still given. */
-#define STU_FLAGS "-std=gnu17 -g -O0 -fno-omit-frame-pointer -ftrivial-auto-var-init=pattern " \
-                  "-Wall -Wextra -fdiagnostics-color=never"
+static const char *const stu_argv[] = {"/usr/bin/gcc", "-std=gnu17", "-g", "-O0",
+    "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern", "-Wall", "-Wextra",
+    "-fdiagnostics-color=never", "-c"};
+#define N_STU_ARGV (sizeof stu_argv / sizeof stu_argv[0])
 /* No function reordering: every function of ours stays in .text between
  * the markers (no .text.startup, .text.unlikely), which is how the runtime
  * tells its own code from the student's. */
@@ -359,15 +361,12 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
     for (size_t i = N_RT_SRC + (a->kind == GRD_FUNCTIONS); i < nsrc; i++)
         if ((r = sbx_box_write(box, src[i].name, src[i].data, src[i].len)))
             goto box_fail;
-    static const char *const stu_argv[] = {"/usr/bin/gcc", "-std=gnu17", "-g", "-O0",
-        "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern", "-Wall", "-Wextra",
-        "-fdiagnostics-color=never", "-c"};
     const char *gargv[40 + 16];
     const char *argv_sh[] = {"/bin/sh", "-c", script, NULL};
     const char *const *argv = argv_sh;
     size_t na = 0;
     if (nfiles == 1) {
-        for (size_t i = 0; i < sizeof stu_argv / sizeof stu_argv[0]; i++)
+        for (size_t i = 0; i < N_STU_ARGV; i++)
             gargv[na++] = stu_argv[i];
         gargv[na++] = files[0].name;
         gargv[na++] = "-o";
@@ -376,9 +375,11 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         argv = gargv;
     } else {
         append(script, scap, "ok=1\n");
-        for (size_t i = 0; i < nfiles; i++)
-            append(script, scap, "gcc " STU_FLAGS " -c '%s' -o s%zu.o 2>&1 || ok=0\n",
-                   files[i].name, i);
+        for (size_t i = 0; i < nfiles; i++) {
+            for (size_t j = 0; j < N_STU_ARGV; j++) /* the same flags as one file */
+                append(script, scap, "%s ", stu_argv[j]);
+            append(script, scap, "'%s' -o s%zu.o 2>&1 || ok=0\n", files[i].name, i);
+        }
         if (append(script, scap, "[ $ok = 1 ] || exit 10\n")) {
             snprintf(err, errlen, "build script too long");
             goto out;

@@ -14,7 +14,6 @@
  * multi-threaded process, so it uses raw syscalls and no malloc or locks. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -23,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -57,12 +55,12 @@ const char *sbx_verdict_name(sbx_verdict v)
 
 /* The profiles' defaults, one row each. */
 static const struct sbx_policy profiles[] = {
-    {.name = "compile", .profile = SBX_PROFILE_COMPILE,
+    {.name = "compile",
      .cpu_ms = 10000, .wall_ms = 20000, .memory = 1024 * MiB, .stack = 16 * MiB,
      .file_size = 64 * MiB, .open_files = 256, .processes = 64,
      .tmp_size = 128 * MiB, .output_keep = 64 * KiB, .output_limit = 4 * MiB,
      .allow_processes = true, .allow_exec = true, .box_writable = true},
-    {.name = "run", .profile = SBX_PROFILE_RUN,
+    {.name = "run",
      .cpu_ms = 5000, .wall_ms = 10000, .memory = 512 * MiB, .stack = 8 * MiB,
      .file_size = 16 * MiB, .open_files = 64, .processes = 16,
      .tmp_size = 16 * MiB, .output_keep = 64 * KiB, .output_limit = 16 * MiB,

@@ -12,14 +12,11 @@
 
 #include "sbx.h"
 
-enum sbx_profile { SBX_PROFILE_COMPILE, SBX_PROFILE_RUN };
-
 /* The cgroup v1 controllers a box uses where the host has them. */
 enum { SBX_CG_MEMORY, SBX_CG_CPUACCT, SBX_CG_COUNT };
 
 struct sbx_policy {
     char name[16];
-    enum sbx_profile profile;
     unsigned long cpu_ms, wall_ms, memory, stack, file_size, open_files,
         processes, tmp_size, output_keep, output_limit;
     bool allow_processes;
