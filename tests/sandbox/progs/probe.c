@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -134,11 +135,23 @@ static int do_mem(char **argv)
     return 0;
 }
 
-/* memsleep MIB MS: touch MIB MiB, then sleep MS ms. */
+/* memsleep MIB MS: touch MIB MiB, say so ("touched N", flushed: a test
+ * that stops the run at its wall clock reads it), then sleep MS ms. */
 static int do_memsleep(char **argv)
 {
     if (do_mem(argv) != 0)
         return 1;
+    fflush(stdout);
+    return do_sleep(argv + 1);
+}
+
+/* cpusleep CPU_MS MS: burn CPU_MS ms of CPU, say "burnt CPU_MS" (flushed),
+ * then sleep MS ms. */
+static int do_cpusleep(char **argv)
+{
+    do_cpu(argv);
+    printf("burnt %ld\n", arg(argv, 2));
+    fflush(stdout);
     return do_sleep(argv + 1);
 }
 
@@ -178,11 +191,15 @@ static int do_threads(char **argv)
 }
 
 /* forkburn N MS: N children each burn MS ms of CPU and exit; the parent
- * never waits for them, sleeps until they are done and exits. Their CPU
- * still belongs to the run. */
+ * never reaps them (their CPU is not in its rusage), waits until each has
+ * exited (WNOWAIT: however long a busy machine makes that) and exits. Their
+ * CPU still belongs to the run. */
 static int do_forkburn(char **argv)
 {
     long n = arg(argv, 2);
+    pid_t kids[16];
+    if (n < 1 || n > 16)
+        return 2;
     for (long i = 0; i < n; i++) {
         pid_t pid = fork();
         if (pid < 0) {
@@ -191,12 +208,14 @@ static int do_forkburn(char **argv)
         }
         if (pid == 0)
             _exit(do_cpu(argv + 1));
+        kids[i] = pid;
     }
-    char *sleep_argv[] = { argv[0], argv[1], NULL, NULL };
-    char ms[32];
-    snprintf(ms, sizeof ms, "%ld", arg(argv, 3) * (n + 1) + 300);
-    sleep_argv[2] = ms;
-    return do_sleep(sleep_argv);
+    for (long i = 0; i < n; i++) {
+        siginfo_t si;
+        while (waitid(P_PID, (id_t)kids[i], &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+            ;
+    }
+    return 0;
 }
 
 static const struct {
@@ -207,7 +226,7 @@ static const struct {
     { "write", do_write },     { "stdin", do_stdin },     { "hashfile", do_hashfile },
     { "cpu", do_cpu },         { "sleep", do_sleep },     { "mem", do_mem },
     { "env", do_env },         { "threads", do_threads }, { "forkburn", do_forkburn },
-    { "memsleep", do_memsleep },
+    { "memsleep", do_memsleep }, { "cpusleep", do_cpusleep },
 };
 
 int main(int argc, char **argv)
