@@ -153,6 +153,19 @@ class Server:
         return None
 
 
+def wait_until(pred, timeout=30, step=0.05):
+    """Polls pred until it returns something true or timeout seconds pass;
+    returns its last value. For what the server does after it answered
+    (access log lines, signal handling): a loaded machine may take a while,
+    an absent effect still fails."""
+    deadline = time.time() + timeout
+    while True:
+        v = pred()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(step)
+
+
 def raw_request(port, data, timeout=5):
     """Sends raw bytes and returns whatever comes back (b'' on reset)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -6,7 +6,7 @@ import re
 import subprocess
 import time
 
-from mgtest import Server, add_user, check, finish, raw_request, reference
+from mgtest import Server, add_user, check, finish, raw_request, reference, wait_until
 
 srv = Server(port=18080)
 # The server creates the database; users are added while it runs, as an
@@ -376,9 +376,23 @@ check(buckets == sorted(buckets) and m and buckets[-1] == int(m.group(1)),
       "histogram buckets are cumulative and +Inf equals the count")
 check(all(re.match(r'^(#|[a-z_]+(\{[a-z_]+="[^"]*"\})? [0-9.e+-]+$)', l) for l in text.strip().split("\n")),
       "every metrics line is Prometheus text format")
-time.sleep(0.2)
-with open(srv.access_log) as f:
-    log = f.read().splitlines()
+# A line is written when the request is completed, which may be after the
+# client has read the response: wait for the lines (or fail).
+def read_log(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def logged(path, *needles):
+    log = read_log(path)
+    return all(any(n in l for l in log) for n in needles)
+
+
+wait_until(lambda: logged(srv.access_log, 'alice "POST /api/v1/submissions" 202', '"GET /nope" 404'))
+log = read_log(srv.access_log)
 check(any('alice "POST /api/v1/submissions" 202' in l for l in log), "access log has alice's 202")
 check(any('"GET /nope" 404' in l for l in log), "access log has the 404")
 check(all(re.match(r"^\d{4}-\d\d-\d\dT\S+Z \S+ \S+ \"[^\"]*\" \d+ \d+ [0-9.]+ms", l) for l in log),
@@ -388,13 +402,10 @@ check(all(re.match(r"^\d{4}-\d\d-\d\dT\S+Z \S+ \S+ \"[^\"]*\" \d+ \d+ [0-9.]+ms"
 import signal as _signal
 os.rename(srv.access_log, srv.access_log + ".1")
 srv.kill(_signal.SIGHUP)
-deadline = time.time() + 10
-while time.time() < deadline and not os.path.exists(srv.access_log):
-    time.sleep(0.05)
+wait_until(lambda: os.path.exists(srv.access_log))
 srv.json("GET", "/healthz?after-rotate=1")
-time.sleep(0.2)
-with open(srv.access_log) as f:
-    rotated = f.read()
+wait_until(lambda: logged(srv.access_log, '"GET /healthz" 200'))
+rotated = "\n".join(read_log(srv.access_log))
 check('"GET /healthz" 200' in rotated and srv.proc.poll() is None, "SIGHUP reopens the access log")
 srv.stop()
 check(srv.proc.returncode == 0, "SIGTERM: clean exit 0")

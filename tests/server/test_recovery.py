@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 
-from mgtest import Server, add_user, check, finish, reference
+from mgtest import Server, add_user, check, finish, reference, wait_until
 
 MYSTR = reference("mystr")
 
@@ -106,7 +106,11 @@ for round_ in range(3):
     threads = [threading.Thread(target=flood, args=(stop, 10 * (round_ + 1))) for _ in range(4)]
     for t in threads:
         t.start()
-    time.sleep(random.uniform(0.05, 0.4))
+    # Kill once the flood is under way (a few accepted this round), at a
+    # random moment after that: how fast it gets going is the machine's
+    # business, not the test's.
+    wait_until(lambda: len(accepted) >= 10 * round_ + 4, 60)
+    time.sleep(random.uniform(0, 0.3))
     srv.kill(signal.SIGKILL)
     srv.wait()
     stop.set()
@@ -138,7 +142,20 @@ keep = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
 keep.request("GET", "/healthz")
 keep.getresponse().read()
 srv.kill(signal.SIGTERM)
-time.sleep(0.2)
+
+
+def refuses_connections():
+    try:
+        socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
+        return False
+    except OSError:
+        return True
+
+
+# Draining is flagged before the listener closes: once new connections are
+# refused, the server has acted on the signal however long that took.
+refused = wait_until(refuses_connections, 30)
+check(refused, "SIGTERM: new connections are refused")
 # A keep-alive client already connected is told no (or hung up on), never
 # handed a 202 the draining server would not grade before it exits.
 try:
@@ -151,12 +168,6 @@ try:
 except (OSError, http.client.HTTPException):
     late = "closed"
 check(late in (503, "closed"), "SIGTERM: a request on an open connection gets 503 or a close (%s)" % late)
-try:
-    socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
-    refused = False
-except OSError:
-    refused = True
-check(refused, "SIGTERM: new connections are refused")
 rc = srv.wait(120)
 check(rc == 0, "SIGTERM: exit status 0")
 check("stopped" in srv.log(), "SIGTERM: the server says it stopped")
