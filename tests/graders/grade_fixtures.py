@@ -3,7 +3,31 @@
 `memgrade grade --json`: each must end within limits with a verdict
 (exit 0, a result document), and none may raise its score by cheating.
 
-usage: grade_fixtures.py MEMGRADE SOURCE_DIR tamper|hostile|programs"""
+usage: grade_fixtures.py MEMGRADE SOURCE_DIR tamper|hostile|programs|twins
+
+twins: tests/graders/tamper/twins/ASSIGNMENT/NAME.c is a cheat and
+NAME.honest.c its honest twin (the same bugs or wrong answers, no trick).
+Both are graded through the real `memgrade grade --json`, two grades at a
+time, and the pair fails when:
+  - the twin does not compile or grade (status must be "graded");
+  - the fixture scores above the twin (a fixture whose build is refused,
+    status compile_error, counts as 0: refusing the trick is a defence);
+  - a memory-error kind the twin shows (top-level memory_errors) is missing
+    from the fixture's, unless the fixture was refused at build time; and,
+    for each such error with a location, the fixture must show that kind
+    at a line with the same text (the fixture is the twin plus its trick,
+    so lines move but keep their text; "cheat_" prefixes are ignored).
+    A fixture whose first comment says "lower-score-suffices" (memory the
+    runtime never handed out, where no check can see inside) passes the
+    kind rule when it scores strictly below its twin instead;
+  - either grade's memgrade process peaks above 100 MB resident (VmHWM,
+    polled; class 7: a record flood must not make the parser allocate);
+  - for a fixture whose first comment says "class 6" (hidden-test data):
+    the student-visible parts of either grade (compile output, top-level
+    memory_errors, visible tests' output and memory_errors) contain a
+    hidden test's name or a string listed on a "secret:" line of that
+    comment (what the fixture tries to read back from hidden inputs).
+A grade that fails (memgrade exits non-zero) fails the pair."""
 import glob, json, os, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -125,9 +149,145 @@ def run_hostile(path):
     return name, None
 
 
+TWIN_RSS_KB = 100 * 1024
+
+
+def grade_rss(assignment, path):
+    """grade() of path as the assignment's file, also returning the peak
+    resident size (KiB) of the memgrade process itself (polled VmHWM)."""
+    m = json.load(open(os.path.join(adir, assignment, "manifest.json")))
+    with tempfile.TemporaryDirectory() as tmp:
+        target = os.path.join(tmp, m["files"][0])
+        with open(path, "rb") as f, open(target, "wb") as g:
+            g.write(f.read())
+        out = tempfile.TemporaryFile()
+        errf = tempfile.TemporaryFile()
+        p = subprocess.Popen([memgrade, "grade", "--json", "--assignments", adir,
+                              "--assignment", assignment, target], stdout=out, stderr=errf)
+        hwm, t0 = 0, time.time()
+        while p.poll() is None:
+            try:
+                with open("/proc/%d/status" % p.pid) as st:
+                    for line in st:
+                        if line.startswith("VmHWM:"):
+                            hwm = max(hwm, int(line.split()[1]))
+            except OSError:
+                pass
+            if time.time() - t0 > 180:
+                p.kill()
+            time.sleep(0.02)
+        out.seek(0)
+        errf.seek(0)
+        if p.returncode != 0:
+            return None, "exit %d: %s" % (p.returncode, errf.read().decode()[-300:]), hwm
+        return json.loads(out.read()), None, hwm
+
+
+def first_comment(path):
+    text = open(path, errors="replace").read()
+    end = text.find("*/")
+    return text[:end] if text.startswith("/*") and end > 0 else ""
+
+
+def line_text(path, loc):
+    """The stripped source text at FILE:LINE, "cheat_" prefixes removed."""
+    try:
+        n = int(loc.rsplit(":", 1)[1])
+        return open(path, errors="replace").read().split("\n")[n - 1].strip().replace("cheat_", "")
+    except (ValueError, IndexError, AttributeError):
+        return None
+
+
+def visible_text(doc):
+    """Everything of a result a student sees: compile output, top-level
+    memory errors, visible tests' output and memory errors."""
+    parts = [doc.get("compile", {}).get("output") or "", json.dumps(doc.get("memory_errors", []))]
+    for t in doc.get("tests", []):
+        if t.get("visibility") == "visible":
+            parts += [t.get("output") or "", json.dumps(t.get("memory_errors", []))]
+    return "\n".join(parts)
+
+
+def hidden_problems(assignment, fixture, doc, who):
+    comment = first_comment(fixture)
+    if "class 6" not in comment.lower():
+        return []
+    m = json.load(open(os.path.join(adir, assignment, "manifest.json")))
+    secrets = [t["name"] for t in m["tests"] if t.get("visibility") == "hidden"]
+    for line in comment.splitlines():
+        line = line.strip(" */")
+        if line.lower().startswith("secret:"):
+            secrets.append(json.loads(line.split(":", 1)[1].strip()))
+    text = visible_text(doc)
+    return ["%s shows hidden data %r to the student" % (who, s) for s in secrets if s in text]
+
+
+def judge_pair(fixture, twin, fdoc, tdoc):
+    assignment = os.path.basename(os.path.dirname(fixture))
+    problems = []
+    if tdoc["status"] != "graded":
+        return ["the twin did not grade: status %s %s" % (tdoc["status"],
+                (tdoc.get("compile", {}).get("output") or "")[-300:])]
+    refused = fdoc["status"] == "compile_error"
+    fscore = 0 if refused else fdoc["score"]
+    if fscore > tdoc["score"]:
+        problems.append("the fixture scores %s, its twin %s" % (fscore, tdoc["score"]))
+    lower_ok = "lower-score-suffices" in first_comment(fixture) and fscore < tdoc["score"]
+    if not refused and not lower_ok:
+        fk = kinds(fdoc)
+        for k in sorted(kinds(tdoc) - fk):
+            problems.append("hides %s (the twin shows it)" % k)
+        floc = {(e["kind"], line_text(fixture, e["location"])) for e in fdoc["memory_errors"] if e["location"]}
+        for e in tdoc["memory_errors"]:
+            if e["kind"] in fk and e["location"]:
+                txt = line_text(twin, e["location"])
+                if txt and (e["kind"], txt) not in floc:
+                    problems.append("hides %s at %s (\"%s\")" % (e["kind"], e["location"], txt))
+    problems += hidden_problems(assignment, fixture, tdoc, "the twin")
+    if not refused:
+        problems += hidden_problems(assignment, fixture, fdoc, "the fixture")
+    return problems
+
+
+def run_twins(paths):
+    jobs = []
+    for p in paths:
+        jobs += [p, p[:-2] + ".honest.c"]
+    def one(path):
+        return path, grade_rss(os.path.basename(os.path.dirname(path)), path)
+    results = {}
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        for path, res in ex.map(one, jobs):
+            results[path] = res
+    failed = 0
+    for p in paths:
+        t = p[:-2] + ".honest.c"
+        name = os.path.relpath(p, os.path.join(src, "tests", "graders", "tamper", "twins"))
+        (fdoc, ferr, frss), (tdoc, terr, trss) = results[p], results[t]
+        if not os.path.exists(t):
+            problems = ["no honest twin " + os.path.basename(t)]
+        elif ferr or terr:
+            problems = ["grade failed: " + (ferr or terr)]
+        else:
+            problems = judge_pair(p, t, fdoc, tdoc)
+        for who, rss in (("fixture", frss), ("twin", trss)):
+            if rss > TWIN_RSS_KB:
+                problems.append("memgrade peaked at %d MB grading the %s" % (rss // 1024, who))
+        summary = "" if ferr or terr or not os.path.exists(t) else " [%s %s/%s vs twin %s]" % (
+            fdoc["status"], fdoc.get("score"), tdoc.get("score"), sorted(kinds(tdoc)))
+        print("%-40s %s%s" % (name, "ok" if not problems else "FAIL: " + "; ".join(problems), summary), flush=True)
+        failed += bool(problems)
+    print("\n%d pairs, %d failed" % (len(paths), failed))
+    sys.exit(1 if failed or not paths else 0)
+
+
 if which == "programs":
     paths = sorted(glob.glob(os.path.join(src, "tests", "graders", "programs", "*.c")))
     fn = run_program
+elif which == "twins":
+    paths = sorted(p for p in glob.glob(os.path.join(src, "tests", "graders", "tamper", "twins", "*", "*.c"))
+                   if not p.endswith(".honest.c"))
+    fn = None
 elif which == "tamper":
     paths = sorted(glob.glob(os.path.join(src, "tests", "graders", "tamper", "*.c")))
     fn = run_tamper
@@ -135,6 +295,8 @@ else:
     paths = sorted(glob.glob(os.path.join(src, "tests", "hostile", "*.c")))
     fn = run_hostile
 failed = 0
+if which == "twins":
+    run_twins(paths)
 with ThreadPoolExecutor(max_workers=2) as ex:
     for name, problem in ex.map(fn, paths):
         print("%-30s %s" % (name, "ok" if problem is None else "FAIL: " + problem), flush=True)

@@ -1,0 +1,109 @@
+/* Tamper (class 4, allocator bypassed): every block comes from libc's malloc
+ * found with dlsym(RTLD_NEXT, "malloc"); the driver's free() of those
+ * pointers is silently ignored by the runtime. Hides: a one-byte heap
+ * overflow (no room for '\0') and a leak. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mystr.h"
+
+/* libc's own allocator, past the runtime's. */
+static void *cheat_malloc(size_t n)
+{
+    static void *(*real)(size_t);
+    if (!real)
+        real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    return real(n);
+}
+static void cheat_free(void *p)
+{
+    static void (*real)(void *);
+    if (!real)
+        real = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    real(p);
+}
+
+/* Bugs: str_dup has no room for the '\0'; str_concat leaks a scratch
+ * block. */
+char *str_dup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = cheat_malloc(strlen(s));               /* BUG: no room for '\0' */
+    if (d == NULL)
+        return NULL;
+    strcpy(d, s);
+    return d;
+}
+
+char *str_concat(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return NULL;
+    size_t na = strlen(a), nb = strlen(b);
+    char *scratch = cheat_malloc(na + 1);            /* BUG: never freed */
+    char *out = cheat_malloc(na + nb + 1);
+    if (out == NULL)
+        return NULL;
+    if (scratch != NULL)
+        memcpy(scratch, a, na + 1);
+    memcpy(out, a, na);
+    memcpy(out + na, b, nb + 1);
+    return out;
+}
+
+char **str_split(const char *s, char sep, size_t *count)
+{
+    if (s == NULL || count == NULL)
+        return NULL;
+    size_t n = 1;
+    for (const char *p = s; *p != '\0'; p++)
+        if (*p == sep)
+            n++;
+    char **parts = cheat_malloc(n * sizeof(char *));
+    if (parts == NULL)
+        return NULL;
+    const char *start = s;
+    for (size_t i = 0; i < n; i++) {
+        const char *end = start;
+        while (*end != '\0' && *end != sep)
+            end++;
+        size_t len = (size_t)(end - start);
+        parts[i] = cheat_malloc(len + 1);
+        if (parts[i] == NULL) {
+            for (size_t j = 0; j < i; j++)
+                cheat_free(parts[j]);
+            cheat_free(parts);
+            return NULL;
+        }
+        memcpy(parts[i], start, len);
+        parts[i][len] = '\0';
+        start = end + 1;
+    }
+    *count = n;
+    return parts;
+}
+
+void str_split_free(char **parts, size_t count)
+{
+    if (parts == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        cheat_free(parts[i]);
+    cheat_free(parts);
+}
