@@ -32,6 +32,11 @@ enum {
     RUN_PROCS = 32,
     /* What killing and reaping may add to a limit before we call it late. */
     SLACK_MS = 1000,
+    /* A wall limit for runs that must end by themselves (at the CPU limit,
+     * at a refused call, when the program is done): far above what they
+     * need even with a thirtieth of a core, so that how busy the machine is
+     * cannot decide which limit ends them. */
+    FAR_WALL_MS = 30000,
 };
 
 typedef enum {
@@ -394,7 +399,7 @@ static void check_signal_init(ctx *c)
 static void check_prompt_end(ctx *c)
 {
     check_parent_done(c);
-    TSB_CHECK(c->elapsed_ms < RUN_WALL_MS, "took %ld ms: the run waited for the grandchild",
+    TSB_CHECK(c->elapsed_ms < c->limit_ms, "took %ld ms: the run waited for the grandchild",
               c->elapsed_ms);
 }
 
@@ -638,9 +643,10 @@ static const attack attacks[] = {
     BLOCKED("fork_bomb", "fork_bomb", "clone"),
     RUN("fork_bomb_allowed", "fork_bomb", SBX_TIME_LIMIT, .allow_processes = true,
         .any_verdict = true, .check = check_fork_bomb),
-    /* A wall limit well above the CPU limit, so that the CPU limit ends it
+    /* A wall limit far above the CPU limit, so that the CPU limit ends it
      * even when the machine is busy (other test runs, other builds). */
-    RUN("busy_loop", "busy_loop", SBX_TIME_LIMIT, .check = check_busy, .wall_ms = 8000),
+    RUN("busy_loop", "busy_loop", SBX_TIME_LIMIT, .check = check_busy,
+        .wall_ms = FAR_WALL_MS),
     RUN("sleep_forever", "sleep_forever", SBX_TIME_LIMIT, .check = check_sleep),
     RUN("memory_bomb", "memory_bomb", SBX_MEMORY_LIMIT, .check = check_memory),
     RUN("disk_fill", "disk_fill", SBX_OK, .check = check_disk),
@@ -679,10 +685,10 @@ static const attack attacks[] = {
     BLOCKED("memfd_exec", "memfd_exec", "memfd_create"),
     BLOCKED("open_by_handle", "open_by_handle", "name_to_handle_at"),
     RUN("raise_limits", "raise_limits", SBX_TIME_LIMIT, .check = check_raise_limits,
-        .wall_ms = 8000),
+        .wall_ms = FAR_WALL_MS),
     /* Ignoring SIGXCPU must not buy CPU time past the limit. */
     RUN("ignore_sigxcpu", "ignore_sigxcpu", SBX_TIME_LIMIT, .check = check_cpu_capped,
-        .wall_ms = 8000),
+        .wall_ms = FAR_WALL_MS),
     RUN("thread_bomb", "thread_bomb", SBX_TIME_LIMIT, .check = check_threads),
     RUN("double_fork_run", "double_fork", SBX_OK, .allow_processes = true,
         .settle_ms = 2000, .check = check_parent_done),
@@ -708,7 +714,7 @@ static const attack attacks[] = {
         .check = check_withdrawn, .repeat = 10, .won = withdrawn_won,
         /* Each of the flood's signals is a stop the tracer resumes: give the
          * program room to reach its refused call (slow under ASan). */
-        .cpu_ms = 4000, .wall_ms = 8000),
+        .cpu_ms = 4000, .wall_ms = FAR_WALL_MS),
     RUN("memory_outside_as", "memory_outside_as", SBX_OK, .any_verdict = true,
         .check = check_memory_outside_as),
     RUN("devnull_touch", "devnull_touch", SBX_OK, .check = check_devnull),
@@ -720,7 +726,7 @@ static const attack attacks[] = {
     RUN("output_burst", "output_burst", SBX_OUTPUT_LIMIT, .any_verdict = true,
         .check = check_output_burst, .repeat = 10, .won = burst_won),
     RUN("timer_flood", "timer_flood", SBX_OK, .any_verdict = true, .check = check_timers,
-        .wall_ms = 8000),
+        .wall_ms = FAR_WALL_MS),
     RUN("cpu_children", "cpu_children", SBX_TIME_LIMIT, .allow_processes = true,
         .check = check_box_cpu, .wall_ms = 6000),
     RUN("blocked_under_flood", "blocked_under_flood", SBX_BLOCKED_SYSCALL,
@@ -754,8 +760,10 @@ static const attack attacks[] = {
         .check = check_oom_adj),
     RUN("signal_init", "signal_init", SBX_OK, .check = check_signal_init),
     RUN("stop_self", "stop_self", SBX_TIME_LIMIT),
+    /* The grandchild never lets go: a run that waited for it would last
+     * until the wall clock. */
     RUN("hold_stdout", "hold_stdout", SBX_OK, .allow_processes = true,
-        .check = check_prompt_end),
+        .check = check_prompt_end, .wall_ms = FAR_WALL_MS),
     BLOCKED("seccomp_stack", "seccomp_stack", "seccomp"),
     BLOCKED("pidfd_init", "pidfd_init", "pidfd_open"),
     BLOCKED("execveat", "execveat", "execveat"),
@@ -791,37 +799,41 @@ static bool protect_like_a_service(void)
 
 /* In a child of the test, while the run goes on: the lowest oom_score_adj
  * of the box's program ("prog", seen in our /proc: the box's PID namespace
- * is nested in ours). Exit 0: not protected; 1: protected; 2: not found. */
-static int watch_prog_oom_adj(void)
+ * is nested in ours), looked for every 10 ms until it appears (a busy
+ * machine may take long to start the box) or for twice the wall limit.
+ * Exit 0: not protected; 1: protected; 2: not found. */
+static int watch_prog_oom_adj(long give_up_ms)
 {
-    usleep(400 * 1000);
-    DIR *d = opendir("/proc");
-    struct dirent *e;
     int found = 0, protected = 0;
-    while (d && (e = readdir(d))) {
-        char path[300], comm[32] = "";
-        int adj = 0;
-        snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (!fgets(comm, sizeof comm, f) || strcmp(comm, "prog\n")) {
+    for (long t0 = tsb_now_ms(); !found && tsb_now_ms() - t0 < give_up_ms;) {
+        usleep(10 * 1000);
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            char path[300], comm[32] = "";
+            int adj = 0;
+            snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+            FILE *f = fopen(path, "r");
+            if (!f)
+                continue;
+            if (!fgets(comm, sizeof comm, f) || strcmp(comm, "prog\n")) {
+                fclose(f);
+                continue;
+            }
             fclose(f);
-            continue;
+            snprintf(path, sizeof path, "/proc/%s/oom_score_adj", e->d_name);
+            if ((f = fopen(path, "r")) && fscanf(f, "%d", &adj) == 1) {
+                if (getenv("TSB_VERBOSE"))
+                    fprintf(stderr, "watch: pid %s prog oom_score_adj %d\n", e->d_name, adj);
+                found = 1;
+                protected |= adj != 1000; /* sbx gives every program 1000 */
+            }
+            if (f)
+                fclose(f);
         }
-        fclose(f);
-        snprintf(path, sizeof path, "/proc/%s/oom_score_adj", e->d_name);
-        if ((f = fopen(path, "r")) && fscanf(f, "%d", &adj) == 1) {
-            if (getenv("TSB_VERBOSE"))
-                fprintf(stderr, "watch: pid %s prog oom_score_adj %d\n", e->d_name, adj);
-            found = 1;
-            protected |= adj != 1000; /* sbx gives every program 1000 */
-        }
-        if (f)
-            fclose(f);
+        if (d)
+            closedir(d);
     }
-    if (d)
-        closedir(d);
     return !found ? 2 : protected ? 1 : 0;
 }
 
@@ -989,7 +1001,7 @@ static int run_case(const attack *a)
         if (a->watch_oom_adj) {
             c.beside = fork();
             if (c.beside == 0)
-                _exit(watch_prog_oom_adj());
+                _exit(watch_prog_oom_adj(2 * (a->wall_ms ? a->wall_ms : RUN_WALL_MS)));
         }
         if (a->run_beside) {
             /* A second run of the same box, in a child of ours: it exits 0
