@@ -23,7 +23,7 @@ time, and the pair fails when:
   - either grade's memgrade process peaks above 100 MB resident (VmHWM,
     polled; class 7: a record flood must not make the parser allocate);
   - for a fixture whose first comment says "class 6" (hidden-test data):
-    the student-visible parts of either grade (compile output, top-level
+    the student-visible parts of either grade, refused or not (compile output, top-level
     memory_errors, visible tests' output and memory_errors) contain a
     hidden test's name or a string listed on a "secret:" line of that
     comment (what the fixture tries to read back from hidden inputs).
@@ -244,8 +244,7 @@ def judge_pair(fixture, twin, fdoc, tdoc):
                 if txt and (e["kind"], txt) not in floc:
                     problems.append("hides %s at %s (\"%s\")" % (e["kind"], e["location"], txt))
     problems += hidden_problems(assignment, fixture, tdoc, "the twin")
-    if not refused:
-        problems += hidden_problems(assignment, fixture, fdoc, "the fixture")
+    problems += hidden_problems(assignment, fixture, fdoc, "the fixture")
     return problems
 
 
