@@ -36,6 +36,8 @@ typedef enum {
 
 /* Static string naming a verdict ("time limit"); never NULL. */
 const char *sbx_verdict_name(sbx_verdict v);
+/* The name of x86_64 system call nr ("mprotect"), or "syscall N", in buf. */
+void sbx_syscall_name(int nr, char *buf, size_t len);
 
 /* ---- policies ------------------------------------------------------------ */
 
