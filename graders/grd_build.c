@@ -4,6 +4,7 @@
  * change per submission (runtime, driver) is compiled once and its objects
  * kept in a cache keyed by the hash of their sources and flags, so a grade
  * compiles only the student's files and links. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -25,16 +26,22 @@
  * 0xFE.. bytes, so a pointer used uninitialized is a non-canonical address
  * that faults every time (wild_access), never a stale NULL or a valid
  * address left by an earlier call. Warnings about it are still given. */
+/* -save-temps=obj keeps the assembly gcc made of each file (s0.s), which
+ * the engine reads for what a submission may not contain (see
+ * check_assembly). */
 static const char *const stu_argv[] = {"/usr/bin/gcc", "-std=gnu17", "-g", "-O0",
     "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern", "-Wall", "-Wextra",
-    "-fdiagnostics-color=never", "-c"};
+    "-fdiagnostics-color=never", "-save-temps=obj", "-c"};
 #define N_STU_ARGV (sizeof stu_argv / sizeof stu_argv[0])
 /* No function reordering: every function of ours stays in .text between
  * the markers (no .text.startup, .text.unlikely), which is how the runtime
  * tells its own code from the student's. */
 #define RT_FLAGS "-std=gnu17 -g -O2 -fno-omit-frame-pointer -fno-reorder-functions " \
                  "-fno-reorder-blocks-and-partition -w"
-#define DRV_FLAGS "-std=gnu17 -g -O0 -fno-omit-frame-pointer -fno-reorder-functions -w"
+/* -fno-keep-static-consts: the driver built for visible tests only must not
+ * carry the hidden tests' constant inputs either. */
+#define DRV_FLAGS "-std=gnu17 -g -O0 -fno-omit-frame-pointer -fno-reorder-functions " \
+                  "-fno-keep-static-consts -w"
 
 /* The objects linked around the student's, in link order: the runtime
  * before the student's objects, the student's between the two markers. */
@@ -42,18 +49,20 @@ typedef struct {
     const char *obj, *src, *flags;
     int kinds;           /* bit GRD_FUNCTIONS / GRD_PROGRAM */
     bool driver;
+    bool visible;        /* the driver of the visible tests alone (grd_split) */
 } rt_obj;
 
 #define K_FN (1 << GRD_FUNCTIONS)
 #define K_PROG (1 << GRD_PROGRAM)
 static const rt_obj rt_objs[] = {
-    {"rt0.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_RT", K_FN | K_PROG, false},
-    {"mgrt.o", "mgrt_all.c", RT_FLAGS, K_FN, false},
-    {"mgrt.o", "mgrt.c", RT_FLAGS " -DMGRT_UNITY", K_PROG, false},
-    {"drv0.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_DRIVER", K_FN, false},
-    {"driver.o", NULL, DRV_FLAGS, K_FN, true},
-    {"mark0.o", "mgrt_mark.c", "-O0 -w", K_FN | K_PROG, false},
-    {"mark1.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_END", K_FN | K_PROG, false},
+    {"rt0.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_RT", K_FN | K_PROG, false, false},
+    {"mgrt.o", "mgrt_all.c", RT_FLAGS, K_FN, false, false},
+    {"mgrt.o", "mgrt.c", RT_FLAGS " -DMGRT_UNITY", K_PROG, false, false},
+    {"drv0.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_DRIVER", K_FN, false, false},
+    {"driver.o", NULL, DRV_FLAGS, K_FN, true, false},
+    {"drvvis.o", NULL, DRV_FLAGS " -DMGT_SELECT", K_FN, true, true},
+    {"mark0.o", "mgrt_mark.c", "-O0 -w", K_FN | K_PROG, false, false},
+    {"mark1.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_END", K_FN | K_PROG, false, false},
 };
 #define N_RT (sizeof rt_objs / sizeof rt_objs[0])
 
@@ -76,21 +85,56 @@ static const char *const reserved[] = {
     "strlen", "strnlen", "strcmp", "strncmp", "strchr", "strrchr", "strstr", "strcpy", "strncpy",
     "strcat", "strncat", "strtok", "strtol", "strtoul", "atoi", "snprintf", "vsnprintf",
     "sprintf", "vsprintf", "printf", "vprintf", "fprintf", "vfprintf", "puts", "fputs", "fwrite",
-    "fflush", "sscanf",
+    "fflush", "sscanf", "__isoc99_sscanf", "dup2", "open", "pipe2", "poll", "setpgid",
+    "sigdelset", "sigaction", "sigprocmask", "pthread_sigmask", "pthread_getattr_default_np",
+    "pthread_setattr_default_np", "pthread_attr_setguardsize", "pthread_attr_destroy",
 };
+
+/* C library functions a submission may not call: the lecture's rule ("never
+ * use brk()/sbrk() directly") and everything that reaches around the
+ * instrumented allocator or the runtime's checks (graders/INTEGRITY.md). */
+static const char *const refused[] = {
+    "brk", "sbrk", "mmap", "mmap64", "munmap", "mremap", "mprotect", "pkey_mprotect",
+    "remap_file_pages", "madvise", "syscall", "seccomp", "dlsym", "dlvsym", "dlopen", "dlmopen",
+};
+#define N_REFUSED (sizeof refused / sizeof refused[0])
 #define N_RESERVED (sizeof reserved / sizeof reserved[0])
 
-/* "-Wl,-ywrite,-yread,...": ld prints "FILE: definition of NAME" lines. */
+/* "-Wl,-ywrite,-yread,...": ld prints "FILE: definition of NAME" and
+ * "FILE: reference to NAME" lines. */
 static void trace_flag(char *out, size_t cap)
 {
     size_t n = (size_t)snprintf(out, cap, "-Wl");
     for (size_t i = 0; i < N_RESERVED && n < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, ",-y%s", reserved[i]);
+    for (size_t i = 0; i < N_REFUSED && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, ",-y%s", refused[i]);
 }
 
-/* Removes the trace lines from the output and returns the first name a
- * file of the student's defines (copied into name), or false. */
-static bool reserved_defined(char *out, size_t *len, char *name, size_t cap)
+static bool is_refused(const char *name)
+{
+    for (size_t i = 0; i < N_REFUSED; i++)
+        if (!strcmp(refused[i], name))
+            return true;
+    return false;
+}
+
+/* Whether the file named in ld's output ("/usr/bin/ld: s0.o") is one of
+ * the student's objects. */
+static bool student_object(const char *file)
+{
+    const char *sp = strrchr(file, ' ');
+    file = sp ? sp + 1 : file;
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    return base[0] == 's' && isdigit((unsigned char)base[1]) && strstr(base, ".o") &&
+           !strstr(file, "/usr/lib/");
+}
+
+/* Removes the trace lines from the output. Returns the first name a file
+ * of the student's defines that the runtime relies on (*refd false), or
+ * calls that it may not (*refd true), copied into name; or false. */
+static bool reserved_defined(char *out, size_t *len, char *name, size_t cap, bool *refd)
 {
     bool found = false;
     size_t w = 0;
@@ -101,18 +145,15 @@ static bool reserved_defined(char *out, size_t *len, char *name, size_t cap)
         snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), out + r);
         char *def = strstr(line, ": definition of "), *ref = strstr(line, ": reference to ");
         if (def || ref) {
-            if (def && !found) {
-                *def = 0;
-                const char *file = line, *sym = def + 16;
-                const char *base = strrchr(file, '/');
-                base = base ? base + 1 : file;
-                bool ours = strstr(base, ".so") || !strcmp(base, "mgrt.o") || !strcmp(base, "driver.o") ||
-                            !strncmp(base, "mark", 4) || !strcmp(base, "rt0.o") || !strcmp(base, "drv0.o") ||
-                            strstr(file, "/usr/lib/");
-                if (!ours) {
-                    snprintf(name, cap, "%.*s", (int)strcspn(sym, "\r\n"), sym);
-                    found = true;
-                }
+            char *mark = def ? def : ref;
+            *mark = 0;
+            const char *sym = mark + (def ? 16 : 15);
+            char nm[128];
+            snprintf(nm, sizeof nm, "%.*s", (int)strcspn(sym, "\r\n"), sym);
+            if (!found && student_object(line) && (def || is_refused(nm))) {
+                snprintf(name, cap, "%.*s", (int)cap - 1, nm);
+                *refd = !def || is_refused(nm);
+                found = true;
             }
         } else {
             memmove(out + w, out + r, l);
@@ -129,17 +170,43 @@ static bool reserved_defined(char *out, size_t *len, char *name, size_t cap)
 
 static bool wanted(const grd_assignment *a, const rt_obj *o)
 {
-    return (o->kinds & (1 << a->kind)) != 0;
+    return (o->kinds & (1 << a->kind)) != 0 && (!o->visible || grd_split(a));
 }
 
-/* The link line between gcc and the student's objects, in rt_objs order. */
-static size_t link_objs(const grd_assignment *a, const char **out)
+/* The link line between gcc and the student's objects, in rt_objs order:
+ * with the whole driver, or (visible) with the visible tests' alone. */
+static size_t link_objs(const grd_assignment *a, bool visible, const char **out)
 {
     size_t n = 0;
     for (size_t i = 0; i < N_RT; i++)
-        if (wanted(a, &rt_objs[i]) && strcmp(rt_objs[i].obj, "mark1.o"))
+        if (wanted(a, &rt_objs[i]) && strcmp(rt_objs[i].obj, "mark1.o") &&
+            (!rt_objs[i].driver || rt_objs[i].visible == visible))
             out[n++] = rt_objs[i].obj;
     return n;
+}
+
+bool grd_split(const grd_assignment *a)
+{
+    size_t vis = 0;
+    for (size_t i = 0; i < a->ntests; i++)
+        vis += !strcmp(a->tests[i].visibility, "visible");
+    return a->kind == GRD_FUNCTIONS && vis && vis < a->ntests;
+}
+
+/* The driver's test table, cut down to the visible tests: each test's
+ * MGT_PICK_ macro (mgt.h) keeps it or leaves a hole. Quoted for sh. */
+static int pick_flags(const grd_assignment *a, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < a->ntests; i++) {
+        int w = snprintf(out + n, cap - n, " '-DMGT_PICK_%s(f)=%s'", a->tests[i].name,
+                         !strcmp(a->tests[i].visibility, "visible") ? "{#f,f}" : "{\"\",0}");
+        if (w < 0 || (size_t)w >= cap - n)
+            return -1;
+        n += (size_t)w;
+    }
+    return 0;
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -172,6 +239,10 @@ static int load_sources(const grd_assignment *a, blob *out, size_t *n, uint64_t 
     *n = 0;
     h = fnv(h, RT_FLAGS DRV_FLAGS, sizeof RT_FLAGS DRV_FLAGS);
     h = fnv(h, &a->kind, sizeof a->kind);
+    for (size_t i = 0; i < a->ntests; i++) { /* which tests the visible driver keeps */
+        h = fnv(h, a->tests[i].name, strlen(a->tests[i].name) + 1);
+        h = fnv(h, a->tests[i].visibility, strlen(a->tests[i].visibility) + 1);
+    }
     for (size_t i = 0; i < N_RT_SRC + 1 + a->nheaders; i++) {
         const char *name;
         if (i < N_RT_SRC) {
@@ -305,22 +376,139 @@ static void box_rm(sbx_box *box, const char *name)
         unlink(path);
 }
 
-/* Leaves only prog in the box: the tests must not find the driver (hidden
- * tests' inputs), our sources or objects there. */
+/* Leaves only the programs in the box: the tests must not find the driver
+ * (hidden tests' inputs), our sources or objects there. */
 static void box_clean(const grd_assignment *a, sbx_box *box, const grd_file *files,
                       size_t nfiles, const blob *src, size_t nsrc)
 {
     char name[32];
     for (size_t i = 0; i < nfiles; i++) {
         box_rm(box, files[i].name);
-        snprintf(name, sizeof name, "s%zu.o", i);
-        box_rm(box, name);
+        for (const char *ext = "osi"; *ext; ext++) {
+            snprintf(name, sizeof name, "s%zu.%c", i, *ext);
+            box_rm(box, name);
+        }
     }
     for (size_t i = 0; i < nsrc; i++)
         box_rm(box, src[i].name);
     for (size_t i = 0; i < N_RT; i++)
         if (wanted(a, &rt_objs[i]))
             box_rm(box, rt_objs[i].obj);
+    box_rm(box, "l0.log");
+    box_rm(box, "l1.log");
+}
+
+/* What the assembly of a student's file may not hold (gcc wrote it with
+ * -save-temps): inline assembly, and code that runs before main or after
+ * it ends (constructors, destructors, init/fini sections, ifunc resolvers)
+ * run in the fork server, where no code of the student's may ever run.
+ * Returns 1 with why filled, 0, or -1 out of memory. */
+static const struct {
+    const char *needle, *why;
+} asm_refused[] = {
+    {"#APP", "uses inline assembly (asm): a submission is written in C"},
+    {".init_array", "defines a constructor (code that runs before main): tests call your functions"},
+    {".preinit_array", "defines code that runs before main: tests call your functions"},
+    {".fini_array", "defines a destructor (code that runs after main): tests call your functions"},
+    {".ctors", "defines a constructor (code that runs before main): tests call your functions"},
+    {".dtors", "defines a destructor (code that runs after main): tests call your functions"},
+    {"@gnu_indirect_function", "defines an ifunc resolver (code that runs before main)"},
+    {".section\t.init,", "puts code in the .init section (it runs before main)"},
+    {".section\t.fini,", "puts code in the .fini section (it runs after main)"},
+    {".symver", "renames symbol versions"},
+};
+
+static int check_assembly(sbx_box *box, const grd_file *files, size_t nfiles, char *why,
+                          size_t cap)
+{
+    for (size_t i = 0; i < nfiles; i++) {
+        char name[32], *text = NULL;
+        size_t len = 0;
+        snprintf(name, sizeof name, "s%zu.s", i);
+        int r = sbx_box_read(box, name, 64u << 20, &text, &len);
+        if (r == -ENOMEM)
+            return -1;
+        if (r) {
+            snprintf(why, cap, "\nerror: %s: the compiler's output could not be checked (%s)",
+                     files[i].name, strerror(-r));
+            return 1;
+        }
+        for (size_t j = 0; j < sizeof asm_refused / sizeof asm_refused[0]; j++)
+            if (memmem(text, len, asm_refused[j].needle, strlen(asm_refused[j].needle))) {
+                snprintf(why, cap, "\nerror: %s %s.", files[i].name, asm_refused[j].why);
+                free(text);
+                return 1;
+            }
+        free(text);
+    }
+    return 0;
+}
+
+/* The linker names the driver's functions (hidden tests among them) when
+ * a submission lacks a function they call: say which function is missing,
+ * never where the tests are. The driver's lines go; 0, or -1 out of memory
+ * (the output is then left as it was). */
+static int hide_driver_lines(grd_build *out)
+{
+    char *o = out->output, *nb = malloc(out->output_len + 1);
+    size_t w = 0, n = out->output_len;
+    char said[1024] = "";
+    if (!o)
+        return 0;
+    if (!nb)
+        return -1;
+    for (size_t r = 0; r < n;) {
+        char *nl = memchr(o + r, '\n', n - r);
+        size_t l = nl ? (size_t)(nl - (o + r)) + 1 : n - r;
+        char line[600];
+        snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line ? l : sizeof line - 1), o + r);
+        if (!strstr(line, "driver.") && !strstr(line, "drvvis.")) {
+            memcpy(nb + w, o + r, l);
+            w += l;
+        } else {
+            char *u = strstr(line, "undefined reference to `");
+            char fn[128], key[140];
+            if (u && sscanf(u + 24, "%127[^']", fn) == 1 &&
+                snprintf(key, sizeof key, " %s ", fn) > 0 && !strstr(said, key) &&
+                strlen(said) + strlen(key) < sizeof said) {
+                strcat(said, key);
+                char msg[300];
+                int m = snprintf(msg, sizeof msg, "error: the tests call %s, which the "
+                                 "submission does not define\n", fn);
+                char *g = m > 0 ? realloc(nb, out->output_len + w + (size_t)m + 1) : NULL;
+                if (!g) {
+                    free(nb);
+                    return -1;
+                }
+                nb = g;
+                memcpy(nb + w, msg, (size_t)m);
+                w += (size_t)m;
+            }
+        }
+        r += l;
+    }
+    nb[w] = 0;
+    free(out->output);
+    out->output = nb;
+    out->output_len = w;
+    return 0;
+}
+
+int grd_seal(sbx_box *box, const char *name, int mode)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", sbx_box_path(box), name);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat sb;
+    int rc = 0;
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
+        rc = -EINVAL;
+    else if (fchown(fd, 0, 0) || fchmod(fd, (mode_t)mode))
+        rc = -errno;
+    close(fd);
+    return rc;
 }
 
 int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *files,
@@ -394,12 +582,24 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         res.exit_code = 10;
     if (res.verdict != SBX_OK)
         goto verdict;
+    char why[400];
+    int chk = check_assembly(box, files, nfiles, why, sizeof why);
+    if (chk < 0)
+        goto oom;
+    if (chk > 0) {
+        add_text(out, why, strlen(why));
+        box_clean(a, box, files, nfiles, src, nsrc);
+        rc = 0;
+        goto out;
+    }
     sbx_result_free(&res);
     memset(&res, 0, sizeof res);
 
     /* Phase 2: our objects (or sources, to compile once and cache) join the
-     * student's, and the linker puts them together. Exit 11: they do not
-     * link; 12: ours did not compile (our failure, on stderr). */
+     * student's, and the linker puts them together: prog with the whole
+     * driver and, when the tests are split (grd_split), prog_vis with the
+     * visible tests' driver. Exit 11: they do not link; 12: ours did not
+     * compile (our failure, on stderr). */
     for (size_t i = 0; i < nsrc; i++)
         if (!cached && (r = sbx_box_write(box, src[i].name, src[i].data, src[i].len)))
             goto box_fail;
@@ -407,61 +607,65 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         if (wanted(a, &rt_objs[i]) &&
             (r = sbx_box_write(box, rt_objs[i].obj, objs[i].data, objs[i].len)))
             goto box_fail;
-    char trace[2048], stu_obj[16][8];
+    char trace[2048], picks[8192];
     trace_flag(trace, sizeof trace);
+    if (grd_split(a) && pick_flags(a, picks, sizeof picks)) {
+        snprintf(err, errlen, "build script too long");
+        goto out;
+    }
     script[0] = 0;
-    argv = argv_sh;
-    if (cached && nfiles <= 16) {
-        /* The usual case: gcc only links (no shell, one driver start). */
-        na = 0;
-        gargv[na++] = "/usr/bin/gcc";
-        gargv[na++] = "-g";
-        gargv[na++] = "-o";
-        gargv[na++] = "prog";
-        na += link_objs(a, gargv + na);
-        for (size_t i = 0; i < nfiles; i++) {
-            snprintf(stu_obj[i], sizeof stu_obj[i], "s%zu.o", i);
-            gargv[na++] = stu_obj[i];
-        }
-        gargv[na++] = "mark1.o";
-        gargv[na++] = trace;
-        gargv[na] = NULL;
-        argv = gargv;
-    } else {
-        if (!cached)
-            for (size_t i = 0; i < N_RT; i++)
-                if (wanted(a, &rt_objs[i]))
-                    append(script, scap, "gcc %s -I. -c %s -o %s >&2 2>&1 || exit 12\n",
-                           rt_objs[i].flags, rt_objs[i].driver ? "driver.c" : rt_objs[i].src,
-                           rt_objs[i].obj);
+    if (!cached)
+        for (size_t i = 0; i < N_RT; i++)
+            if (wanted(a, &rt_objs[i]))
+                append(script, scap, "gcc %s%s -I. -c %s -o %s >&2 2>&1 || exit 12\n",
+                       rt_objs[i].flags, rt_objs[i].visible ? picks : "",
+                       rt_objs[i].driver ? "driver.c" : rt_objs[i].src, rt_objs[i].obj);
+    /* The two links run at once; the whole driver's first, with the trace
+     * of reserved names, and its messages are the ones shown. */
+    for (int vis = 0; vis <= (int)grd_split(a); vis++) {
         const char *lo[N_RT];
-        size_t nlo = link_objs(a, lo);
-        append(script, scap, "gcc -g -o prog");
+        size_t nlo = link_objs(a, vis, lo);
+        append(script, scap, "gcc -g -o %s", vis ? "prog_vis" : "prog");
         for (size_t i = 0; i < nlo; i++)
             append(script, scap, " %s", lo[i]);
         for (size_t i = 0; i < nfiles; i++)
             append(script, scap, " s%zu.o", i);
-        if (append(script, scap, " mark1.o %s 2>&1 || exit 11\n", trace)) {
-            snprintf(err, errlen, "build script too long");
-            goto out;
-        }
+        append(script, scap, " mark1.o %s >l%d.log 2>&1 %s\n", vis ? "" : trace, vis,
+               grd_split(a) && !vis ? "& p=$!" : "");
     }
-    cmd.argv = argv;
+    if (grd_split(a))
+        append(script, scap, "r1=$?; wait $p; r0=$?; cat l0.log; [ $r0 = 0 ] && cat l1.log\n"
+                             "[ $r0 = 0 ] && [ $r1 = 0 ] || exit 11\n");
+    else
+        append(script, scap, "r0=$?; cat l0.log; [ $r0 = 0 ] || exit 11\n");
+    if (strlen(script) + 1 >= scap) {
+        snprintf(err, errlen, "build script too long");
+        goto out;
+    }
+    cmd.argv = argv_sh;
     if (sbx_run(pol, box, &cmd, &res, err, errlen))
         goto out;
-    if (take_output(out, &res))
+    if (getenv("MEMGRADE_DEBUG_REPORT")) /* for people debugging a driver */
+        fprintf(stderr, "[link: %s]\n%s\n%s\n", res.detail, res.err.data ? res.err.data : "",
+                res.out.data ? res.out.data : "");
+    if (take_output(out, &res) || hide_driver_lines(out))
         goto oom;
-    if (res.verdict == SBX_RUNTIME_ERROR && argv == gargv && res.exit_code == 1)
-        res.exit_code = 11;
 
 verdict:;
     char bad[64];
-    if (reserved_defined(out->output, &out->output_len, bad, sizeof bad) &&
+    bool refd = false;
+    if (reserved_defined(out->output, &out->output_len, bad, sizeof bad, &refd) &&
         res.verdict == SBX_OK) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "%serror: the submission defines %s(), a C library function "
-                 "the grader relies on: give yours another name.",
-                 out->output_len ? "\n" : "", bad);
+        char msg[400];
+        if (refd)
+            snprintf(msg, sizeof msg, "%serror: the submission calls %s(), which it may not: "
+                     "memory comes from malloc, calloc and realloc (never brk/sbrk/mmap "
+                     "directly), and the grader's checks stay as they are.",
+                     out->output_len ? "\n" : "", bad);
+        else
+            snprintf(msg, sizeof msg, "%serror: the submission defines %s(), a C library "
+                     "function the grader relies on: give yours another name.",
+                     out->output_len ? "\n" : "", bad);
         add_text(out, msg, strlen(msg));
         if (!cached)
             cache_put(a, key, box);
@@ -471,6 +675,9 @@ verdict:;
         if (!cached)
             cache_put(a, key, box);
         box_clean(a, box, files, nfiles, src, nsrc);
+        for (int vis = 0; vis <= (int)grd_split(a); vis++)
+            if ((r = grd_seal(box, vis ? "prog_vis" : "prog", 0111)))
+                goto box_fail;
         rc = 1;
     } else if (res.verdict == SBX_RUNTIME_ERROR && res.exit_code == 12) {
         snprintf(err, errlen, "the grader's runtime or driver did not compile: %.300s",

@@ -54,7 +54,16 @@ struct grd_catalog {
  * 0 or -errno. */
 int grd_read_file(const char *path, size_t max, char **out, size_t *len);
 
-/* grd_build.c: the student's program, built in the box as /box/prog. */
+/* grd_build.c: the student's program, built in the box as /box/prog, owned
+ * by root and executable only: the program cannot read its own file (its
+ * symbol table is not loaded), and addr2line gets to read it after the
+ * runs. When the assignment has visible and other tests (grd_split), also
+ * /box/prog_vis, whose driver holds the visible tests alone: a run whose
+ * results a student sees holds no hidden input. */
+bool grd_split(const grd_assignment *a);
+/* Makes a file in the box root-owned with mode (0111 for a program, 0644
+ * while addr2line reads it). 0 or -errno. */
+int grd_seal(sbx_box *box, const char *name, int mode);
 typedef struct {
     char *output;          /* compiler/linker output for the student */
     size_t output_len;

@@ -18,7 +18,9 @@
 
 #define NFR 8
 #define MAX_EVS 64          /* per run: beyond that, more of the same */
+#define MAX_OBS 64          /* observed keys per run */
 #define MAX_SYMS 400
+#define MAX_INJ 64          /* injected failures per test (mgrt_srv.c) */
 #define MAX_INJ_ERRORS 3
 #define GRD_REPORT_KEEP_BYTES (2ul << 20)
 
@@ -27,29 +29,33 @@ enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM };
 typedef struct {
     enum ev_type type;
     char kind[24], what[24];
-    int sig;
+    int sig, nr;
     bool write;
     long off;
     size_t size, bytes;
-    unsigned long count;
+    unsigned long count, fn;
     unsigned long pcs[NFR], apcs[NFR], fpcs[NFR];
 } ev;
 
+/* One run of a test (or the one run of a program). Its facts (status, exit,
+ * signal, time-out) come from the fork server or the sandbox; the rest is
+ * the evidence the child reported, bounded. */
 typedef struct {
     char test[64];
     int pat;
     unsigned long k;
-    bool ended, status, timeout, tampered;
-    int exit, sig;
+    bool ended, status, timeout, tampered, flood;
+    int exit, sig, pid;
+    unsigned long allocs;
     json_t *obs;
     char *fail;
-    ev evs[MAX_EVS];
+    ev *evs;                 /* up to MAX_EVS, allocated as they come */
     size_t nev;
 } run;
 
 typedef struct {
     run *r;
-    size_t n, cap;
+    size_t n, cap;           /* cap: every run the engine asked for, and no more */
     char names[256][64];     /* driver index -> test name */
     size_t nnames;
     /* whole programs */
@@ -72,6 +78,7 @@ typedef struct {
     size_t nfiles;
     sym syms[MAX_SYMS];
     size_t nsyms;
+    const char *dbg;         /* the program, for addr2line: "prog" or "prog_vis" */
     json_t *all_errors;      /* doc's memory_errors */
 } ctx;
 
@@ -106,28 +113,39 @@ static unsigned long ufield(const char *line, const char *name, int base)
     return v ? strtoul(v, NULL, base) : 0;
 }
 
+static run *find_run(report *rp, const char *test, int pat, unsigned long k)
+{
+    for (size_t i = 0; i < rp->n; i++)
+        if (!strcmp(rp->r[i].test, test) && rp->r[i].pat == pat && rp->r[i].k == k)
+            return &rp->r[i];
+    return NULL;
+}
+
+/* A run the engine asked for, once: anything else in the report is not a
+ * run (whoever wrote it). */
 static run *new_run(report *rp, const char *test, int pat, unsigned long k)
 {
-    if (rp->n == rp->cap) {
-        size_t nc = rp->cap ? rp->cap * 2 : 32;
-        run *n = realloc(rp->r, nc * sizeof *n);
-        if (!n)
-            return NULL;
-        rp->r = n;
-        rp->cap = nc;
-    }
-    run *r = &rp->r[rp->n++];
+    if (rp->n == rp->cap || find_run(rp, test, pat, k))
+        return NULL;
+    if (!rp->r && !(rp->r = calloc(rp->cap, sizeof *rp->r)))
+        return NULL;
+    run *r = &rp->r[rp->n];
     memset(r, 0, sizeof *r);
     snprintf(r->test, sizeof r->test, "%s", test);
     r->pat = pat;
     r->k = k;
-    r->obs = json_object();
+    r->exit = -1;
+    if (!(r->obs = json_object()))
+        return NULL;
+    rp->n++;
     return r;
 }
 
 static void add_ev(run *r, const char *rest, enum ev_type type)
 {
     if (!r || r->nev >= MAX_EVS)
+        return;
+    if (!r->evs && !(r->evs = calloc(MAX_EVS, sizeof *r->evs)))
         return;
     ev *e = &r->evs[r->nev++];
     memset(e, 0, sizeof *e);
@@ -142,6 +160,9 @@ static void add_ev(run *r, const char *rest, enum ev_type type)
         const char *w = field(rest, "what");
         if (w)
             sscanf(w, "%23s", e->what);
+        e->fn = ufield(rest, "fn", 16);
+        const char *nr = field(rest, "nr");
+        e->nr = nr ? (int)strtol(nr, NULL, 10) : -1;
     }
     e->sig = (int)ufield(rest, "sig", 10);
     const char *rw = field(rest, "rw");
@@ -156,16 +177,71 @@ static void add_ev(run *r, const char *rest, enum ev_type type)
     parse_pcs(field(rest, "fpcs"), e->fpcs);
 }
 
+/* What a test's child reported (function-level: relayed by the server as
+ * "c ..."), or a whole program's runtime: evidence about run r. */
+static void child_record(report *rp, run *r, const char *word, const char *rest, bool program)
+{
+    if (!strcmp(word, "obs")) {
+        char key[64];
+        int kl = 0;
+        if (r->ended || json_object_size(r->obs) >= MAX_OBS ||
+            sscanf(rest, "%63s%n", key, &kl) != 1)
+            return;
+        const char *v = rest + kl + (rest[kl] == ' ');
+        json_t *js = json_string(v); /* NULL when not UTF-8 */
+        json_object_set_new(r->obs, key, js ? js : json_string("(not UTF-8)"));
+    } else if (!strcmp(word, "fail")) {
+        if (!r->fail)
+            r->fail = strndup(rest, 1024);
+    } else if (!strcmp(word, "tamper")) {
+        /* The submission called the driver's API itself: whatever it
+         * claimed, the test fails. */
+        free(r->fail);
+        r->fail = strdup("the submission called the grader's own functions: the test fails");
+        r->tampered = true;
+    } else if (!strcmp(word, "err")) {
+        add_ev(r, rest, EV_ERR);
+    } else if (!strcmp(word, "leak")) {
+        add_ev(r, rest, EV_LEAK);
+    } else if (!strcmp(word, "unw")) {
+        add_ev(r, rest, EV_UNW);
+    } else if (!strcmp(word, "inj")) {
+        add_ev(r, rest, EV_INJ);
+    } else if (!strcmp(word, "nomem")) {
+        add_ev(r, rest, EV_NOMEM);
+    } else if (!strcmp(word, "end") && !program) {
+        r->ended = true;
+        r->allocs = ufield(rest, "allocs", 10);
+    } else if (program && !strcmp(word, "hello") && !rp->hello) {
+        rp->hello = true;
+        rp->base = ufield(rest, "base", 16);
+        rp->main_off = ufield(rest, "main", 16);
+        rp->stack_top = ufield(rest, "stack_top", 16);
+        rp->stack_lim = ufield(rest, "stack_lim", 10);
+    } else if (program && !strcmp(word, "block") && rp->nblk < 64 && !rp->exited) {
+        rp->blk_user[rp->nblk] = ufield(rest, "user", 16);
+        rp->blk_size[rp->nblk++] = ufield(rest, "size", 10);
+    } else if (program && !strcmp(word, "exit")) {
+        rp->exited = r->ended = true;
+    }
+    /* anything else: not a record of ours, ignored */
+}
+
+/* Splits the report into records of this run's token. Function-level: the
+ * fork server's own records are facts (which test ran, how its child
+ * ended); "c" records in between are its child's evidence. cap: how many
+ * runs the engine asked for. */
 static void parse_report(const char *data, size_t len, const char *token, report *rp,
-                         bool program)
+                         bool program, size_t cap)
 {
     size_t tl = strlen(token);
+    rp->cap = cap ? cap : 1;
     run *cur = program ? new_run(rp, "", 0, 0) : NULL;
     const char *end = data ? data + len : NULL;
     for (const char *p = data; p && p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char line[4200];
+        char line[4300];
         if (ll >= sizeof line || ll <= tl || memcmp(p, token, tl) || p[tl] != ' ')
             goto next;
         memcpy(line, p + tl + 1, ll - tl - 1);
@@ -173,64 +249,44 @@ static void parse_report(const char *data, size_t len, const char *token, report
         char word[16] = "";
         sscanf(line, "%15s", word);
         const char *rest = line + strlen(word) + (line[strlen(word)] ? 1 : 0);
+        if (program) {
+            if (cur)
+                child_record(rp, cur, word, rest, true);
+            goto next;
+        }
         size_t i;
         int pat;
         unsigned long k;
         char name[64];
-        if (!strcmp(word, "test") && sscanf(rest, "%zu %63s", &i, name) == 2 && i < 256) {
+        if (!strcmp(word, "c")) {
+            if (cur && !cur->status) {
+                char w2[16] = "";
+                sscanf(rest, "%15s", w2);
+                const char *r2 = rest + strlen(w2) + (rest[strlen(w2)] ? 1 : 0);
+                child_record(rp, cur, w2, r2, false);
+            }
+        } else if (!strcmp(word, "test") && sscanf(rest, "%zu %63s", &i, name) == 2 && i < 256) {
             snprintf(rp->names[i], sizeof rp->names[i], "%s", name);
             if (i >= rp->nnames)
                 rp->nnames = i + 1;
         } else if (!strcmp(word, "begin") && sscanf(rest, "%zu %d %lu", &i, &pat, &k) == 3 &&
-                   i < rp->nnames) {
+                   i < rp->nnames && (pat == 0 || pat == 1) && k <= MAX_INJ) {
             cur = new_run(rp, rp->names[i], pat, k);
-        } else if (!strcmp(word, "status") && cur && !program &&
+        } else if (!strcmp(word, "status") && cur &&
                    sscanf(rest, "%zu %d %lu", &i, &pat, &k) == 3 && i < rp->nnames &&
                    !strcmp(cur->test, rp->names[i]) && cur->pat == pat && cur->k == k) {
             cur->status = true;
-            cur->exit = (int)strtol(field(rest, "exit") ? field(rest, "exit") : "-1", NULL, 10);
+            const char *x = field(rest, "exit");
+            cur->exit = x ? (int)strtol(x, NULL, 10) : -1;
             cur->sig = (int)ufield(rest, "sig", 10);
+            cur->pid = (int)ufield(rest, "pid", 10);
             cur->timeout = ufield(rest, "timeout", 10) != 0;
+            cur->flood = ufield(rest, "flood", 10) != 0;
+            /* The child's word that it ended counts only if it also
+             * exited normally, as the server saw. */
+            if (cur->exit != 0 || cur->sig || cur->timeout)
+                cur->ended = false;
             cur = NULL;
-        } else if (!strcmp(word, "end") && cur) {
-            cur->ended = true;
-        } else if (!strcmp(word, "obs") && cur && cur->obs) {
-            char key[64];
-            int kl = 0;
-            if (sscanf(rest, "%63s%n", key, &kl) == 1) {
-                const char *v = rest + kl + (rest[kl] == ' ');
-                json_t *js = json_string(v); /* NULL when not UTF-8 */
-                json_object_set_new(cur->obs, key, js ? js : json_string("(not UTF-8)"));
-            }
-        } else if (!strcmp(word, "fail") && cur && !cur->fail) {
-            cur->fail = strdup(rest);
-        } else if (!strcmp(word, "tamper") && cur) {
-            /* The submission called the driver's API itself: whatever it
-             * claimed, the test fails. */
-            free(cur->fail);
-            cur->fail = strdup("the submission called the grader's own functions: the test fails");
-            cur->tampered = true;
-        } else if (!strcmp(word, "err")) {
-            add_ev(cur, rest, EV_ERR);
-        } else if (!strcmp(word, "leak")) {
-            add_ev(cur, rest, EV_LEAK);
-        } else if (!strcmp(word, "unw")) {
-            add_ev(cur, rest, EV_UNW);
-        } else if (!strcmp(word, "inj")) {
-            add_ev(cur, rest, EV_INJ);
-        } else if (!strcmp(word, "nomem")) {
-            add_ev(cur, rest, EV_NOMEM);
-        } else if (!strcmp(word, "hello")) {
-            rp->hello = true;
-            rp->base = ufield(rest, "base", 16);
-            rp->main_off = ufield(rest, "main", 16);
-            rp->stack_top = ufield(rest, "stack_top", 16);
-            rp->stack_lim = ufield(rest, "stack_lim", 10);
-        } else if (!strcmp(word, "block") && rp->nblk < 64) {
-            rp->blk_user[rp->nblk] = ufield(rest, "user", 16);
-            rp->blk_size[rp->nblk++] = ufield(rest, "size", 10);
-        } else if (!strcmp(word, "exit") && cur) {
-            rp->exited = cur->ended = true;
         }
     next:
         p = nl ? nl + 1 : end;
@@ -242,6 +298,7 @@ static void report_free(report *rp)
     for (size_t i = 0; i < rp->n; i++) {
         json_decref(rp->r[i].obs);
         free(rp->r[i].fail);
+        free(rp->r[i].evs);
     }
     free(rp->r);
 }
@@ -292,18 +349,29 @@ static int symbolize(ctx *c, char *err, size_t errlen)
         goto out;
     }
     size_t n = 0;
+    char dbg[64];
+    snprintf(dbg, sizeof dbg, "/box/%s", c->dbg ? c->dbg : "prog");
     argv[n++] = "/usr/bin/addr2line";
     argv[n++] = "-a";
     argv[n++] = "-f";
     argv[n++] = "-e";
-    argv[n++] = "/box/prog";
+    argv[n++] = dbg;
     for (size_t i = 0; i < c->nsyms; i++) {
         snprintf(abuf + i * 24, 24, "0x%lx", c->syms[i].addr);
         argv[n++] = abuf + i * 24;
     }
     sbx_policy_set_output_keep(p, 1u << 20);
     sbx_cmd cmd = {.argv = (const char *const *)argv};
-    if (sbx_run(p, c->box, &cmd, &res, err, errlen))
+    /* Readable by the box's uid only while addr2line runs, after the
+     * program has. */
+    int sr = grd_seal(c->box, dbg + 5, 0644);
+    if (sr) {
+        snprintf(err, errlen, "cannot open the program's debug copy: %s", strerror(-sr));
+        goto out;
+    }
+    int rr = sbx_run(p, c->box, &cmd, &res, err, errlen);
+    grd_seal(c->box, dbg + 5, 0111);
+    if (rr)
         goto out;
     /* Triples: address, function, file:line. */
     char *save = NULL, *line = res.out.data ? strtok_r(res.out.data, "\n", &save) : NULL;
@@ -390,8 +458,11 @@ static const struct {
     {"double_free", NULL, "freed memory twice: the block allocated at {alloc} was already freed at {free}"},
     {"invalid_free", "interior", "freed a pointer into the middle of a heap block (allocated at {alloc}): free() needs exactly the pointer malloc returned"},
     {"invalid_free", "freed_interior", "freed a pointer into the middle of a block (allocated at {alloc}) that was already freed at {free}"},
-    {"invalid_free", "stack", "freed the address of a local variable: only memory from malloc/calloc/realloc may be freed"},
-    {"invalid_free", "global", "freed the address of a global variable: only memory from malloc/calloc/realloc may be freed"},
+    {"invalid_free", "stack", "freed an address on the stack (a local variable or array): only memory from malloc/calloc/realloc may be freed"},
+    {"invalid_free", "data", "freed the address of a global or static variable: only memory from malloc/calloc/realloc may be freed"},
+    {"invalid_free", "rodata", "freed read-only data (a string literal?): only memory from malloc/calloc/realloc may be freed"},
+    {"invalid_free", "code", "freed the address of a function: only memory from malloc/calloc/realloc may be freed"},
+    {"invalid_free", "foreign_block", "freed a block the caller allocated and still owns (allocated by the test): free only what your code allocated"},
     {"invalid_free", "realloc", "realloc was given a pointer malloc never returned"},
     {"invalid_free", NULL, "freed a pointer malloc never returned"},
     {"leak", NULL, "memory leak: {bytes} byte(s) in {count} block(s) allocated at {alloc} were never freed"},
@@ -404,8 +475,23 @@ static const struct {
     {"unchecked_alloc_failure", "realloc_leak", "when realloc failed on purpose (at {inj}), the block allocated at {alloc} was lost: x = realloc(x, n) overwrites x with NULL on failure; keep the result in a temporary and keep (or free) the old block"},
     {"unchecked_alloc_failure", "leak", "when an allocation failed on purpose (at {inj}), the block allocated at {alloc} was never freed: on failure, release what was already allocated"},
     {"unchecked_alloc_failure", "wrong", "when an allocation failed on purpose (at {inj}), the result broke the promise of the assignment: {detail}"},
+    {"unchecked_alloc_failure", "retry", "when an allocation failed on purpose (at {inj}), the code retried it forever: asking again does not make memory appear; report the failure (return NULL or -1) instead"},
     {"unchecked_alloc_failure", "exit", "when an allocation failed on purpose (at {inj}), the program exited or hung instead of reporting the failure"},
     {"unchecked_alloc_failure", NULL, "when an allocation failed on purpose (at {inj}), the code misbehaved"},
+};
+
+/* What a pointer the student's function returned was, when the driver
+ * could not free it (mgt_free_result); the runtime names the class. */
+static const struct {
+    const char *what, *words;
+} result_words[] = {
+    {"data", "a global or static variable; the caller frees the result, so it must come from malloc"},
+    {"rodata", "read-only data such as a string literal; return a new copy from malloc"},
+    {"stack", "an address on the stack (a local variable or array); return a new block from malloc"},
+    {"code", "the address of a function"},
+    {"foreign_block", "memory the caller passed in (the test's own block), not a new block from malloc"},
+    {"interior", "a pointer into the middle of a heap block, not the pointer malloc returned"},
+    {"freed_interior", "a pointer into a block that was already freed"},
 };
 
 typedef struct {
@@ -513,9 +599,48 @@ static const char *crash_words(const ev *e, int sig)
         return "an arithmetic error (division by zero?)";
     if (e && !strcmp(e->kind, "abort"))
         return "abort() was called";
+    if (e && !strcmp(e->kind, "blocked"))
+        return "a system call a submission may not make";
     if (e && is_memory_kind(e->kind))
         return e->kind;
-    return sig == 11 ? "segmentation fault" : sig == 9 ? "killed" : "crashed by a signal";
+    return sig == 11 ? "segmentation fault" : sig == 9 ? "killed" : sig == 31 ? "a system call a submission may not make" : "crashed by a signal";
+}
+
+/* A call the runtime's filter refused (graders/INTEGRITY.md): said with
+ * the call's name. */
+static void blocked_note(const ev *e, char *note, size_t nl)
+{
+    char name[32] = "a system call";
+    if (e->nr >= 0)
+        sbx_syscall_name(e->nr, name, sizeof name);
+    snprintf(note, nl, "the test was stopped: it called %s, which a submission may not use "
+             "(it would change how the grader watches memory, or its report)", name);
+}
+
+/* A free of something the student's function returned (mgt_free_result):
+ * the error is that function's, located where it is defined. */
+static bool result_error(ctx *c, const ev *e, const char *kind, json_t *test_errs)
+{
+    const sym *fs = find_sym(c, e->fn);
+    if (!fs || !is_student_file(c, fs->file))
+        return false;
+    char loc[96], msg[600], aloc[96], floc[96];
+    snprintf(loc, sizeof loc, "%s:%d", fs->file, fs->line);
+    bool ha = student_loc(c, e, e->apcs, aloc, sizeof aloc);
+    bool hf = student_loc(c, e, e->fpcs, floc, sizeof floc);
+    if (!strcmp(kind, "double_free")) {
+        snprintf(msg, sizeof msg, "%s returned a block that was already freed%s%s", fs->func,
+                 hf ? " at " : "", hf ? floc : "");
+    } else {
+        const char *words = "an address malloc never returned";
+        for (size_t i = 0; i < sizeof result_words / sizeof result_words[0]; i++)
+            if (!strcmp(result_words[i].what, e->what))
+                words = result_words[i].words;
+        snprintf(msg, sizeof msg, "%s returned a pointer that was not from malloc: %s", fs->func,
+                 words);
+    }
+    add_error(c, test_errs, kind, msg, loc, ha ? aloc : NULL, hf ? floc : NULL, json_array());
+    return true;
 }
 
 /* The memory errors of one run (faults, bad frees, leaks). Returns how many
@@ -532,7 +657,10 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
             nomem = e;
         if (e->type == EV_UNW || e->type == EV_INJ || e->type == EV_NOMEM)
             continue;
-        if (nomem && e->type == EV_ERR && e->what[0] && !strcmp(e->what, "fault")) {
+        if (e->type == EV_ERR && !strcmp(e->kind, "retry"))
+            continue; /* judged with the injection that caused it */
+        if (nomem && e->type == EV_ERR && e->what[0] && !strcmp(e->what, "fault") &&
+            is_memory_kind(e->kind)) {
             /* Allocation really failed (the memory limit) and then this
              * crash: the NULL was never checked. */
             char inj[96] = "an allocation";
@@ -548,12 +676,22 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
             n++;
             continue;
         }
+        if (e->type == EV_ERR && !strcmp(e->kind, "blocked")) {
+            blocked_note(e, note, nl);
+            n++;
+            continue;
+        }
         if (e->type == EV_ERR && !is_memory_kind(e->kind)) {
             snprintf(note, nl, "the test crashed: %s", crash_words(e, e->sig));
             n++;
             continue;
         }
         const char *kind = e->type == EV_LEAK ? "leak" : e->kind;
+        if (e->fn && (!strcmp(kind, "invalid_free") || !strcmp(kind, "double_free")) &&
+            result_error(c, e, kind, test_errs)) {
+            n++;
+            continue;
+        }
         /* A stack overflow faults in the prologue of the next call; the
          * line to show is the call that recursed, one frame up. */
         if (e->type == EV_ERR)
@@ -588,6 +726,8 @@ static void want_run_syms(ctx *c, const run *r)
 {
     for (size_t i = 0; i < r->nev; i++) {
         const ev *e = &r->evs[i];
+        if (e->fn)
+            want_sym(c, e->fn); /* a function's entry, not a return address */
         for (int j = 0; j < NFR; j++) {
             if (e->pcs[j]) want_sym(c, adj(e, e->pcs, j));
             if (e->apcs[j]) want_sym(c, adj(e, e->apcs, j));
@@ -597,14 +737,6 @@ static void want_run_syms(ctx *c, const run *r)
 }
 
 /* ---- function-level tests ------------------------------------------------ */
-
-static run *find_run(report *rp, const char *test, int pat, unsigned long k)
-{
-    for (size_t i = 0; i < rp->n; i++)
-        if (!strcmp(rp->r[i].test, test) && rp->r[i].pat == pat && rp->r[i].k == k)
-            return &rp->r[i];
-    return NULL;
-}
 
 /* Errors, or a real allocation failure: either makes a difference between
  * the two runs meaningless as evidence of an uninitialized read. */
@@ -666,16 +798,23 @@ static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *err
     char inj[96], loc[96], aloc[96], msg[700], detail[300] = "";
     inj_site(c, r, inj, sizeof inj);
     msg_args m = {.kind = "unchecked_alloc_failure", .inj = inj};
-    const ev *crash = NULL, *leak = NULL;
+    const ev *crash = NULL, *leak = NULL, *retry = NULL;
     for (size_t i = 0; i < r->nev; i++) {
-        if (r->evs[i].type == EV_ERR && !crash)
+        if (r->evs[i].type == EV_ERR && !strcmp(r->evs[i].kind, "retry"))
+            retry = &r->evs[i];
+        else if (r->evs[i].type == EV_ERR && !crash)
             crash = &r->evs[i];
         if (r->evs[i].type == EV_LEAK && !leak)
             leak = &r->evs[i];
     }
     const char *where = NULL;
     json_t *stack = NULL;
-    if (crash || (r->status && r->sig)) {
+    if (retry) {
+        m.what = "retry";
+        if (student_loc(c, retry, retry->apcs, loc, sizeof loc))
+            where = loc;
+        stack = stack_json(c, retry, retry->apcs);
+    } else if (crash || (r->status && r->sig)) {
         m.what = "crash";
         m.crash = crash_words(crash, r->sig);
         if (crash && student_loc(c, crash, crash->pcs, loc, sizeof loc))
@@ -859,7 +998,11 @@ static const char *default_env_token(char *buf, size_t cap, const char *token)
     return buf;
 }
 
-static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
+/* One run of the fork server: the tests whose visibility is (or, with
+ * others, is not) "visible", in the program that holds them. Each test's
+ * entry goes to slots[i]. */
+static int run_server(ctx *c, const char *prog, bool visible, bool others, const char *token,
+                      json_t **slots, char *err, size_t errlen)
 {
     const grd_assignment *a = c->a;
     int rc = -1;
@@ -867,19 +1010,27 @@ static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size
     report rp;
     sbx_result res;
     sbx_policy *p = sbx_policy_new("run");
-    char tokenv[64];
+    char tokenv[64], path[64];
     memset(&rp, 0, sizeof rp);
     memset(&res, 0, sizeof res);
     if (!p) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    snprintf(path, sizeof path, "/box/%s", prog);
+    c->dbg = prog;
+    c->nsyms = 0;
+    size_t plan = 0; /* the runs asked for: two each, and the injected ones */
     sb_add(&in, "cfg test_ms=%lu\n", a->test_ms);
     for (size_t i = 0; i < a->ntests; i++) {
-        if (a->tests[i].on_fail)
-            sb_add(&in, "inj %s\nrun %s 1 0\n", a->tests[i].name, a->tests[i].name);
+        const grd_test *t = &a->tests[i];
+        if (!others && !!strcmp(t->visibility, "visible") == visible)
+            continue;
+        plan += 2 + (t->on_fail ? MAX_INJ : 0);
+        if (t->on_fail)
+            sb_add(&in, "inj %s\nrun %s 1 0\n", t->name, t->name);
         else
-            sb_add(&in, "run %s 0 0\nrun %s 1 0\n", a->tests[i].name, a->tests[i].name);
+            sb_add(&in, "run %s 0 0\nrun %s 1 0\n", t->name, t->name);
     }
     sbx_policy_set_memory(p, a->memory_mb << 20);
     sbx_policy_set_wall_ms(p, a->wall_ms);
@@ -887,7 +1038,7 @@ static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size
     sbx_policy_allow_processes(p, true);
     sbx_policy_set_processes(p, 8);
     sbx_policy_set_output_keep(p, GRD_REPORT_KEEP_BYTES);
-    const char *argv[] = {"/box/prog", NULL};
+    const char *argv[] = {path, NULL};
     const char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
                           default_env_token(tokenv, sizeof tokenv, token), NULL};
     sbx_cmd cmd = {.argv = argv, .envp = envp, .stdin_data = in.s, .stdin_len = in.n,
@@ -895,32 +1046,31 @@ static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size
     if (sbx_run(p, c->box, &cmd, &res, err, errlen))
         goto out;
     if (getenv("MEMGRADE_DEBUG_REPORT")) /* for people debugging a driver */
-        fprintf(stderr, "[run: %s, %s]\n%s\n[stderr]\n%s\n", sbx_verdict_name(res.verdict),
+        fprintf(stderr, "[run %s: %s, %s]\n%s\n[stderr]\n%s\n", prog, sbx_verdict_name(res.verdict),
                 res.detail, res.fd3.data ? res.fd3.data : "", res.err.data ? res.err.data : "");
-    parse_report(res.fd3.data, res.fd3.len, token, &rp, false);
+    parse_report(res.fd3.data, res.fd3.len, token, &rp, false, plan);
     for (size_t i = 0; i < rp.n; i++)
         want_run_syms(c, &rp.r[i]);
     if (symbolize(c, err, errlen))
         goto out;
-    json_t *tests = json_object_get(doc, "tests");
-    for (size_t i = 0; i < a->ntests; i++)
-        grade_function_test(c, &a->tests[i], &rp, tests);
-    if (res.verdict != SBX_OK) {
+    for (size_t i = 0; i < a->ntests; i++) {
+        const grd_test *t = &a->tests[i];
+        if (!others && !!strcmp(t->visibility, "visible") == visible)
+            continue;
+        grade_function_test(c, t, &rp, slots[i]);
+        json_t *tj = json_array_get(slots[i], 0);
+        if (res.verdict == SBX_OK || !tj ||
+            !strcmp(json_string_value(json_object_get(tj, "status")), "passed"))
+            continue;
         /* The whole run was stopped (time, memory, output, a forbidden
          * call): say so on every test that did not pass. */
-        size_t i;
-        json_t *t;
-        json_array_foreach(tests, i, t) {
-            if (!strcmp(json_string_value(json_object_get(t, "status")), "passed"))
-                continue;
-            char o[1200];
-            snprintf(o, sizeof o, "%s\n(the program was stopped: %s)",
-                     json_string_value(json_object_get(t, "output")),
-                     res.detail[0] ? res.detail : sbx_verdict_name(res.verdict));
-            json_object_set_new(t, "output", json_string(o));
-            if (res.verdict == SBX_TIME_LIMIT)
-                json_object_set_new(t, "status", json_string("timeout"));
-        }
+        char o[1200];
+        snprintf(o, sizeof o, "%s\n(the program was stopped: %s)",
+                 json_string_value(json_object_get(tj, "output")),
+                 res.detail[0] ? res.detail : sbx_verdict_name(res.verdict));
+        json_object_set_new(tj, "output", json_string(o));
+        if (res.verdict == SBX_TIME_LIMIT)
+            json_object_set_new(tj, "status", json_string("timeout"));
     }
     rc = 0;
 out:
@@ -928,6 +1078,44 @@ out:
     report_free(&rp);
     sbx_result_free(&res);
     sbx_policy_free(p);
+    return rc;
+}
+
+/* Function-level tests: the visible ones in prog_vis, which holds no
+ * hidden test, and the others in prog (graders/INTEGRITY.md), each run in
+ * a sandbox of its own; results in manifest order. */
+static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
+{
+    const grd_assignment *a = c->a;
+    json_t **slots = calloc(a->ntests, sizeof *slots);
+    int rc = -1;
+    if (!slots) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < a->ntests; i++)
+        if (!(slots[i] = json_array())) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+    if (grd_split(a)) {
+        if (run_server(c, "prog_vis", true, false, token, slots, err, errlen) ||
+            run_server(c, "prog", false, false, token, slots, err, errlen))
+            goto out;
+    } else if (run_server(c, "prog", true, true, token, slots, err, errlen)) {
+        goto out;
+    }
+    json_t *tests = json_object_get(doc, "tests");
+    for (size_t i = 0; i < a->ntests; i++) {
+        json_t *tj = json_array_get(slots[i], 0);
+        if (tj)
+            json_array_append(tests, tj);
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < a->ntests; i++)
+        json_decref(slots[i]);
+    free(slots);
     return rc;
 }
 
@@ -1081,7 +1269,11 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
                    .stdin_len = t->stdin_data ? strlen(t->stdin_data) : 0, .capture_fd3 = true};
     if (sbx_run(p, c->box, &cmd, &res, err, errlen))
         goto out;
-    parse_report(res.fd3.data, res.fd3.len, token, &rp, true);
+    parse_report(res.fd3.data, res.fd3.len, token, &rp, true, 1);
+    if (!rp.n) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     run *r = &rp.r[0];
     /* The second run, new memory filled with the other pattern and blocks
      * against the other guard, only when it can tell something: a clean
@@ -1098,7 +1290,11 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         cmdb.envp = envb;
         if (sbx_run(p, c->box, &cmdb, &resb, err, errlen))
             goto out;
-        parse_report(resb.fd3.data, resb.fd3.len, token, &rpb, true);
+        parse_report(resb.fd3.data, resb.fd3.len, token, &rpb, true, 1);
+        if (!rpb.n) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
         run *rb = &rpb.r[0];
         bool nomem = false; /* the other placement ran out of memory: not the point */
         for (size_t j = 0; j < rb->nev; j++)
@@ -1228,12 +1424,17 @@ typedef struct {
     pthread_mutex_t mu;
 } prog_pool;
 
-/* sbx_box_write makes plain files; the program must be executable. */
-static int chmod_prog(sbx_box *b)
+/* The program into another box, sealed as in the first (grd_build.c).
+ * 0 or -errno. */
+static int copy_prog(sbx_box *from, sbx_box *to)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/prog", sbx_box_path(b));
-    return chmod(path, 0755) ? -1 : 0;
+    char *bin = NULL;
+    size_t len = 0;
+    int r = sbx_box_read(from, "prog", 64u << 20, &bin, &len);
+    if (!r)
+        r = sbx_box_write(to, "prog", bin, len);
+    free(bin);
+    return r ? r : grd_seal(to, "prog", 0111);
 }
 
 static void *prog_worker(void *arg)
@@ -1258,25 +1459,20 @@ static void *prog_worker(void *arg)
      * program. */
     sbx_box *own = NULL;
     if (__atomic_fetch_add(&pp->workers, 1, __ATOMIC_SEQ_CST) > 0) {
-        char *bin = NULL;
-        size_t len = 0;
-        int r = sbx_box_read(c->box, "prog", 64u << 20, &bin, &len);
-        own = r ? NULL : sbx_box_create(err, sizeof err);
-        if (!own || sbx_box_write(own, "prog", bin, len) ||
-            chmod_prog(own)) {
+        own = sbx_box_create(err, sizeof err);
+        int r = own ? copy_prog(c->box, own) : 0;
+        if (!own || r) {
             pthread_mutex_lock(&pp->mu);
             if (!pp->rc)
                 snprintf(pp->err, sizeof pp->err, "cannot prepare a second box: %.200s",
                          r ? strerror(-r) : err);
             pp->rc = -1;
             pthread_mutex_unlock(&pp->mu);
-            free(bin);
             sbx_box_destroy(own);
             json_decref(errs);
             free(c);
             return NULL;
         }
-        free(bin);
         c->box = own;
     }
     for (;;) {

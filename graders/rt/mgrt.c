@@ -5,23 +5,34 @@
  * access, so overflows and uses after free fault on the spot. The fault
  * handler names the block, its allocation and free sites; leaks and bad
  * frees are reported with stacks. The engine symbolizes and judges outside
- * the box: this file only reports what it saw. */
+ * the box: this file only reports what it saw.
+ *
+ * The student's code shares this process, so the runtime defends what it
+ * reports (graders/INTEGRITY.md): its state is inaccessible while student
+ * code runs, and a seccomp filter it installs before any student code lets
+ * the report descriptor, the memory map and the fatal signals be touched
+ * only from its own system-call site. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <link.h>
-#include <sys/auxv.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -41,6 +52,10 @@
 #define MGRT_GUARDED_MAX 24000
 #define MGRT_ARENA (1u << 20)
 #define MGRT_CANARY 16
+/* Consecutive failed attempts at one call site after an injected failure
+ * that make it a retry loop (it can never succeed). */
+#define MGRT_RETRY_MAX 1000
+#define PAGE 4096
 
 enum { B_EMPTY, B_LIVE, B_FREED, B_GONE };
 
@@ -57,29 +72,76 @@ typedef struct {
  * markers the engine links around our own objects (mgrt_mark.c). */
 extern char __executable_start[], etext[];
 extern void mgrt_rt_begin(void), mgrt_stu_begin(void);
+#ifdef MGRT_SERVER
+extern void mgrt_drv_begin(void);
+#define MGRT_RT_END mgrt_drv_begin   /* the driver follows the runtime */
+#else
+#define MGRT_RT_END mgrt_stu_begin
+#endif
 extern void *__libc_stack_end;
 extern int main();
 
-static int inited, server, rep_fd = -1;
+/* ---- what the runtime keeps, and how it is kept from the student -------- */
+
+/* Set once at start-up, read-only from then on (the pages are made so):
+ * where things are. Nothing here is secret; all of it must stay true. */
+struct rt_cfg {
+    size_t pg, as_lim;
+    uintptr_t exe_lo, exe_hi, base_addr, ours_lo, ours_hi, rt_lo, rt_hi, stack_top;
+    unsigned long stack_lim;
+    int rep_fd;                          /* the report descriptor's number */
+    int nseg;
+    struct { uintptr_t lo, hi; int flags; } seg[8]; /* the executable's PT_LOADs */
+};
+static union {
+    struct rt_cfg c;
+    char pad[PAGE];
+} cfg_page __attribute__((aligned(PAGE), section(".data.mgrt_cfg")));
+#define CFG (cfg_page.c)
+_Static_assert(sizeof(struct rt_cfg) <= PAGE, "rt_cfg must fit its page");
+
+/* Everything the runtime changes while the program runs: its counters and
+ * the tables of blocks (graders/INTEGRITY.md says what protects them and
+ * what does not). */
+struct rt_state {
+    int injected, nomem_said, in_realloc;
+    unsigned unw_reports;
+    unsigned long seq, stu_allocs, stu_calls, retries;
+    uintptr_t retry_site;
+    blk *recs;                           /* inside tab */
+    uint32_t *hidx;                      /* inside tab: user pointer -> record index + 1 */
+    uint32_t *quar;                      /* inside tab: MGRT_QUAR_COUNT entries */
+    size_t nrecs, caprecs, hcap, tab_len;
+    void *tab;                           /* one mapping: quar, recs, hidx */
+    size_t quar_head, quar_n, quar_bytes;
+    size_t live_guarded, guarded_va, arena_left;
+    char *arena;
+    char token[40];
+    char repbuf[4200];
+};
+static struct rt_state state;
+#define S state
+
+/* What a test run is (set in the test's child before any student code, then
+ * read-only): the fill pattern and placement, and which allocation fails. */
+struct rt_run {
+    int pattern;
+    unsigned long fail_at, test_seq;
+};
+static union {
+    struct rt_run r;
+    char pad[PAGE];
+} run_page __attribute__((aligned(PAGE), section(".data.mgrt_run")));
+#define RUN (run_page.r)
+
+static unsigned rt_depth;
+static int inited_early;
 static char **init_envp;
-static char token[40];
-static size_t pg = 4096;
-static uintptr_t exe_lo, exe_hi, base_addr, ours_lo, ours_hi, stack_top;
-static unsigned long stack_lim;
+static volatile int in_fault;
 
-static blk *recs;
-static size_t nrecs, caprecs;
-static uint32_t *hidx;                   /* user pointer -> record index + 1 */
-static size_t hcap;
-static unsigned long seq, test_seq;
-static uint32_t quar[MGRT_QUAR_COUNT];
-static size_t quar_head, quar_n, quar_bytes;
-
-static int pattern;                      /* 0: guard after, 1: guard before */
-static unsigned long fail_at, stu_allocs, stu_calls;
-static int injected, nomem_said, in_realloc;
-static unsigned unw_reports;
-static volatile int in_handler;
+/* Students may use threads: one lock, recursive because realloc allocates
+ * and frees under it and a fault may arrive inside the runtime. */
+static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 static sigaction_fn real_sigaction;
@@ -87,37 +149,92 @@ static sigaction_fn real_sigaction;
 static const unsigned char fill_byte[2] = {0xAA, 0x55};
 static const unsigned char slack_byte = 0xC3; /* after blocks of pattern 1 */
 static const unsigned char canary_byte = 0xFD; /* around compact blocks */
-static size_t live_guarded, guarded_va, as_lim = (size_t)1 << 46;
-static char *arena;
-static size_t arena_left;
+
+/* ---- the runtime's own system calls ------------------------------------- */
+
+/* The one instruction through which the runtime changes the memory map and
+ * writes reports. The filter installed by mgrt_lockdown() allows those calls
+ * only when they come from here, and this function only serves callers in
+ * the runtime's own code. */
+extern const char mgrt_site_after[] __asm__(".Lmgrt_site_after");
+
+__attribute__((noinline, noclone)) static long rt_sys(long nr, long a, long b, long c, long d,
+                                                      long e, long f)
+{
+    uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+    if (CFG.rt_hi && (ra < CFG.rt_lo || ra >= CFG.rt_hi))
+        __builtin_trap(); /* called from outside the runtime */
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall\n.Lmgrt_site_after:\n"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+static void *sys_mmap(void *a, size_t len, int prot, int flags)
+{
+    long r = rt_sys(SYS_mmap, (long)a, (long)len, prot, flags, -1, 0);
+    return r < 0 && r > -4096 ? MAP_FAILED : (void *)r;
+}
+static int sys_mprotect(void *a, size_t len, int prot)
+{
+    return rt_sys(SYS_mprotect, (long)a, (long)len, prot, 0, 0, 0) ? -1 : 0;
+}
+static void sys_munmap(void *a, size_t len) { rt_sys(SYS_munmap, (long)a, (long)len, 0, 0, 0, 0); }
+static void sys_madvise(void *a, size_t len, int adv) { rt_sys(SYS_madvise, (long)a, (long)len, adv, 0, 0, 0); }
+
+/* Enters the runtime's state for the calling thread (takes the lock). */
+static void rt_open(void)
+{
+    pthread_mutex_lock(&lock);
+    rt_depth++;
+}
+
+static void rt_close(void)
+{
+    rt_depth--;
+    pthread_mutex_unlock(&lock);
+}
 
 /* ---- reporting ----------------------------------------------------------- */
 
 void mgrt_vrep(const char *fmt, va_list ap)
 {
-    static char buf[4096];
-    if (rep_fd < 0)
-        return;
-    int n = snprintf(buf, sizeof buf, "%s ", token);
-    int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+    uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+    if (CFG.rt_hi && (ra < CFG.rt_lo || ra >= CFG.rt_hi))
+        __builtin_trap(); /* only the runtime reports */
+    rt_open();
+    char *buf = S.repbuf;
+    size_t cap = sizeof S.repbuf;
+    if (CFG.rep_fd < 0)
+        goto out;
+    int n = S.token[0] ? snprintf(buf, cap, "%s ", S.token) : 0;
+    int m = vsnprintf(buf + n, cap - (size_t)n - 1, fmt, ap);
     if (m < 0)
-        return;
-    size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m
-                                                                    : sizeof buf - (size_t)n - 2);
+        goto out;
+    size_t len = (size_t)n + ((size_t)m < cap - (size_t)n - 1 ? (size_t)m : cap - (size_t)n - 2);
     buf[len++] = '\n';
     for (size_t off = 0; off < len;) {
-        ssize_t w = write(rep_fd, buf + off, len - off);
-        if (w <= 0) {
-            if (w < 0 && errno == EINTR)
-                continue;
-            return;
-        }
+        long w = rt_sys(SYS_write, CFG.rep_fd, (long)(buf + off), (long)(len - off), 0, 0, 0);
+        if (w == -EINTR)
+            continue;
+        if (w <= 0)
+            break;
         off += (size_t)w;
     }
+out:
+    rt_close();
 }
 
 void mgrt_rep(const char *fmt, ...)
 {
+    uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+    if (CFG.rt_hi && (ra < CFG.rt_lo || ra >= CFG.rt_hi))
+        __builtin_trap(); /* only the runtime reports */
     va_list ap;
     va_start(ap, fmt);
     mgrt_vrep(fmt, ap);
@@ -132,25 +249,25 @@ static char *fmt_pcs(char *out, size_t cap, const uintptr_t *pcs)
     out[1] = 0;
     for (int i = 0; i < MGRT_FRAMES && pcs[i] && n + 20 < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, "%s%lx", i ? "," : "",
-                              (unsigned long)(pcs[i] - base_addr));
+                              (unsigned long)(pcs[i] - CFG.base_addr));
     return out;
 }
 
 /* ---- stacks -------------------------------------------------------------- */
 
-static int in_exe(uintptr_t pc) { return pc >= exe_lo && pc < exe_hi; }
+static int in_exe(uintptr_t pc) { return pc >= CFG.exe_lo && pc < CFG.exe_hi; }
 /* The student's code is all of the executable's code but ours: wherever
  * they put it (a section attribute can move it out of any marked range),
  * it counts. Our runtime and driver are built without function reordering,
  * so they stay between their markers. */
-static int in_stu(uintptr_t pc) { return in_exe(pc) && !(pc >= ours_lo && pc < ours_hi); }
-static int on_stack(uintptr_t a, uintptr_t sp) { return a >= sp && a + 16 <= stack_top; }
+static int in_stu(uintptr_t pc) { return in_exe(pc) && !(pc >= CFG.ours_lo && pc < CFG.ours_hi); }
+static int on_stack(uintptr_t a, uintptr_t sp) { return a >= sp && a + 16 <= CFG.stack_top; }
 
 /* A word found on the stack is a return address only if the bytes before
  * it are a call: e8 rel32, ff /2 with a register, disp8, disp32 or SIB. */
 static int after_call(uintptr_t r)
 {
-    if (r < exe_lo + 8 || r > exe_hi)
+    if (r < CFG.exe_lo + 8 || r > CFG.exe_hi)
         return 0;
     const unsigned char *c = (const unsigned char *)r;
     return c[-5] == 0xE8 || (c[-2] == 0xFF && (c[-1] & 0xF8) == 0xD0) ||
@@ -165,25 +282,26 @@ static int after_call(uintptr_t r)
 static void walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *out)
 {
     int n = 0;
+    uintptr_t top = CFG.stack_top;
     memset(out, 0, MGRT_FRAMES * sizeof *out);
     out[n++] = pc;
     /* Only the main thread's stack has known bounds: in another thread the
      * caller's own address is all we take (reading on could leave its
      * stack). */
-    if (!stack_top || sp >= stack_top || stack_top - sp > stack_lim + (1ul << 20))
+    if (!top || sp >= top || top - sp > CFG.stack_lim + (1ul << 20))
         return;
     if (!in_exe(pc)) {
         uintptr_t s = sp & ~(uintptr_t)7, lim = sp + 65536;
-        for (; s + 8 <= stack_top && s < lim; s += 8)
+        for (; s + 8 <= top && s < lim; s += 8)
             if (in_exe(*(uintptr_t *)s) && after_call(*(uintptr_t *)s))
                 break;
-        if (s + 8 > stack_top || s >= lim)
+        if (s + 8 > top || s >= lim)
             return;
         out[n++] = *(uintptr_t *)s;
         fp = 0;
-        for (uintptr_t x = s + 8; x + 16 <= stack_top && x < s + 65536; x += 8) {
+        for (uintptr_t x = s + 8; x + 16 <= top && x < s + 65536; x += 8) {
             uintptr_t saved = *(uintptr_t *)x, ret = *(uintptr_t *)(x + 8);
-            if (in_exe(ret) && after_call(ret) && saved > x && saved < stack_top) {
+            if (in_exe(ret) && after_call(ret) && saved > x && saved < top) {
                 fp = x;
                 break;
             }
@@ -221,15 +339,16 @@ static int has_stu(const uintptr_t *pcs)
 
 /* ---- records ------------------------------------------------------------- */
 
-/* The runtime's own tables sit between guard pages: a student's overflow
+/* The runtime's own mappings sit between guard pages: a student's overflow
  * must fault, not rewrite the records that judge it. */
 static void *raw_map(size_t len)
 {
-    char *p = mmap(NULL, len + 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t pg = CFG.pg;
+    char *p = sys_mmap(NULL, len + 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (p == MAP_FAILED)
         return NULL;
-    if (mprotect(p + pg, len, PROT_READ | PROT_WRITE)) {
-        munmap(p, len + 2 * pg);
+    if (sys_mprotect(p + pg, len, PROT_READ | PROT_WRITE)) {
+        sys_munmap(p, len + 2 * pg);
         return NULL;
     }
     return p + pg;
@@ -237,65 +356,69 @@ static void *raw_map(size_t len)
 
 static void raw_unmap(void *p, size_t len)
 {
-    munmap((char *)p - pg, len + 2 * pg);
+    sys_munmap((char *)p - CFG.pg, len + 2 * CFG.pg);
 }
 
-static size_t hslot(uintptr_t u) { return (size_t)((u >> 4) * 0x9E3779B97F4A7C15ull) & (hcap - 1); }
-
-static int hgrow(void)
-{
-    size_t ncap = hcap ? hcap * 2 : 1 << 14;
-    uint32_t *n = raw_map(ncap * sizeof *n), *old = hidx;
-    size_t ocap = hcap;
-    if (!n)
-        return -1;
-    hidx = n;
-    hcap = ncap;
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i]) {
-            size_t s = hslot(recs[old[i] - 1].user);
-            while (hidx[s])
-                s = (s + 1) & (hcap - 1);
-            hidx[s] = old[i];
-        }
-    if (old)
-        raw_unmap(old, ocap * sizeof *old);
-    return 0;
-}
+static size_t hslot(uintptr_t u) { return (size_t)((u >> 4) * 0x9E3779B97F4A7C15ull) & (S.hcap - 1); }
 
 static blk *lookup(uintptr_t u)
 {
-    if (!hcap)
+    if (!S.hcap)
         return NULL;
-    for (size_t s = hslot(u); hidx[s]; s = (s + 1) & (hcap - 1))
-        if (recs[hidx[s] - 1].user == u)
-            return &recs[hidx[s] - 1];
+    for (size_t s = hslot(u); S.hidx[s]; s = (s + 1) & (S.hcap - 1))
+        if (S.recs[S.hidx[s] - 1].user == u)
+            return &S.recs[S.hidx[s] - 1];
     return NULL;
+}
+
+/* The tables (quarantine ring, records, hash index) live in one mapping,
+ * so that opening and closing them is one call. Growing doubles it. */
+static int tab_grow(void)
+{
+    size_t ncap = S.caprecs ? S.caprecs * 2 : 4096, nh = ncap * 2;
+    size_t qlen = MGRT_QUAR_COUNT * sizeof(uint32_t);
+    size_t len = (qlen + ncap * sizeof(blk) + nh * sizeof(uint32_t) + CFG.pg - 1) & ~(CFG.pg - 1);
+    char *t = raw_map(len);
+    if (!t)
+        return -1;
+    uint32_t *quar = (uint32_t *)t;
+    blk *recs = (blk *)(t + qlen);
+    uint32_t *hidx = (uint32_t *)(t + qlen + ncap * sizeof(blk));
+    if (S.tab) {
+        memcpy(quar, S.quar, qlen);
+        memcpy(recs, S.recs, S.nrecs * sizeof(blk));
+    }
+    void *old = S.tab;
+    size_t olen = S.tab_len;
+    S.quar = quar;
+    S.recs = recs;
+    S.hidx = hidx;
+    S.caprecs = ncap;
+    S.hcap = nh;
+    S.tab = t;
+    S.tab_len = len;
+    for (size_t i = 0; i < S.nrecs; i++) {
+        size_t s = hslot(recs[i].user);
+        while (hidx[s] && recs[hidx[s] - 1].user != recs[i].user)
+            s = (s + 1) & (nh - 1);
+        hidx[s] = (uint32_t)(i + 1); /* a reused address means the newest block */
+    }
+    if (old)
+        raw_unmap(old, olen);
+    return 0;
 }
 
 static blk *new_rec(uintptr_t u)
 {
-    if (nrecs == caprecs) {
-        size_t ncap = caprecs ? caprecs * 2 : 4096;
-        blk *n = raw_map(ncap * sizeof *n);
-        if (!n)
-            return NULL;
-        if (recs) {
-            memcpy(n, recs, nrecs * sizeof *n);
-            raw_unmap(recs, caprecs * sizeof *recs);
-        }
-        recs = n;
-        caprecs = ncap;
-    }
-    if ((nrecs + 1) * 2 > hcap && hgrow())
+    if (S.nrecs == S.caprecs && tab_grow())
         return NULL;
-    blk *b = &recs[nrecs++];
+    blk *b = &S.recs[S.nrecs++];
     memset(b, 0, sizeof *b);
     b->user = u;
     size_t s = hslot(u);
-    while (hidx[s] && recs[hidx[s] - 1].user != u)
-        s = (s + 1) & (hcap - 1);
-    hidx[s] = (uint32_t)nrecs; /* a reused address now means the new block */
+    while (S.hidx[s] && S.recs[S.hidx[s] - 1].user != u)
+        s = (s + 1) & (S.hcap - 1);
+    S.hidx[s] = (uint32_t)S.nrecs; /* a reused address now means the new block */
     return b;
 }
 
@@ -320,27 +443,37 @@ static int stu_alloc(const uintptr_t *st)
  * that follows is understood as an unchecked allocation failure. */
 static void *no_memory(int stu, const uintptr_t *st)
 {
-    if (stu && !nomem_said) {
+    if (stu && !S.nomem_said) {
         char s[200];
-        nomem_said = 1;
+        S.nomem_said = 1;
         mgrt_rep("nomem apcs=%s", fmt_pcs(s, sizeof s, st));
     }
     errno = ENOMEM;
     return NULL;
 }
 
-/* Students may use threads: one lock, recursive because realloc allocates
- * and frees under it. */
-static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static _Noreturn void end_retry(const uintptr_t *st);
 
-static void *alloc_block_locked(size_t size, size_t align, int zero, const uintptr_t *st);
-
-static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *st)
+/* Fault injection: the fail_at-th allocation of the test fails, and so do
+ * the attempts that follow it at the same call site (a retry there can
+ * never succeed); a site that keeps trying is a retry loop. */
+static int inject(const uintptr_t *st)
 {
-    pthread_mutex_lock(&lock);
-    void *p = alloc_block_locked(size, align, zero, st);
-    pthread_mutex_unlock(&lock);
-    return p;
+    if (++S.stu_allocs == RUN.fail_at) {
+        char s[200];
+        mgrt_rep("inj fn=%s apcs=%s", S.in_realloc ? "realloc" : "malloc", fmt_pcs(s, sizeof s, st));
+        S.injected = 1;
+        S.retry_site = st[0];
+        S.retries = 0;
+        return 1;
+    }
+    if (RUN.fail_at && S.retry_site && st[0] == S.retry_site) {
+        if (++S.retries >= MGRT_RETRY_MAX)
+            end_retry(st);
+        return 1;
+    }
+    S.retry_site = 0; /* another site: the failure was handled */
+    return 0;
 }
 
 static uintptr_t compact_alloc(size_t size, size_t align)
@@ -348,31 +481,29 @@ static uintptr_t compact_alloc(size_t size, size_t align)
     if (align < 16)
         align = 16;
     size_t need = MGRT_CANARY + align + size + MGRT_CANARY;
-    if (need > arena_left) {
-        arena = raw_map(MGRT_ARENA);
-        arena_left = arena ? MGRT_ARENA : 0;
-        if (need > arena_left)
+    if (need > S.arena_left) {
+        S.arena = raw_map(MGRT_ARENA);
+        S.arena_left = S.arena ? MGRT_ARENA : 0;
+        if (need > S.arena_left)
             return 0;
     }
-    uintptr_t start = (uintptr_t)arena;
+    uintptr_t start = (uintptr_t)S.arena;
     uintptr_t u = (start + MGRT_CANARY + align - 1) & ~(uintptr_t)(align - 1);
     size_t used = (u - start + size + MGRT_CANARY + 15) & ~(size_t)15;
     memset((void *)(u - MGRT_CANARY), canary_byte, MGRT_CANARY);
     memset((void *)(u + size), canary_byte, MGRT_CANARY);
-    arena += used;
-    arena_left -= used;
+    S.arena += used;
+    S.arena_left -= used;
     return u;
 }
 
 static void *alloc_block_locked(size_t size, size_t align, int zero, const uintptr_t *st)
 {
     int stu = stu_alloc(st);
+    size_t pg = CFG.pg;
     if (stu) {
-        stu_calls++;
-        if (++stu_allocs == fail_at) {
-            char s[200];
-            mgrt_rep("inj fn=%s apcs=%s", in_realloc ? "realloc" : "malloc", fmt_pcs(s, sizeof s, st));
-            injected = 1;
+        S.stu_calls++;
+        if (inject(st)) {
             errno = ENOMEM;
             return NULL;
         }
@@ -384,20 +515,20 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
     /* Compact past the mapping limit, or when guarded blocks would take
      * more than half the address space the sandbox allows. */
     size_t want = ((size + align - 1 + pg - 1) & ~(pg - 1)) + 2 * pg;
-    if ((live_guarded >= MGRT_GUARDED_MAX || guarded_va + want > as_lim / 2) &&
+    if ((S.live_guarded >= MGRT_GUARDED_MAX || S.guarded_va + want > CFG.as_lim / 2) &&
         size <= MGRT_ARENA / 4 && align <= 4096) {
         uintptr_t cu = compact_alloc(size, align);
         blk *cb = cu ? new_rec(cu) : NULL;
         if (!cb)
             return no_memory(stu, st);
         cb->size = size;
-        cb->seq = ++seq;
+        cb->seq = ++S.seq;
         cb->state = B_LIVE;
         cb->student = (unsigned char)stu;
         cb->compact = 1;
         cb->filled = !zero;
         memcpy(cb->apc, st, sizeof cb->apc);
-        memset((void *)cu, zero ? 0 : fill_byte[pattern], size);
+        memset((void *)cu, zero ? 0 : fill_byte[RUN.pattern], size);
         return (void *)cu;
     }
     size_t data = (size + align - 1 + pg - 1) & ~(pg - 1);
@@ -406,42 +537,42 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
     /* Pattern 0: [data][guard], the block ending at the guard. Pattern 1:
      * [guard][data][guard], the block starting after the first. Neighbours'
      * guards merge into one mapping, so this costs about two per block. */
-    size_t len = data + (pattern ? 2 : 1) * pg;
-    char *m = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED || mprotect(m + (pattern ? pg : 0), data, PROT_READ | PROT_WRITE)) {
+    size_t len = data + (RUN.pattern ? 2 : 1) * pg;
+    char *m = sys_mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (m == MAP_FAILED || sys_mprotect(m + (RUN.pattern ? pg : 0), data, PROT_READ | PROT_WRITE)) {
         if (m != MAP_FAILED)
-            munmap(m, len);
+            sys_munmap(m, len);
         return no_memory(stu, st);
     }
     uintptr_t u;
-    if (pattern == 0)
+    if (RUN.pattern == 0)
         u = ((uintptr_t)m + data - size) & ~(uintptr_t)(align - 1);
     else
         u = (uintptr_t)m + pg;
     blk *b = new_rec(u);
     if (!b) {
-        munmap(m, len);
+        sys_munmap(m, len);
         errno = ENOMEM;
         return NULL;
     }
-    live_guarded++;
-    guarded_va += len;
+    S.live_guarded++;
+    S.guarded_va += len;
     b->map = (uintptr_t)m;
     b->maplen = len;
     b->size = size;
-    b->seq = ++seq;
+    b->seq = ++S.seq;
     b->state = B_LIVE;
     b->student = (unsigned char)stu;
-    b->pattern = (unsigned char)pattern;
+    b->pattern = (unsigned char)RUN.pattern;
     b->filled = !zero && size <= MGRT_FILL_MAX;
     memcpy(b->apc, st, sizeof b->apc);
     if (!zero) {
         /* New memory is never zero here: an outcome that depends on it
          * changes between the two patterns (uninitialized_read). */
         if (size <= MGRT_FILL_MAX)
-            memset((void *)u, fill_byte[pattern], size);
+            memset((void *)u, fill_byte[RUN.pattern], size);
     }
-    if (pattern == 1) {
+    if (RUN.pattern == 1) {
         /* The slack after the block is checked when it is freed. */
         size_t slack = (uintptr_t)m + len - pg - (u + size);
         if (slack <= MGRT_FILL_MAX)
@@ -450,27 +581,37 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
     return (void *)u;
 }
 
+static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *st)
+{
+    rt_open();
+    void *p = alloc_block_locked(size, align, zero, st);
+    int e = errno;
+    rt_close();
+    errno = e;
+    return p;
+}
+
 static void quarantine(blk *b)
 {
-    size_t idx = (size_t)(b - recs);
-    while (quar_n && (quar_n == MGRT_QUAR_COUNT || quar_bytes + b->maplen > MGRT_QUAR_BYTES)) {
-        blk *old = &recs[quar[quar_head]];
-        munmap((void *)old->map, old->maplen);
-        quar_bytes -= old->maplen;
+    size_t idx = (size_t)(b - S.recs);
+    while (S.quar_n && (S.quar_n == MGRT_QUAR_COUNT || S.quar_bytes + b->maplen > MGRT_QUAR_BYTES)) {
+        blk *old = &S.recs[S.quar[S.quar_head]];
+        sys_munmap((void *)old->map, old->maplen);
+        S.quar_bytes -= old->maplen;
         old->state = B_GONE;
-        quar_head = (quar_head + 1) % MGRT_QUAR_COUNT;
-        quar_n--;
+        S.quar_head = (S.quar_head + 1) % MGRT_QUAR_COUNT;
+        S.quar_n--;
     }
-    quar[(quar_head + quar_n) % MGRT_QUAR_COUNT] = (uint32_t)idx;
-    quar_n++;
-    quar_bytes += b->maplen;
+    S.quar[(S.quar_head + S.quar_n) % MGRT_QUAR_COUNT] = (uint32_t)idx;
+    S.quar_n++;
+    S.quar_bytes += b->maplen;
 }
 
 static blk *containing(uintptr_t a, int *exact)
 {
     blk *best = NULL;
-    for (size_t i = nrecs; i-- > 0;) {
-        blk *b = &recs[i];
+    for (size_t i = S.nrecs; i-- > 0;) {
+        blk *b = &S.recs[i];
         if (b->state == B_EMPTY || b->state == B_GONE)
             continue;
         if (a >= b->map && a < b->map + b->maplen) {
@@ -486,14 +627,35 @@ static blk *containing(uintptr_t a, int *exact)
     return best;
 }
 
+/* What a pointer that malloc never returned points at, in words the engine
+ * turns into a sentence; never a guess (an address in none of these is
+ * "garbage"). */
+static const char *what_is(uintptr_t u, blk **in)
+{
+    int exact = 0;
+    blk *b = containing(u, &exact);
+    *in = b;
+    if (b && b->state == B_LIVE)
+        return b->student ? "interior" : "foreign_block";
+    if (b)
+        return "freed_interior";
+    uintptr_t top = CFG.stack_top;
+    if (top && u < top && u + CFG.stack_lim + (1ul << 20) >= top)
+        return "stack";
+    for (int i = 0; i < CFG.nseg; i++)
+        if (u >= CFG.seg[i].lo && u < CFG.seg[i].hi)
+            return CFG.seg[i].flags & PF_W ? "data" : CFG.seg[i].flags & PF_X ? "code" : "rodata";
+    return "garbage";
+}
+
 static void report_bad_free(const char *kind, const char *what, uintptr_t p,
-                            const uintptr_t *st, const blk *b)
+                            const uintptr_t *st, const blk *b, uintptr_t fn)
 {
     char s1[200], s2[200], s3[200];
     static const uintptr_t none[MGRT_FRAMES];
-    mgrt_rep("err %s what=%s addr=%lx size=%zu pcs=%s apcs=%s fpcs=%s", kind, what,
-             (unsigned long)p, b ? b->size : 0, fmt_pcs(s1, sizeof s1, st),
-             fmt_pcs(s2, sizeof s2, b ? b->apc : none),
+    mgrt_rep("err %s what=%s addr=%lx size=%zu fn=%lx pcs=%s apcs=%s fpcs=%s", kind, what,
+             (unsigned long)p, b ? b->size : 0, fn ? (unsigned long)(fn - CFG.base_addr) : 0ul,
+             fmt_pcs(s1, sizeof s1, st), fmt_pcs(s2, sizeof s2, b ? b->apc : none),
              fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
 }
 
@@ -502,52 +664,46 @@ static void report_bad_free(const char *kind, const char *what, uintptr_t p,
  * and names the block when the outcome differed (uninitialized_read). */
 static void unwritten(const blk *b)
 {
-    if (!b->filled || !b->student || unw_reports >= MGRT_UNW_MAX)
+    if (!b->filled || !b->student || S.unw_reports >= MGRT_UNW_MAX)
         return;
     const unsigned char *d = memchr((const void *)b->user, fill_byte[b->pattern], b->size);
     if (!d)
         return;
     char s[200];
-    unw_reports++;
+    S.unw_reports++;
     mgrt_rep("unw off=%zu size=%zu apcs=%s", (size_t)(d - (const unsigned char *)b->user),
              b->size, fmt_pcs(s, sizeof s, b->apc));
 }
 
-static void free_block_locked(void *p, const uintptr_t *st, const char *how);
-
-static void free_block(void *p, const uintptr_t *st, const char *how)
-{
-    if (!p)
-        return;
-    pthread_mutex_lock(&lock);
-    free_block_locked(p, st, how);
-    pthread_mutex_unlock(&lock);
-}
-
-static void free_block_locked(void *p, const uintptr_t *st, const char *how)
+/* how: NULL for free, "realloc" for realloc. fn: the student function whose
+ * result the driver is freeing (mgt_free_result), or 0. */
+static void free_block_locked(void *p, const uintptr_t *st, const char *how, uintptr_t fn)
 {
     int stu = stu_alloc(st);
     if (stu)
-        stu_calls++;
+        S.stu_calls++;
     uintptr_t u = (uintptr_t)p;
     blk *b = lookup(u);
+    if (fn && b && b->state == B_LIVE && !b->student) {
+        /* The function handed back a block it did not allocate (the
+         * test's own, e.g. its argument): not its to give away. */
+        report_bad_free("invalid_free", "foreign_block", u, st, b, fn);
+        return;
+    }
     if (!b || b->state == B_EMPTY) {
-        if (!stu)
-            return; /* e.g. the dynamic loader's early blocks: not ours */
-        int exact = 0;
-        blk *in = containing(u, &exact);
-        uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-        const char *what = in && in->state == B_LIVE ? "interior"
-                         : in ? "freed_interior"
-                         : (u >= sp && u < stack_top) ? "stack"
-                         : (u >= base_addr && u < (uintptr_t)sbrk(0)) ? "global"
-                         : "garbage";
-        report_bad_free("invalid_free", how ? how : what, u, st, in);
+        /* Whoever frees it, a pointer malloc never returned is an error,
+         * except the dynamic loader's early blocks that the C library
+         * itself hands back (its frees come from outside the executable). */
+        if (!in_exe(st[0]) && !fn)
+            return;
+        blk *in = NULL;
+        const char *what = what_is(u, &in);
+        report_bad_free("invalid_free", how ? how : what, u, st, in, fn);
         return;
     }
     if (b->state != B_LIVE) {
-        if (stu)
-            report_bad_free("double_free", how ? how : "free", u, st, b);
+        if (stu || in_exe(st[0]) || fn)
+            report_bad_free("double_free", how ? how : "free", u, st, b, fn);
         return;
     }
     if (b->compact) {
@@ -568,8 +724,8 @@ static void free_block_locked(void *p, const uintptr_t *st, const char *how)
         memset((void *)b->user, 0xDD, b->size); /* never reused: no stale data to lean on */
         return;
     }
-    live_guarded--;
-    guarded_va -= b->maplen;
+    S.live_guarded--;
+    S.guarded_va -= b->maplen;
     if (b->filled && b->student) {
         /* Its contents go now; remember whether a never-written word was
          * among them, for a crash on such a word later. */
@@ -578,7 +734,7 @@ static void free_block_locked(void *p, const uintptr_t *st, const char *how)
             b->unwword = *(const uint64_t *)(b->user + o) == v;
     }
     if (b->pattern == 1) {
-        size_t slack = b->map + b->maplen - pg - (b->user + b->size);
+        size_t slack = b->map + b->maplen - CFG.pg - (b->user + b->size);
         const unsigned char *t = (const unsigned char *)(b->user + b->size);
         for (size_t i = 0; slack <= MGRT_FILL_MAX && i < slack; i++)
             if (t[i] != slack_byte) {
@@ -593,49 +749,58 @@ static void free_block_locked(void *p, const uintptr_t *st, const char *how)
     unwritten(b);
     b->state = B_FREED;
     memcpy(b->fpc, st, sizeof b->fpc);
-    madvise((void *)b->map, b->maplen, MADV_DONTNEED);
-    mprotect((void *)b->map, b->maplen, PROT_NONE);
+    sys_madvise((void *)b->map, b->maplen, MADV_DONTNEED);
+    sys_mprotect((void *)b->map, b->maplen, PROT_NONE);
     quarantine(b);
 }
 
-static void *realloc_block_locked(void *p, size_t n, const uintptr_t *st);
-
-static void *realloc_block(void *p, size_t n, const uintptr_t *st)
+static void free_block(void *p, const uintptr_t *st, const char *how, uintptr_t fn)
 {
-    pthread_mutex_lock(&lock);
-    void *q = realloc_block_locked(p, n, st);
-    pthread_mutex_unlock(&lock);
-    return q;
+    if (!p)
+        return;
+    rt_open();
+    free_block_locked(p, st, how, fn);
+    rt_close();
 }
 
 static void *realloc_block_locked(void *p, size_t n, const uintptr_t *st)
 {
     if (!p)
-        return alloc_block(n, 0, 0, st);
+        return alloc_block_locked(n, 0, 0, st);
     blk *b = lookup((uintptr_t)p);
     if (!b || b->state != B_LIVE) {
-        free_block(p, st, "realloc");
+        free_block_locked(p, st, "realloc", 0);
         return NULL;
     }
     if (!n) {
-        free_block(p, st, NULL);
+        free_block_locked(p, st, NULL, 0);
         return NULL;
     }
     size_t old = b->size; /* b dies if the record table grows below */
-    in_realloc = 1;
-    void *q = alloc_block(n, 0, 0, st);
-    in_realloc = 0;
+    S.in_realloc = 1;
+    void *q = alloc_block_locked(n, 0, 0, st);
+    S.in_realloc = 0;
     if (!q)
         return NULL; /* the old block stays as it was */
     memcpy(q, p, old < n ? old : n);
-    free_block(p, st, NULL);
+    free_block_locked(p, st, NULL, 0);
+    return q;
+}
+
+static void *realloc_block(void *p, size_t n, const uintptr_t *st)
+{
+    rt_open();
+    void *q = realloc_block_locked(p, n, st);
+    int e = errno;
+    rt_close();
+    errno = e;
     return q;
 }
 
 /* ---- the public allocator ------------------------------------------------ */
 
 void *malloc(size_t n) { CAPTURE(st); return alloc_block(n, 0, 0, st); }
-void free(void *p) { CAPTURE(st); free_block(p, st, NULL); }
+void free(void *p) { CAPTURE(st); free_block(p, st, NULL, 0); }
 void *realloc(void *p, size_t n) { CAPTURE(st); return realloc_block(p, n, st); }
 
 void *calloc(size_t n, size_t m)
@@ -720,14 +885,17 @@ char *strndup(const char *s, size_t max)
 size_t malloc_usable_size(void *p)
 {
     mgrt_init();
+    rt_open();
     blk *b = p ? lookup((uintptr_t)p) : NULL;
-    return b && b->state == B_LIVE ? b->size : 0;
+    size_t n = b && b->state == B_LIVE ? b->size : 0;
+    rt_close();
+    return n;
 }
 
 /* glibc's own names for the same functions: calling them must not bypass
  * the checks. */
 void *__libc_malloc(size_t n) { CAPTURE(st); return alloc_block(n, 0, 0, st); }
-void __libc_free(void *p) { CAPTURE(st); free_block(p, st, NULL); }
+void __libc_free(void *p) { CAPTURE(st); free_block(p, st, NULL, 0); }
 void *__libc_realloc(void *p, size_t n) { CAPTURE(st); return realloc_block(p, n, st); }
 void *__libc_calloc(size_t n, size_t m)
 {
@@ -749,6 +917,15 @@ char *__strdup(const char *s)
     return d;
 }
 
+#ifdef MGRT_SERVER
+/* The driver frees what the student's function fn returned: a pointer that
+ * is not a live block is that function's error (mgt.h). */
+void mgrt_free_result(void *p, uintptr_t fn, const uintptr_t *st)
+{
+    free_block(p, st, NULL, fn);
+}
+#endif
+
 /* ---- signals ------------------------------------------------------------- */
 
 static const int fatal_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS};
@@ -762,7 +939,8 @@ static int is_fatal(int sig)
 }
 
 /* The program may not take over the signals that reveal its crashes: the
- * request is accepted and ignored, so a handler cannot hide a fault. */
+ * request is accepted and ignored, so a handler cannot hide a fault (a raw
+ * rt_sigaction is refused by the filter). */
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     mgrt_init();
@@ -792,6 +970,37 @@ sighandler_t __sysv_signal(int sig, sighandler_t h) { return signal(sig, h); }
 sighandler_t bsd_signal(int sig, sighandler_t h) { return signal(sig, h); }
 sighandler_t sigset(int sig, sighandler_t h) { return signal(sig, h); }
 
+/* Nor block them: the kernel kills a process that faults with the signal
+ * blocked, before any handler can say where and why. */
+typedef int (*sigmask_fn)(int, const sigset_t *, sigset_t *);
+static sigmask_fn real_sigprocmask, real_pthread_sigmask;
+
+static const sigset_t *keep_fatal(int how, const sigset_t *set, sigset_t *tmp)
+{
+    if (!set || how == SIG_UNBLOCK)
+        return set;
+    *tmp = *set;
+    for (size_t i = 0; i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++)
+        sigdelset(tmp, fatal_sigs[i]);
+    return tmp;
+}
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    sigset_t t;
+    mgrt_init();
+    return real_sigprocmask ? real_sigprocmask(how, keep_fatal(how, set, &t), old)
+                            : (errno = ENOSYS, -1);
+}
+
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    sigset_t t;
+    mgrt_init();
+    return real_pthread_sigmask ? real_pthread_sigmask(how, keep_fatal(how, set, &t), old)
+                                : ENOSYS;
+}
+
 static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, uintptr_t sp,
                             blk **bp, long *off)
 {
@@ -801,6 +1010,8 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
         return "arith";
     if (sig == SIGABRT)
         return "abort";
+    if (sig == SIGSYS)
+        return "blocked";
     if (sig != SIGSEGV && sig != SIGBUS)
         return "crash";
     if (si->si_code == SI_KERNEL) {
@@ -810,10 +1021,10 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
          * stack), ends here with the pattern still in a register. */
         for (int r = 0; r < NGREG; r++) {
             uint64_t v = (uint64_t)uc->uc_mcontext.gregs[r];
-            if (v != 0x0101010101010101ull * fill_byte[pattern])
+            if (v != 0x0101010101010101ull * fill_byte[RUN.pattern])
                 continue;
-            for (size_t i = nrecs; i-- > 0 && !*bp;) { /* whose bytes were they? */
-                blk *b = &recs[i];
+            for (size_t i = S.nrecs; i-- > 0 && !*bp;) { /* whose bytes were they? */
+                blk *b = &S.recs[i];
                 if (b->state != B_LIVE && b->unwword) { /* freed since */
                     *bp = b;
                     break;
@@ -841,10 +1052,18 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
         return b->state == B_LIVE ? "heap_overflow" : "use_after_free";
     }
     uintptr_t d = a > sp ? a - sp : sp - a;
-    if (d < 65536 && stack_top - sp > stack_lim / 2)
+    if (d < 65536 && CFG.stack_top - sp > CFG.stack_lim / 2)
         return "stack_overflow";
     return "wild_access";
 }
+
+/* The kernel's struct for rt_sigaction: only SIG_DFL is ever set here. */
+struct k_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
 
 static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
@@ -852,7 +1071,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
-    if (!in_handler++) {
+    if (!in_fault++) {
+        rt_open();
         blk *b = NULL;
         long off = 0;
         const char *kind = classify(sig, si, uc, sp, &b, &off);
@@ -862,21 +1082,135 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         static const uintptr_t none[MGRT_FRAMES];
         /* x86 page-fault error code, bit 1: the access was a write. */
         int wr = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-        mgrt_rep("err %s what=fault sig=%d rw=%c addr=%lx size=%zu off=%ld pcs=%s apcs=%s fpcs=%s",
+        mgrt_rep("err %s what=fault sig=%d rw=%c addr=%lx size=%zu off=%ld nr=%d pcs=%s apcs=%s fpcs=%s",
                  kind, sig, wr ? 'w' : 'r', (unsigned long)si->si_addr, b ? b->size : 0, off,
+                 sig == SIGSYS ? si->si_syscall : -1,
                  fmt_pcs(s1, sizeof s1, st), fmt_pcs(s2, sizeof s2, b ? b->apc : none),
                  fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
     }
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    real_sigaction(sig, &dfl, NULL);
+    struct k_sigaction dfl = {.handler = SIG_DFL};
+    rt_sys(SYS_rt_sigaction, sig, (long)&dfl, 0, sizeof dfl.mask, 0, 0);
     sigset_t m;
     sigemptyset(&m);
     sigaddset(&m, sig);
     sigprocmask(SIG_UNBLOCK, &m, NULL);
     raise(sig);
     _exit(128 + sig);
+}
+
+/* ---- the filter ---------------------------------------------------------- */
+
+/* Once the runtime is set up, and before any of the student's code runs, the
+ * process takes a second seccomp filter on top of the sandbox's. Calls from
+ * the runtime's own site pass; from anywhere else the report descriptor
+ * cannot be written, replaced or closed, the memory map cannot be changed
+ * (no mprotect/munmap/mremap, no MAP_FIXED or executable mmap: guard pages
+ * stay guards), the fatal signals cannot be taken over, and no further
+ * filter can be stacked. A refused call raises SIGSYS, which ends the test
+ * as a blocked call. */
+enum { R_FD, R_FD2, R_TRAP, R_ERRNO, R_MMAP, R_SIGACTION };
+static const struct { int nr, kind, err; } filter_rules[] = {
+    {SYS_write, R_FD, 0}, {SYS_writev, R_FD, 0}, {SYS_pwrite64, R_FD, 0},
+    {SYS_pwritev, R_FD, 0}, {SYS_pwritev2, R_FD, 0}, {SYS_close, R_FD, 0},
+    {SYS_dup, R_FD, 0}, {SYS_fcntl, R_FD, 0}, {SYS_ioctl, R_FD, 0},
+    {SYS_ftruncate, R_FD, 0}, {SYS_fallocate, R_FD, 0},
+    {SYS_dup2, R_FD2, 0}, {SYS_dup3, R_FD2, 0},
+    {SYS_sendfile, R_TRAP, 0}, {SYS_splice, R_TRAP, 0}, {SYS_tee, R_TRAP, 0},
+    {SYS_copy_file_range, R_TRAP, 0}, {SYS_vmsplice, R_TRAP, 0},
+    {SYS_mprotect, R_TRAP, 0}, {SYS_pkey_mprotect, R_TRAP, 0}, {SYS_munmap, R_TRAP, 0},
+    {SYS_mremap, R_TRAP, 0}, {SYS_remap_file_pages, R_TRAP, 0}, {SYS_seccomp, R_TRAP, 0},
+    /* The C library's own allocator cannot be used around ours (sbrk fails,
+     * and its mmap fallback is refused below); a thread's exit advises
+     * its stack away, which may harmlessly fail. */
+    {SYS_brk, R_ERRNO, ENOMEM}, {SYS_madvise, R_ERRNO, EPERM},
+    {SYS_mmap, R_MMAP, 0}, {SYS_rt_sigaction, R_SIGACTION, 0},
+};
+
+#define F_MAX 320
+#define ST(code, k) (struct sock_filter) BPF_STMT(code, k)
+#define JMP(code, k, t, f) (struct sock_filter) BPF_JUMP(code, k, t, f)
+#define ARG_LO(i) ((uint32_t)offsetof(struct seccomp_data, args[i]))
+#define ARG_HI(i) ((uint32_t)offsetof(struct seccomp_data, args[i]) + 4)
+
+static int build_filter(struct sock_filter *f, uint32_t site_lo, uint32_t site_hi, uint32_t rep)
+{
+    const uint32_t allow = SECCOMP_RET_ALLOW, trap = SECCOMP_RET_TRAP;
+    int n = 0;
+    f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+    f[n++] = ST(BPF_RET | BPF_K, allow); /* other ABIs: the sandbox's filter refuses them */
+    f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
+    f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, site_lo, 0, 3);
+    f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
+    f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, site_hi, 0, 1);
+    f[n++] = ST(BPF_RET | BPF_K, allow);
+    for (size_t i = 0; i < sizeof filter_rules / sizeof filter_rules[0]; i++) {
+        int start = n;
+        f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+        f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)filter_rules[i].nr, 0, 0); /* jf patched */
+        switch (filter_rules[i].kind) {
+        case R_FD2: /* dup2/dup3: neither copying it nor replacing it */
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, rep, 3, 0);
+            /* fall through */
+        case R_FD: /* a descriptor in the first argument (its low 32 bits) */
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, rep, 0, 1);
+            f[n++] = ST(BPF_RET | BPF_K, trap);
+            f[n++] = ST(BPF_RET | BPF_K, allow);
+            break;
+        case R_TRAP:
+            f[n++] = ST(BPF_RET | BPF_K, trap);
+            break;
+        case R_ERRNO:
+            f[n++] = ST(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (uint32_t)filter_rules[i].err);
+            break;
+        case R_MMAP: /* new memory only: no fixed placement, no code, and the
+                        C library's own allocator (no MAP_STACK) refused */
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(3));
+            f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, MAP_FIXED, 3, 0);
+            f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, MAP_STACK, 0, 2);
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
+            f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1);
+            f[n++] = ST(BPF_RET | BPF_K, trap);
+            f[n++] = ST(BPF_RET | BPF_K, allow);
+            break;
+        case R_SIGACTION: { /* a fatal signal's handler stays ours; queries pass */
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
+            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_HI(1));
+            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0 + (int)(sizeof fatal_sigs / sizeof fatal_sigs[0]) + 2, 0);
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+            int nf = (int)(sizeof fatal_sigs / sizeof fatal_sigs[0]);
+            for (int s = 0; s < nf; s++)
+                f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fatal_sigs[s], (uint8_t)(nf - s), 0);
+            f[n++] = ST(BPF_RET | BPF_K, allow);
+            f[n++] = ST(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+            break;
+        }
+        }
+        f[start + 1].jf = (uint8_t)(n - start - 2);
+        if (n > F_MAX - 30)
+            return -1;
+    }
+    f[n++] = ST(BPF_RET | BPF_K, allow);
+    return n;
+}
+
+int mgrt_lockdown(void)
+{
+    struct sock_filter f[F_MAX];
+    uintptr_t site = (uintptr_t)mgrt_site_after;
+    int n = build_filter(f, (uint32_t)site, (uint32_t)(site >> 32), (uint32_t)CFG.rep_fd);
+    if (n < 0)
+        return -1;
+    struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
+    return rt_sys(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&prog, 0, 0, 0) ? -1 : 0;
+}
+
+void mgrt_arm(void)
+{
+    sys_mprotect(&run_page, sizeof run_page, PROT_READ);
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -886,8 +1220,9 @@ static void leak_report(unsigned long since)
     struct { uintptr_t apc[MGRT_FRAMES]; size_t bytes; unsigned long count; } site[MGRT_LEAK_SITES];
     size_t ns = 0;
     unsigned long extra = 0;
-    for (size_t i = 0; i < nrecs; i++) {
-        blk *b = &recs[i];
+    rt_open();
+    for (size_t i = 0; i < S.nrecs; i++) {
+        blk *b = &S.recs[i];
         if (b->state != B_LIVE || !b->student || b->seq <= since)
             continue;
         unwritten(b);
@@ -914,26 +1249,41 @@ static void leak_report(unsigned long since)
     }
     if (extra)
         mgrt_rep("leak_more count=%lu", extra);
+    rt_close();
 }
 
 /* A whole program's final check, after the student's own atexit handlers
  * (ours was registered first, so it runs last). */
 static void at_exit(void)
 {
-    if (server)
-        return;
-    leak_report(0);
-    int nb = 0;
-    for (size_t i = 0; i < nrecs && nb < 64; i++)
-        if (recs[i].student && recs[i].state != B_EMPTY) {
-            mgrt_rep("block user=%lx size=%zu", (unsigned long)recs[i].user, recs[i].size);
-            nb++;
-        }
-    mgrt_rep("exit");
+    rt_open();
+#ifndef MGRT_SERVER /* the fork server's exit says nothing of any test */
+    {
+        leak_report(0);
+        int nb = 0;
+        for (size_t i = 0; i < S.nrecs && nb < 64; i++)
+            if (S.recs[i].student && S.recs[i].state != B_EMPTY) {
+                mgrt_rep("block user=%lx size=%zu", (unsigned long)S.recs[i].user, S.recs[i].size);
+                nb++;
+            }
+        mgrt_rep("exit");
+    }
+#endif
+    rt_close();
 }
 
-/* The executable's load address and code from the program headers the
- * kernel passed (AT_PHDR): nothing the program defines can move them. */
+/* A retry loop after an injected failure: said, and the test ends here. */
+static _Noreturn void end_retry(const uintptr_t *st)
+{
+    char s[200];
+    mgrt_rep("err retry what=retry apcs=%s pcs=%s", fmt_pcs(s, sizeof s, st), fmt_pcs(s, sizeof s, st));
+    mgrt_rep("end allocs=%lu", S.stu_allocs);
+    _exit(0);
+}
+
+/* The executable's load address, code and segments from the program
+ * headers the kernel passed (AT_PHDR): nothing the program defines can
+ * move them. */
 static void exe_ranges(void)
 {
     const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
@@ -941,49 +1291,69 @@ static void exe_ranges(void)
     int have_base = 0;
     for (size_t i = 0; ph && i < n; i++)
         if (ph[i].p_type == PT_PHDR) {
-            base_addr = (uintptr_t)ph - ph[i].p_vaddr;
+            CFG.base_addr = (uintptr_t)ph - ph[i].p_vaddr;
             have_base = 1;
         }
-    exe_lo = exe_hi = 0;
+    CFG.exe_lo = CFG.exe_hi = 0;
     for (size_t i = 0; have_base && i < n; i++) {
-        if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_X))
+        if (ph[i].p_type != PT_LOAD)
             continue;
-        uintptr_t lo = base_addr + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
-        if (!exe_lo || lo < exe_lo)
-            exe_lo = lo;
-        if (hi > exe_hi)
-            exe_hi = hi;
+        uintptr_t lo = CFG.base_addr + ph[i].p_vaddr, hi = lo + ph[i].p_memsz;
+        if (CFG.nseg < 8) {
+            CFG.seg[CFG.nseg].lo = lo;
+            CFG.seg[CFG.nseg].hi = hi;
+            CFG.seg[CFG.nseg++].flags = (int)ph[i].p_flags;
+        }
+        if (!(ph[i].p_flags & PF_X))
+            continue;
+        if (!CFG.exe_lo || lo < CFG.exe_lo)
+            CFG.exe_lo = lo;
+        if (hi > CFG.exe_hi)
+            CFG.exe_hi = hi;
     }
-    if (!exe_hi) {
-        base_addr = exe_lo = (uintptr_t)__executable_start;
-        exe_hi = (uintptr_t)etext;
+    if (!CFG.exe_hi) {
+        CFG.base_addr = CFG.exe_lo = (uintptr_t)__executable_start;
+        CFG.exe_hi = (uintptr_t)etext;
+    }
+}
+
+/* Threads' stacks get no guard page of the C library's: that would need an
+ * mprotect, which the filter reserves to the runtime. */
+static void thread_defaults(void)
+{
+    pthread_attr_t a;
+    if (pthread_getattr_default_np(&a) == 0) {
+        pthread_attr_setguardsize(&a, 0);
+        pthread_setattr_default_np(&a);
+        pthread_attr_destroy(&a);
     }
 }
 
 void mgrt_init(void)
 {
-    if (inited)
+    if (inited_early)
         return;
-    inited = 1;
+    inited_early = 1;
     long p = sysconf(_SC_PAGESIZE);
-    if (p > 0)
-        pg = (size_t)p;
+    CFG.pg = p > 0 ? (size_t)p : 4096;
+    CFG.rep_fd = -1;
+    CFG.as_lim = (size_t)1 << 46;
     exe_ranges();
-    ours_lo = (uintptr_t)mgrt_rt_begin;
-    ours_hi = (uintptr_t)mgrt_stu_begin;
-    stack_top = (uintptr_t)__libc_stack_end; /* every frame lies below it */
+    CFG.ours_lo = (uintptr_t)mgrt_rt_begin;
+    CFG.ours_hi = (uintptr_t)mgrt_stu_begin;
+    CFG.stack_top = (uintptr_t)__libc_stack_end; /* every frame lies below it */
     struct rlimit rl;
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        as_lim = rl.rlim_cur;
-    stack_lim = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-              ? rl.rlim_cur : 8ul << 20;
+        CFG.as_lim = rl.rlim_cur;
+    CFG.stack_lim = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                  ? rl.rlim_cur : 8ul << 20;
 
     /* The token and channel come from the engine; the program must not see
      * them, so both are moved out of its way before any of its code runs. */
     char **env = init_envp ? init_envp : environ;
     for (size_t i = 0; env && env[i];) {
         if (!strcmp(env[i], "MGRT_PATTERN=1")) { /* a whole program's second run */
-            pattern = 1;
+            RUN.pattern = 1;
             for (size_t j = i; env[j]; j++)
                 env[j] = env[j + 1];
             continue;
@@ -992,7 +1362,7 @@ void mgrt_init(void)
             i++;
             continue;
         }
-        snprintf(token, sizeof token, "%s", env[i] + 11);
+        snprintf(S.token, sizeof S.token, "%s", env[i] + 11);
         /* The string itself lives on the initial stack, where the program
          * could find it after its pointer is gone: wipe it. */
         memset(env[i], 0, strlen(env[i]));
@@ -1001,14 +1371,16 @@ void mgrt_init(void)
         struct rlimit nf;
         long hi = getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur != RLIM_INFINITY
                 ? (long)nf.rlim_cur - 4 : 900;
-        rep_fd = fcntl(3, F_DUPFD_CLOEXEC, hi > 3 ? (hi > 900 ? 900 : hi) : 3);
-        if (rep_fd >= 0)
+        CFG.rep_fd = fcntl(3, F_DUPFD_CLOEXEC, hi > 3 ? (hi > 900 ? 900 : hi) : 3);
+        if (CFG.rep_fd >= 0)
             close(3);
         for (size_t j = i; env[j]; j++) /* scrubbed: environ and envp alike */
             env[j] = env[j + 1];
     }
 
     real_sigaction = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+    real_sigprocmask = (sigmask_fn)dlsym(RTLD_NEXT, "sigprocmask");
+    real_pthread_sigmask = (sigmask_fn)dlsym(RTLD_NEXT, "pthread_sigmask");
     static char alt[MGRT_ALT_STACK];
     stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0};
     sigaltstack(&ss, NULL);
@@ -1020,9 +1392,21 @@ void mgrt_init(void)
     for (size_t i = 0; real_sigaction && i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++)
         real_sigaction(fatal_sigs[i], &sa, NULL);
     atexit(at_exit);
-    mgrt_rep("hello base=%lx main=%lx stack_top=%lx stack_lim=%lu", (unsigned long)base_addr,
+    thread_defaults();
+    /* From here on only the runtime's own code may make its calls. */
+    CFG.rt_lo = (uintptr_t)mgrt_rt_begin;
+    CFG.rt_hi = (uintptr_t)MGRT_RT_END;
+    mgrt_rep("hello base=%lx main=%lx stack_top=%lx stack_lim=%lu", (unsigned long)CFG.base_addr,
              (unsigned long)(uintptr_t)main, (unsigned long)(uintptr_t)__libc_stack_end,
-             stack_lim);
+             CFG.stack_lim);
+    sys_mprotect(&cfg_page, sizeof cfg_page, PROT_READ);
+#ifndef MGRT_SERVER
+    /* A whole program: the student's main comes next. (The fork server
+     * locks each test's child down instead, see mgrt_srv.c.) */
+    if (mgrt_lockdown())
+        mgrt_rep("err blocked what=lockdown nr=-1 pcs=- apcs=- fpcs=-");
+    mgrt_arm();
+#endif
 }
 
 /* Before every constructor, the student's included. */
@@ -1035,31 +1419,60 @@ static void preinit(int argc, char **argv, char **envp)
 __attribute__((section(".preinit_array"), used))
 static void (*const mgrt_preinit)(int, char **, char **) = preinit;
 
-void mgrt_set_server(void) { server = 1; }
+#ifdef MGRT_SERVER
+void mgrt_child(void)
+{
+    rt_open();
+    S.token[0] = 0; /* a child's records go to the server, which frames them */
+    rt_close();
+}
+
 
 void mgrt_test_begin(int pat, unsigned long k)
 {
-    pattern = pat ? 1 : 0;
-    fail_at = k;
-    stu_allocs = stu_calls = 0;
-    injected = nomem_said = 0;
-    unw_reports = 0;
-    test_seq = seq;
+    rt_open();
+    RUN.pattern = pat ? 1 : 0;
+    RUN.fail_at = k;
+    RUN.test_seq = S.seq;
+    S.stu_allocs = S.stu_calls = S.retries = 0;
+    S.retry_site = 0;
+    S.injected = S.nomem_said = 0;
+    S.unw_reports = 0;
+    rt_close();
 }
 
 unsigned long mgrt_test_end(void)
 {
-    leak_report(test_seq);
-    return stu_allocs;
+    rt_open();
+    leak_report(RUN.test_seq);
+    unsigned long n = S.stu_allocs;
+    rt_close();
+    return n;
 }
 
-unsigned long mgrt_calls(void) { return stu_calls; }
-int mgrt_injected(void) { return injected; }
+unsigned long mgrt_calls(void)
+{
+    rt_open();
+    unsigned long n = S.stu_calls;
+    rt_close();
+    return n;
+}
+
+int mgrt_injected(void)
+{
+    rt_open();
+    int n = S.injected;
+    rt_close();
+    return n;
+}
 
 unsigned long mgrt_live_student(void)
 {
     unsigned long n = 0;
-    for (size_t i = 0; i < nrecs; i++)
-        n += recs[i].state == B_LIVE && recs[i].student && recs[i].seq > test_seq;
+    rt_open();
+    for (size_t i = 0; i < S.nrecs; i++)
+        n += S.recs[i].state == B_LIVE && S.recs[i].student && S.recs[i].seq > RUN.test_seq;
+    rt_close();
     return n;
 }
+#endif

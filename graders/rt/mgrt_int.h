@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Built as one translation unit (mgrt_all.c, MGRT_UNITY) these are static:
  * a submission cannot link against the runtime's internals to forge a
@@ -22,15 +23,27 @@ MGRT_HIDDEN void mgrt_rep(const char *fmt, ...) __attribute__((format(printf, 1,
 MGRT_HIDDEN void mgrt_vrep(const char *fmt, va_list ap);
 /* Initialises the runtime once (idempotent). */
 MGRT_HIDDEN void mgrt_init(void);
-/* The fork server calls this in the parent: no exit-time report there. */
-MGRT_HIDDEN void mgrt_set_server(void);
+/* Installs the runtime's own seccomp filter (mgrt.c, "the filter"); 0 or -1. */
+MGRT_HIDDEN int mgrt_lockdown(void);
+/* The test run's settings become read-only (after mgrt_test_begin or, for a
+ * whole program, at start). */
+MGRT_HIDDEN void mgrt_arm(void);
+
+#if defined MGRT_SERVER || !defined MGRT_UNITY
+/* The fork server's (mgrt_srv.c). */
 /* In a test child: placement/fill pattern (0 or 1) and the student
  * allocation to fail (0: none). Starts counting for the test. */
 MGRT_HIDDEN void mgrt_test_begin(int pattern, unsigned long fail_at);
 /* Reports the test's leaks; returns the student allocations it counted. */
 MGRT_HIDDEN unsigned long mgrt_test_end(void);
 MGRT_HIDDEN unsigned long mgrt_calls(void);
+/* In a test's child, before the lockdown: its records go to the server. */
+MGRT_HIDDEN void mgrt_child(void);
+/* Frees p, a result of the student's function fn (an address), for the
+ * driver: anything but a live block of the student's is fn's error. */
+MGRT_HIDDEN void mgrt_free_result(void *p, uintptr_t fn, const uintptr_t *st);
 MGRT_HIDDEN int mgrt_injected(void);
 MGRT_HIDDEN unsigned long mgrt_live_student(void);
+#endif
 
 #endif

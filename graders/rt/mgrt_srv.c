@@ -2,7 +2,12 @@
  * it reads the engine's commands on stdin, runs each test in a fresh child
  * (one per fill pattern and per injected allocation failure) and reports the
  * child's fate itself, so a test that crashes, exits or hangs cannot take
- * the others with it. Also the observation API of mgt.h. */
+ * the others with it. Also the observation API of mgt.h.
+ *
+ * No code of the student's ever runs in the server (the engine refuses
+ * constructors and the like), so what it reports is fact: which test ran,
+ * how its child ended. A child reports on a pipe of its own, which the
+ * server relays line by line, bounded, as evidence ("c ..." records). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,11 +144,24 @@ void mgt_fail(const char *fmt, ...)
     mgrt_rep("fail %s", b);
 }
 
-unsigned long mgt_alloc_calls(void) { return mgrt_calls(); }
-int mgt_alloc_failed(void) { return mgrt_injected(); }
-unsigned long mgt_heap_live(void) { return mgrt_live_student(); }
+void mgt_free_result(void *p, const void *fn)
+{
+    if (!FROM_DRIVER() || !p)
+        return;
+    CAPTURE(st);
+    mgrt_free_result(p, (uintptr_t)fn, st);
+}
+
+/* The helpers tell what the runtime knows of the test (which allocation
+ * fails, among others): the driver's, like the observations. */
+unsigned long mgt_alloc_calls(void) { return FROM_DRIVER() ? mgrt_calls() : 0; }
+int mgt_alloc_failed(void) { return FROM_DRIVER() ? mgrt_injected() : 0; }
+unsigned long mgt_heap_live(void) { return FROM_DRIVER() ? mgrt_live_student() : 0; }
 
 /* ---- the fork server ----------------------------------------------------- */
+
+#define CHILD_KEEP (32 * 1024)   /* bytes of records relayed per test run */
+#define LINE_MAX_ 4096
 
 static size_t ntests;
 
@@ -166,6 +185,88 @@ static long now_ms(void)
     return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A test's child: its own pipe in place of the report channel, nothing of
+ * the server's, the runtime's filter on, then the test. */
+static _Noreturn void child_main(size_t i, int pat, unsigned long k, int w)
+{
+    setpgid(0, 0); /* the test and whatever it forks: one group to clean up */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* What a test prints is never judged; sent to /dev/null, a chatty
+     * submission cannot reach the sandbox's output limit and take the
+     * remaining tests down with it. */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+        dup2(w, CFG.rep_fd) < 0)
+        _exit(3);
+    close(null);
+    close(w);
+    poison_stack(16);
+    mgrt_child();
+    mgrt_test_begin(pat, k);
+    if (mgrt_lockdown()) {
+        mgrt_rep("err blocked what=lockdown nr=-1 pcs=- apcs=- fpcs=-");
+        _exit(3);
+    }
+    mgrt_arm();
+    mgt_tests[i].fn();
+    fflush(stdout);
+    unsigned long n = mgrt_test_end();
+    mgrt_rep("end allocs=%lu", n);
+    _exit(0);
+}
+
+/* Relays what a child wrote, one complete line at a time, up to CHILD_KEEP
+ * bytes a run; the count of allocations comes from its "end" line. */
+typedef struct {
+    char line[LINE_MAX_ + 1];
+    size_t len, kept;
+    int flood, ended;
+    unsigned long allocs;
+} relay;
+
+static void relay_bytes(relay *r, const char *p, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (p[j] != '\n') {
+            if (r->len < LINE_MAX_)
+                r->line[r->len++] = p[j];
+            else
+                r->flood = 1; /* an overlong line is dropped whole */
+            continue;
+        }
+        r->line[r->len] = 0;
+        if (r->len < LINE_MAX_ && !r->flood) {
+            if (r->kept + r->len + 1 > CHILD_KEEP) {
+                r->flood = 1;
+            } else {
+                r->kept += r->len + 1;
+                unsigned long a;
+                if (!r->ended && sscanf(r->line, "end allocs=%lu", &a) == 1) {
+                    r->ended = 1;
+                    r->allocs = a;
+                }
+                mgrt_rep("c %s", r->line);
+            }
+        }
+        r->len = 0;
+    }
+}
+
+static int drain(int fd, relay *r)
+{
+    char buf[8192];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n == 0; /* 1: end of file */
+        relay_bytes(r, buf, (size_t)n);
+    }
+}
+
 /* Runs test i once in a child. *allocs gets the student allocations the
  * child counted (0 when it did not say). */
 static int last_timed_out;
@@ -174,52 +275,31 @@ static size_t last_test = (size_t)-1;
 static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
 {
     int pfd[2];
-    unsigned long n = 0;
+    static relay r;
     if (allocs)
         *allocs = 0;
-    if (pipe(pfd))
-        return;
     fflush(NULL);
     mgrt_rep("begin %zu %d %lu", i, pat, k);
-    pid_t pid = fork();
+    pid_t pid = pipe2(pfd, O_CLOEXEC) ? -1 : fork();
     if (pid < 0) {
-        mgrt_rep("status %zu %d %lu exit=-1 sig=0 timeout=0 forkfail=1", i, pat, k);
-        close(pfd[0]);
-        close(pfd[1]);
+        mgrt_rep("status %zu %d %lu pid=0 exit=-1 sig=0 timeout=0 flood=0 forkfail=1", i, pat, k);
         return;
     }
     if (pid == 0) {
-        setpgid(0, 0); /* the test and whatever it forks: one group to clean up */
         close(pfd[0]);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        /* What a test prints is never judged; sent to /dev/null, a chatty
-         * submission cannot reach the sandbox's output limit and take the
-         * remaining tests down with it. */
-        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-            close(null);
-        }
-        poison_stack(16);
-        mgrt_test_begin(pat, k);
-        mgt_tests[i].fn();
-        fflush(stdout);
-        n = mgrt_test_end();
-        mgrt_rep("end %zu %d %lu allocs=%lu", i, pat, k, n);
-        if (write(pfd[1], &n, sizeof n) < 0)
-            _exit(3);
-        _exit(0);
+        child_main(i, pat, k, pfd[1]);
     }
     close(pfd[1]);
-    int st = 0, timed_out = 0;
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    memset(&r, 0, sizeof r);
+    int st = 0, timed_out = 0, eof = 0;
     long deadline = now_ms() + test_ms;
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     for (;;) {
+        if (!eof)
+            eof = drain(pfd[0], &r);
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
             break;
@@ -230,24 +310,30 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
             timed_out = 1;
             break;
         }
-        struct timespec ts = {left / 1000, (left % 1000) * 1000000};
-        sigtimedwait(&chld, NULL, &ts);
+        if (eof) {
+            struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+            sigtimedwait(&chld, NULL, &ts);
+        } else {
+            struct pollfd pf = {pfd[0], POLLIN, 0};
+            poll(&pf, 1, left < 50 ? (int)left : 50);
+        }
     }
     kill(-pid, SIGKILL); /* processes the test left behind would eat the next one's quota */
-    if (read(pfd[0], &n, sizeof n) == (ssize_t)sizeof n && allocs)
-        *allocs = n;
+    drain(pfd[0], &r);
     close(pfd[0]);
+    if (allocs && r.ended)
+        *allocs = r.allocs;
     last_timed_out = timed_out;
     last_test = i;
-    mgrt_rep("status %zu %d %lu exit=%d sig=%d timeout=%d", i, pat, k,
+    mgrt_rep("status %zu %d %lu pid=%d exit=%d sig=%d timeout=%d flood=%d", i, pat, k, (int)pid,
              WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0,
-             timed_out);
+             timed_out, r.flood);
 }
 
 static size_t find_test(const char *name)
 {
     for (size_t i = 0; i < ntests; i++)
-        if (!strcmp(mgt_tests[i].name, name))
+        if (mgt_tests[i].fn && !strcmp(mgt_tests[i].name, name))
             return i;
     return ntests;
 }
@@ -257,8 +343,7 @@ int main(void)
     static char in[SRV_MAX_INPUT + 1];
     size_t len = 0;
     mgrt_init();
-    mgrt_set_server();
-    while (ntests < 100000 && mgt_tests[ntests].fn)
+    while (ntests < 100000 && mgt_tests[ntests].name)
         ntests++;
     for (;;) {
         ssize_t r = read(0, in + len, SRV_MAX_INPUT - len);
@@ -277,7 +362,8 @@ int main(void)
     sigprocmask(SIG_BLOCK, &chld, NULL);
     mgrt_rep("tests %zu", ntests);
     for (size_t i = 0; i < ntests; i++)
-        mgrt_rep("test %zu %s", i, mgt_tests[i].name);
+        if (mgt_tests[i].fn) /* not a test left out of this program */
+            mgrt_rep("test %zu %s", i, mgt_tests[i].name);
     for (char *line = strtok(in, "\n"); line; line = strtok(NULL, "\n")) {
         unsigned long k = 0;
         size_t i = ntests;
