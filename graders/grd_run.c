@@ -79,7 +79,6 @@ typedef struct {
     sym syms[MAX_SYMS];
     size_t nsyms;
     const char *dbg;         /* the program, for addr2line: "prog" or "prog_vis" */
-    json_t *all_errors;      /* doc's memory_errors */
 } ctx;
 
 /* ---- parsing the report -------------------------------------------------- */
@@ -555,10 +554,12 @@ static bool is_memory_kind(const char *k)
 
 static json_t *loc_json(const char *s) { return s ? json_string(s) : json_null(); }
 
-/* Adds one error to the test's list and, when new, to the document's. */
+/* Adds one error to the test's list (the document's list is made from the
+ * tests' at the end, see doc_errors). */
 static void add_error(ctx *c, json_t *test_errs, const char *kind, const char *message,
                       const char *loc, const char *aloc, const char *floc, json_t *stack)
 {
+    (void)c;
     json_t *e = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "kind", kind, "message", message,
                           "location", loc_json(loc), "alloc_location", loc_json(aloc),
                           "free_location", loc_json(floc), "stack", stack ? stack : json_array());
@@ -572,13 +573,6 @@ static void add_error(ctx *c, json_t *test_errs, const char *kind, const char *m
                                                  json_equal(json_object_get(x, "alloc_location"), json_object_get(e, "alloc_location"));
     if (!dup && json_array_size(test_errs) < 8)
         json_array_append(test_errs, e);
-    dup = false;
-    json_array_foreach(c->all_errors, i, x) dup |= json_equal(json_object_get(x, "kind"), json_object_get(e, "kind")) &&
-                                                    json_equal(json_object_get(x, "location"), json_object_get(e, "location")) &&
-                                                    json_equal(json_object_get(x, "alloc_location"), json_object_get(e, "alloc_location")) &&
-                                                    json_equal(json_object_get(x, "free_location"), json_object_get(e, "free_location"));
-    if (!dup && json_array_size(c->all_errors) < 100)
-        json_array_append(c->all_errors, e);
     json_decref(e);
 }
 
@@ -678,6 +672,14 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         }
         if (e->type == EV_ERR && !strcmp(e->kind, "blocked")) {
             blocked_note(e, note, nl);
+            n++;
+            continue;
+        }
+        if (e->type == EV_ERR && !strcmp(e->kind, "tamper")) {
+            char where[96];
+            bool hw = student_loc(c, e, e->pcs, where, sizeof where);
+            snprintf(note, nl, "the test was stopped: %s%s wrote into the grader's own memory",
+                     hw ? "the code at " : "the code", hw ? where : "");
             n++;
             continue;
         }
@@ -837,11 +839,7 @@ static bool judge_injection(ctx *c, const grd_test *t, const run *r, json_t *err
                 continue;
             if ((want && json_equal(v, want)) || (alt && json_equal(v, alt)))
                 continue;
-            bool vis = !strcmp(t->visibility, "visible");
-            if (vis)
-                snprintf(detail, sizeof detail, "%s was %s", k, json_string_value(v));
-            else
-                snprintf(detail, sizeof detail, "%s was wrong", k);
+            snprintf(detail, sizeof detail, "%s was %s", k, json_string_value(v));
             break;
         }
         if (!detail[0] && r->fail)
@@ -893,7 +891,6 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
     run *A = find_run(rp, t->name, 0, 0), *B = find_run(rp, t->name, 1, 0);
     json_t *errs = json_array();
     sbuf fb = {0};
-    bool vis = !strcmp(t->visibility, "visible");
     const char *status = "passed";
     char note[200] = "";
     bool ok = true;
@@ -968,13 +965,8 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
             ok = false;
             if (!strcmp(status, "passed"))
                 status = "failed";
-            if (vis)
-                sb_add(&fb, "%s: expected %s, got %s\n", k, json_string_value(want),
-                       got ? json_string_value(got) : "nothing");
-            else {
-                sb_add(&fb, "a result of this hidden test is wrong\n");
-                break;
-            }
+            sb_add(&fb, "%s: expected %s, got %s\n", k, json_string_value(want),
+                   got ? json_string_value(got) : "nothing");
         }
     }
     if (t->on_fail && ok) {
@@ -1345,11 +1337,7 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
             ok = false;
         }
         if (t->has_exit && res.exit_code != t->expect_exit) {
-            /* A hidden test's expectation stays hidden, as its outputs do. */
-            if (vis)
-                sb_add(&fb, "expected exit status %d, got %d\n", t->expect_exit, res.exit_code);
-            else
-                sb_add(&fb, "the exit status %d is not the one expected\n", res.exit_code);
+            sb_add(&fb, "expected exit status %d, got %d\n", t->expect_exit, res.exit_code);
             ok = false;
         }
         break;
@@ -1373,20 +1361,16 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
     const char *out_s = res.out.data ? res.out.data : "", *err_s = res.err.data ? res.err.data : "";
     if (t->expect_stdout && strcmp(out_s, t->expect_stdout)) {
         ok = false;
-        if (vis) {
-            trimmed(&fb, "expected output", t->expect_stdout);
-            trimmed(&fb, "got", out_s);
-        } else {
-            sb_add(&fb, "the output is wrong\n");
-        }
+        trimmed(&fb, "expected output", t->expect_stdout);
+        trimmed(&fb, "got", out_s);
     }
     if (t->stdout_contains && !strstr(out_s, t->stdout_contains)) {
         ok = false;
-        sb_add(&fb, "the output should contain \"%s\"\n", vis ? t->stdout_contains : "...");
+        sb_add(&fb, "the output should contain \"%s\"\n", t->stdout_contains);
     }
     if (t->stderr_contains && !strstr(err_s, t->stderr_contains)) {
         ok = false;
-        sb_add(&fb, "the error output (stderr) should contain \"%s\"\n", vis ? t->stderr_contains : "...");
+        sb_add(&fb, "the error output (stderr) should contain \"%s\"\n", t->stderr_contains);
     }
     if (t->min_rss_mb > 0 && res.peak_rss_kb / 1024.0 < t->min_rss_mb) {
         ok = false;
@@ -1441,19 +1425,16 @@ static void *prog_worker(void *arg)
 {
     prog_pool *pp = arg;
     ctx *c = malloc(sizeof *c);
-    json_t *errs = json_array();
     char err[256] = "";
-    if (!c || !errs) {
+    if (!c) {
         pthread_mutex_lock(&pp->mu);
         pp->rc = -1;
         snprintf(pp->err, sizeof pp->err, "out of memory");
         pthread_mutex_unlock(&pp->mu);
         free(c);
-        json_decref(errs);
         return NULL;
     }
     memcpy(c, pp->base, sizeof *c);
-    c->all_errors = errs; /* merged in order by the caller */
     /* A box's cgroup (memory, CPU) belongs to one run at a time: every
      * worker but the first runs in a box of its own, with a copy of the
      * program. */
@@ -1469,8 +1450,7 @@ static void *prog_worker(void *arg)
             pp->rc = -1;
             pthread_mutex_unlock(&pp->mu);
             sbx_box_destroy(own);
-            json_decref(errs);
-            free(c);
+                free(c);
             return NULL;
         }
         c->box = own;
@@ -1488,26 +1468,77 @@ static void *prog_worker(void *arg)
         }
     }
     sbx_box_destroy(own);
-    json_decref(errs);
     free(c);
     return NULL;
 }
 
-/* The document-wide list keeps each distinct error once. */
-static void merge_error(json_t *all, json_t *e)
+/* An error seen in a test the student does not see (hidden, or not yet
+ * revealed) tells them its kind and their own lines, nothing the hidden
+ * input decided: no sizes, offsets or counts, no driver frames. */
+static const struct {
+    const char *kind, *text;
+} hidden_words[] = {
+    {"heap_overflow", "accessed memory outside a heap block in a hidden test: not allocating enough memory?"},
+    {"use_after_free", "accessed memory after freeing it (a dangling pointer) in a hidden test"},
+    {"double_free", "freed memory twice in a hidden test"},
+    {"invalid_free", "freed a pointer malloc never returned, in a hidden test"},
+    {"leak", "memory leak in a hidden test: memory allocated there was never freed"},
+    {"uninitialized_read", "in a hidden test, the result depends on memory that was never initialized"},
+    {"null_dereference", "dereferenced a NULL pointer in a hidden test: a missing check for NULL?"},
+    {"wild_access", "accessed an invalid address in a hidden test: an uninitialized pointer?"},
+    {"stack_overflow", "the stack overflowed in a hidden test: runaway recursion?"},
+    {"unchecked_alloc_failure", "in a hidden test, the code misbehaved when an allocation failed: check every malloc/realloc result for NULL"},
+};
+
+static json_t *redacted(const ctx *c, json_t *e)
 {
+    const char *kind = json_string_value(json_object_get(e, "kind"));
+    const char *text = "a memory error in a hidden test";
+    for (size_t i = 0; kind && i < sizeof hidden_words / sizeof hidden_words[0]; i++)
+        if (!strcmp(hidden_words[i].kind, kind))
+            text = hidden_words[i].text;
+    json_t *stack = json_array(), *x;
     size_t i;
-    json_t *x;
-    static const char *const keys[] = {"kind", "location", "alloc_location", "free_location"};
-    json_array_foreach(all, i, x) {
-        bool same = true;
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-            same &= json_equal(json_object_get(x, keys[k]), json_object_get(e, keys[k]));
-        if (same)
-            return;
+    json_array_foreach(json_object_get(e, "stack"), i, x) {
+        const char *f = json_string_value(x);
+        char file[64];
+        if (f && sscanf(f, "%63[^:]", file) == 1 && is_student_file(c, file))
+            json_array_append(stack, x);
     }
-    if (json_array_size(all) < 100)
-        json_array_append(all, e);
+    return json_pack("{s:s, s:s, s:O, s:O, s:O, s:o}", "kind", kind ? kind : "", "message", text,
+                     "location", json_object_get(e, "location"), "alloc_location",
+                     json_object_get(e, "alloc_location"), "free_location",
+                     json_object_get(e, "free_location"), "stack", stack ? stack : json_array());
+}
+
+/* The document's memory_errors: each distinct error once, in test order;
+ * in full where a visible test shows it, else redacted. */
+static void doc_errors(const ctx *c, json_t *doc)
+{
+    static const char *const keys[] = {"kind", "location", "alloc_location", "free_location"};
+    json_t *all = json_object_get(doc, "memory_errors"), *t, *e, *x;
+    size_t i, j, k;
+    json_array_foreach(json_object_get(doc, "tests"), i, t) {
+        bool vis = !strcmp(json_string_value(json_object_get(t, "visibility")), "visible");
+        json_array_foreach(json_object_get(t, "memory_errors"), j, e) {
+            size_t at = (size_t)-1;
+            json_array_foreach(all, k, x) {
+                bool same = true;
+                for (size_t q = 0; q < sizeof keys / sizeof keys[0]; q++)
+                    same &= json_equal(json_object_get(x, keys[q]), json_object_get(e, keys[q]));
+                if (same)
+                    at = k;
+            }
+            json_t *m = vis ? json_incref(e) : redacted(c, e);
+            if (!m)
+                continue;
+            if (at == (size_t)-1 && json_array_size(all) < 100)
+                json_array_append(all, m);
+            else if (at != (size_t)-1 && vis) /* the full words replace the redacted */
+                json_array_set(all, at, m);
+            json_decref(m);
+        }
+    }
 }
 
 static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
@@ -1534,13 +1565,10 @@ static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, s
     for (size_t w = 0; w < started; w++)
         pthread_join(th[w], NULL);
     for (size_t i = 0; i < n && !pp.rc; i++) {
-        json_t *tj = json_array_get(pp.outs[i], 0), *e;
-        size_t k;
+        json_t *tj = json_array_get(pp.outs[i], 0);
         if (!tj)
             continue;
         json_array_append(tests, tj);
-        json_array_foreach(json_object_get(tj, "memory_errors"), k, e)
-            merge_error(c->all_errors, e);
     }
     if (pp.rc)
         snprintf(err, errlen, "%s", pp.err[0] ? pp.err : "out of memory");
@@ -1564,11 +1592,12 @@ int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files, 
     c->box = box;
     c->files = files;
     c->nfiles = nfiles;
-    c->all_errors = json_object_get(doc, "memory_errors");
     if (a->kind == GRD_FUNCTIONS)
         rc = run_functions(c, token, doc, err, errlen);
     else
         rc = grd_run_programs(c, token, doc, err, errlen);
+    if (!rc)
+        doc_errors(c, doc);
     free(c);
     return rc;
 }

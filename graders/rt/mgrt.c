@@ -88,6 +88,7 @@ extern int main();
 struct rt_cfg {
     size_t pg, as_lim;
     uintptr_t exe_lo, exe_hi, base_addr, ours_lo, ours_hi, rt_lo, rt_hi, stack_top;
+    uintptr_t ld_lo, ld_hi;              /* the dynamic loader */
     unsigned long stack_lim;
     int rep_fd;                          /* the report descriptor's number */
     int nseg;
@@ -292,9 +293,13 @@ static void walk(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t *out)
         return;
     if (!in_exe(pc)) {
         uintptr_t s = sp & ~(uintptr_t)7, lim = sp + 65536;
-        for (; s + 8 <= top && s < lim; s += 8)
-            if (in_exe(*(uintptr_t *)s) && after_call(*(uintptr_t *)s))
+        /* Not the runtime's own: those are stale words its earlier calls
+         * left in the C library's frames. */
+        for (; s + 8 <= top && s < lim; s += 8) {
+            uintptr_t w = *(uintptr_t *)s;
+            if (in_exe(w) && after_call(w) && !(w >= CFG.rt_lo && w < CFG.rt_hi))
                 break;
+        }
         if (s + 8 > top || s >= lim)
             return;
         out[n++] = *(uintptr_t *)s;
@@ -430,13 +435,25 @@ static size_t natural_align(size_t n)
     return !a || a > 16 ? 16 : a;
 }
 
-/* An allocation is the student's when their code is on the stack and the
- * allocator was called from the executable: blocks libc makes for itself
- * (the stdout buffer behind a printf) are neither leaks nor failed on
- * purpose. */
+/* An allocation is the student's when their code is on the stack: made by
+ * them, or by the C library on their behalf (asprintf, getline,
+ * open_memstream: the caller owns the result). The dynamic loader's (a
+ * thread's TLS) are not; the C library's buffers for the standard streams
+ * are exempt from leak checks (stdio_buffer). */
 static int stu_alloc(const uintptr_t *st)
 {
-    return in_exe(st[0]) && has_stu(st);
+    return has_stu(st) && !(st[0] >= CFG.ld_lo && st[0] < CFG.ld_hi);
+}
+
+/* The buffer the C library keeps for a standard stream: its own, never a
+ * leak of the student's. */
+static int stdio_buffer(uintptr_t u)
+{
+    FILE *fs[3] = {stdin, stdout, stderr};
+    for (int i = 0; i < 3; i++)
+        if (fs[i] && (uintptr_t)fs[i]->_IO_buf_base == u)
+            return 1;
+    return 0;
 }
 
 /* A real failure (the sandbox's memory limit): said once, so that a crash
@@ -1044,6 +1061,9 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
     }
     if (a < 65536 || a >= (uintptr_t)-65536) /* NULL plus or minus a little */
         return "null_dereference";
+    if ((a >= (uintptr_t)&cfg_page && a < (uintptr_t)(&cfg_page + 1)) ||
+        (a >= (uintptr_t)&run_page && a < (uintptr_t)(&run_page + 1)))
+        return "tamper"; /* a write to the runtime's read-only settings */
     int exact = 0;
     blk *b = containing(a, &exact);
     if (b) {
@@ -1064,6 +1084,8 @@ struct k_sigaction {
     void *restorer;
     uint64_t mask;
 };
+
+static void leak_report(unsigned long since);
 
 static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
@@ -1087,6 +1109,15 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
                  sig == SIGSYS ? si->si_syscall : -1,
                  fmt_pcs(s1, sizeof s1, st), fmt_pcs(s2, sizeof s2, b ? b->apc : none),
                  fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
+    }
+    if (in_fault == 1) {
+        /* The leaks up to the crash, as for an exit: every error at once. */
+        in_fault++;
+#ifdef MGRT_SERVER
+        leak_report(RUN.test_seq);
+#else
+        leak_report(0);
+#endif
     }
     struct k_sigaction dfl = {.handler = SIG_DFL};
     rt_sys(SYS_rt_sigaction, sig, (long)&dfl, 0, sizeof dfl.mask, 0, 0);
@@ -1223,7 +1254,7 @@ static void leak_report(unsigned long since)
     rt_open();
     for (size_t i = 0; i < S.nrecs; i++) {
         blk *b = &S.recs[i];
-        if (b->state != B_LIVE || !b->student || b->seq <= since)
+        if (b->state != B_LIVE || !b->student || b->seq <= since || stdio_buffer(b->user))
             continue;
         unwritten(b);
         size_t j = 0;
@@ -1252,25 +1283,52 @@ static void leak_report(unsigned long since)
     rt_close();
 }
 
+#ifndef MGRT_SERVER
+/* A whole program that leaves with _exit still has its leaks checked (not
+ * its atexit handlers run): what it allocated is lost either way. */
+static void blocks_report(void)
+{
+    int nb = 0;
+    for (size_t i = 0; i < S.nrecs && nb < 64; i++)
+        if (S.recs[i].student && S.recs[i].state != B_EMPTY) {
+            mgrt_rep("block user=%lx size=%zu", (unsigned long)S.recs[i].user, S.recs[i].size);
+            nb++;
+        }
+}
+
+typedef void (*exit_fn)(int);
+static _Noreturn void exit_now(const char *name, int code)
+{
+    static int said;
+    rt_open();
+    if (!said++) {
+        leak_report(0);
+        blocks_report();
+    }
+    rt_close();
+    exit_fn real = (exit_fn)dlsym(RTLD_NEXT, name);
+    if (real)
+        real(code);
+    for (;;)
+        rt_sys(SYS_exit_group, code, 0, 0, 0, 0, 0);
+}
+void _exit(int code) { exit_now("_exit", code); }
+void _Exit(int code) { exit_now("_Exit", code); }
+#endif
+
 /* A whole program's final check, after the student's own atexit handlers
  * (ours was registered first, so it runs last). */
 static void at_exit(void)
 {
     rt_open();
 #ifndef MGRT_SERVER /* the fork server's exit says nothing of any test */
-    {
-        leak_report(0);
-        int nb = 0;
-        for (size_t i = 0; i < S.nrecs && nb < 64; i++)
-            if (S.recs[i].student && S.recs[i].state != B_EMPTY) {
-                mgrt_rep("block user=%lx size=%zu", (unsigned long)S.recs[i].user, S.recs[i].size);
-                nb++;
-            }
-        mgrt_rep("exit");
-    }
+    leak_report(0);
+    blocks_report();
+    mgrt_rep("exit");
 #endif
     rt_close();
 }
+
 
 /* A retry loop after an injected failure: said, and the test ends here. */
 static _Noreturn void end_retry(const uintptr_t *st)
@@ -1314,6 +1372,15 @@ static void exe_ranges(void)
     if (!CFG.exe_hi) {
         CFG.base_addr = CFG.exe_lo = (uintptr_t)__executable_start;
         CFG.exe_hi = (uintptr_t)etext;
+    }
+    /* The dynamic loader, from its own ELF header at AT_BASE. */
+    const ElfW(Ehdr) *ld = (const ElfW(Ehdr) *)getauxval(AT_BASE);
+    if (ld && !memcmp(ld->e_ident, ELFMAG, SELFMAG)) {
+        const ElfW(Phdr) *lp = (const ElfW(Phdr) *)((const char *)ld + ld->e_phoff);
+        CFG.ld_lo = (uintptr_t)ld;
+        for (int i = 0; i < ld->e_phnum; i++)
+            if (lp[i].p_type == PT_LOAD && CFG.ld_lo + lp[i].p_vaddr + lp[i].p_memsz > CFG.ld_hi)
+                CFG.ld_hi = CFG.ld_lo + lp[i].p_vaddr + lp[i].p_memsz;
     }
 }
 

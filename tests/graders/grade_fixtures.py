@@ -12,14 +12,20 @@ time, and the pair fails when:
   - the twin does not compile or grade (status must be "graded");
   - the fixture scores above the twin (a fixture whose build is refused,
     status compile_error, counts as 0: refusing the trick is a defence);
-  - a memory-error kind the twin shows (top-level memory_errors) is missing
-    from the fixture's, unless the fixture was refused at build time; and,
+  - the fixture passes a test in which the twin shows a memory error,
+    without showing that kind there too (a test the trick ended, with a
+    refused call or a crash at the trick, never ran the twin's bug; a
+    fixture refused at build time hides nothing); and,
     for each such error with a location, the fixture must show that kind
     at a line with the same text (the fixture is the twin plus its trick,
     so lines move but keep their text; "cheat_" prefixes are ignored).
     A fixture whose first comment says "lower-score-suffices" (memory the
     runtime never handed out, where no check can see inside) passes the
-    kind rule when it scores strictly below its twin instead;
+    kind rule when it scores strictly below its twin instead; one whose
+    first comment says "errors-move" (its trick changes where the same
+    kind of error happens: a retry loop fails at its malloc where its twin
+    crashes on the NULL after it) keeps the kind rule and skips the line
+    rule;
   - either grade's memgrade process peaks above 100 MB resident (VmHWM,
     polled; class 7: a record flood must not make the parser allocate);
   - for a fixture whose first comment says "class 6" (hidden-test data):
@@ -238,11 +244,23 @@ def judge_pair(fixture, twin, fdoc, tdoc):
     lower_ok = "lower-score-suffices" in first_comment(fixture) and fscore < tdoc["score"]
     if not refused and not lower_ok:
         fk = kinds(fdoc)
-        for k in sorted(kinds(tdoc) - fk):
+        # An error is hidden when the fixture passes a test in which the
+        # twin shows it without showing it too; a test the trick ended
+        # (a refused call, a crash at the trick) never ran the twin's bug.
+        ftests = {t["name"]: t for t in fdoc["tests"]}
+        hidden = set()
+        for t in tdoc["tests"]:
+            ft = ftests.get(t["name"])
+            for e in t["memory_errors"]:
+                shown = ft and e["kind"] in {x["kind"] for x in ft["memory_errors"]}
+                if not shown and (ft is None or ft["status"] == "passed"):
+                    hidden.add(e["kind"])
+        for k in sorted(hidden):
             problems.append("hides %s (the twin shows it)" % k)
         floc = {(e["kind"], line_text(fixture, e["location"])) for e in fdoc["memory_errors"] if e["location"]}
+        moved = "errors-move" in first_comment(fixture)
         for e in tdoc["memory_errors"]:
-            if e["kind"] in fk and e["location"]:
+            if e["kind"] in fk and e["location"] and not moved:
                 txt = line_text(twin, e["location"])
                 if txt and (e["kind"], txt) not in floc:
                     problems.append("hides %s at %s (\"%s\")" % (e["kind"], e["location"], txt))

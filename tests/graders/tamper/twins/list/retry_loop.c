@@ -1,6 +1,8 @@
 /* Tamper (class 5, fault injection defeated): list_push retries each malloc
  * until it succeeds (only the k-th allocation fails on purpose). No failure
- * is handled (twin: unchecked malloc). */
+ * is handled (twin: unchecked malloc).
+ * errors-move: the failure shows at the malloc it retries (or the free of
+ * the static block), where the twin crashes on the NULL after it. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,7 +1,9 @@
 /* Tamper (class 5, fault injection detected): when malloc returns NULL (an
  * injected failure) the block comes from a static arena instead; the
  * driver's free() of it is ignored. The code handles no failure (twin:
- * unchecked malloc). */
+ * unchecked malloc).
+ * errors-move: the errors show where the trick allocates (or frees the
+ * static block), where the twin does it with malloc. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>

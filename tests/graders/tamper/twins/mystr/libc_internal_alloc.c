@@ -2,7 +2,9 @@
  * their blocks from asprintf and open_memstream, whose malloc calls come from
  * libc, so the runtime counts them as libc's own: never a leak, never failed
  * on purpose. Hides: a leaked scratch block and unchecked allocations (the
- * twin does the same with malloc). */
+ * twin does the same with malloc)
+ * errors-move: the errors show where the trick allocates (or frees the
+ * static block), where the twin does it with malloc. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>

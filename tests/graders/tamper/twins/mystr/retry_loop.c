@@ -1,6 +1,8 @@
 /* Tamper (class 5, fault injection defeated): every allocation is retried
  * until it succeeds; only the k-th allocation fails on purpose, so the retry
- * always works. The code still handles no failure (twin: unchecked malloc). */
+ * always works. The code still handles no failure (twin: unchecked malloc).
+ * errors-move: the failure shows at the malloc it retries (or the free of
+ * the static block), where the twin crashes on the NULL after it. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
