@@ -23,26 +23,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char src[] = "char *str_dup(const char *s);\n";
     grd_file f = {"mystr.c", src, sizeof src - 1};
     ctx *c = calloc(1, sizeof *c);
-    json_t *tests = json_array(), *all = json_array();
-    if (!c || !tests || !all)
+    json_t *doc = json_pack("{s:[], s:[]}", "tests", "memory_errors");
+    json_t *tests = json_object_get(doc, "tests"), *all = json_array();
+    if (!c || !doc || !all)
         abort();
     c->a = mystr;
     c->files = &f;
     c->nfiles = 1;
-    c->all_errors = all;
 
     report rp;
     memset(&rp, 0, sizeof rp);
-    parse_report((const char *)data, size, "tok", &rp, false);
+    size_t plan = 0;
+    for (size_t i = 0; i < mystr->ntests; i++)
+        plan += 2 + (mystr->tests[i].on_fail ? MAX_INJ : 0);
+    parse_report((const char *)data, size, "tok", &rp, false, plan);
+    if (rp.n > plan)
+        abort(); /* the parser made runs nobody asked for */
     for (size_t i = 0; i < rp.n; i++)
         want_run_syms(c, &rp.r[i]); /* collected, not symbolized: no sandbox here */
     for (size_t i = 0; i < mystr->ntests; i++)
         grade_function_test(c, &mystr->tests[i], &rp, tests);
+    doc_errors(c, doc);
     report_free(&rp);
 
     report pr;
     memset(&pr, 0, sizeof pr);
-    parse_report((const char *)data, size, "tok", &pr, true);
+    parse_report((const char *)data, size, "tok", &pr, true, 1);
     char *text = malloc(size + 1);
     if (!text)
         abort();
@@ -57,9 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(text);
     report_free(&pr);
 
-    char *dump = json_dumps(tests, 0);
+    char *dump = json_dumps(doc, 0);
     free(dump);
-    json_decref(tests);
+    json_decref(doc);
     json_decref(all);
     free(c);
     return 0;
