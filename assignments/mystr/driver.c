@@ -1,6 +1,10 @@
 /* Test driver of the mystr assignment (graders/DRIVER.md §2): calls the
  * student's functions and observes what they return; the engine compares the
- * observations with the manifest outside the sandbox. */
+ * observations with the manifest outside the sandbox.
+ * What str_dup and str_concat return is released with MGT_FREE(p, fn), not
+ * free(): a result that did not come from malloc (a static or stack buffer,
+ * a string literal, an input pointer, the middle of a block) is then the
+ * student's invalid_free, located at fn. */
 #define _POSIX_C_SOURCE 200809L          /* strnlen */
 #include <stdint.h>
 #include <stdio.h>
@@ -98,21 +102,21 @@ static void dup_basic(void)
     obs_block(p, src, src);
     src[0] = 'j';                       /* the copy must not change */
     obs_text("dup", p, 5);
-    free(p);
+    MGT_FREE(p, str_dup);
 }
 
 static void dup_empty(void)
 {
     char *p = str_dup("");
     obs_text("dup", p, 0);
-    free(p);
+    MGT_FREE(p, str_dup);
 }
 
 static void dup_null(void)
 {
     char *p = str_dup(NULL);
     mgt_obs_str("dup", p);
-    free(p);
+    MGT_FREE(p, str_dup);
 }
 
 static void dup_long(void)
@@ -121,14 +125,14 @@ static void dup_long(void)
     pattern(src, 20000, "The quick brown fox jumps over the lazy dog. ");
     char *p = str_dup(src);
     obs_long("dup", p, 20000);
-    free(p);
+    MGT_FREE(p, str_dup);
 }
 
 static void dup_odd_bytes(void)
 {
     char *p = str_dup("ctrl\x01here \"quoted\" \\ \xc3\xa9t\xc3\xa9\n");
     obs_text("dup", p, 40);
-    free(p);
+    MGT_FREE(p, str_dup);
 }
 
 /* ---- str_concat --------------------------------------------------------- */
@@ -137,40 +141,40 @@ static void concat_basic(void)
 {
     char *p = str_concat("foo", "bar");
     obs_text("cat", p, 6);
-    free(p);
+    MGT_FREE(p, str_concat);
 }
 
 static void concat_empty(void)
 {
     char *p = str_concat("", "abc");
     obs_text("cat_left_empty", p, 3);
-    free(p);
+    MGT_FREE(p, str_concat);
     p = str_concat("abc", "");
     obs_text("cat_right_empty", p, 3);
-    free(p);
+    MGT_FREE(p, str_concat);
     p = str_concat("", "");
     obs_text("cat_both_empty", p, 0);
-    free(p);
+    MGT_FREE(p, str_concat);
 }
 
 static void concat_null(void)
 {
     char *p = str_concat(NULL, "x");
     mgt_obs_str("cat_null_left", p);
-    free(p);
+    MGT_FREE(p, str_concat);
     p = str_concat("x", NULL);
     mgt_obs_str("cat_null_right", p);
-    free(p);
+    MGT_FREE(p, str_concat);
     p = str_concat(NULL, NULL);
     mgt_obs_str("cat_null_both", p);
-    free(p);
+    MGT_FREE(p, str_concat);
 }
 
 static void concat_medium(void)
 {
     char *p = str_concat("memory is virtual, ", "addresses are too");
     obs_text("cat", p, 36);
-    free(p);
+    MGT_FREE(p, str_concat);
 }
 
 static void concat_long(void)
@@ -180,7 +184,7 @@ static void concat_long(void)
     pattern(b, 4000, "0123456789");
     char *p = str_concat(a, b);
     obs_long("cat", p, 10000);
-    free(p);
+    MGT_FREE(p, str_concat);
 }
 
 static void concat_keeps_inputs(void)
@@ -192,7 +196,7 @@ static void concat_keeps_inputs(void)
     b[0] = 'Y';
     obs_text("cat", p, 9);
     obs_text("a_after", a, 4);
-    free(p);
+    MGT_FREE(p, str_concat);
 }
 
 /* ---- str_split ---------------------------------------------------------- */
@@ -301,14 +305,14 @@ static void dup_alloc_failure(void)
 {
     char *p = str_dup("hello");
     obs_text("dup", p, 5);
-    free(p);
+    MGT_FREE(p, str_dup);
 }
 
 static void concat_alloc_failure(void)
 {
     char *p = str_concat("foo", "bar");
     obs_text("cat", p, 6);
-    free(p);
+    MGT_FREE(p, str_concat);
 }
 
 static void split_alloc_failure(void)
