@@ -60,14 +60,16 @@ static const rt_obj rt_objs[] = {
     {"mgrt.o", "mgrt.c", RT_FLAGS " -DMGRT_UNITY", K_PROG, false, false},
     {"drv0.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_DRIVER", K_FN, false, false},
     {"driver.o", NULL, DRV_FLAGS, K_FN, true, false},
-    {"drvvis.o", NULL, DRV_FLAGS " -DMGT_SELECT", K_FN, true, true},
+    /* -O1: at -O0 gcc still emits the hidden tests' unused static functions,
+     * and with them their inputs. */
+    {"drvvis.o", NULL, DRV_FLAGS " -O1 -DMGT_SELECT", K_FN, true, true},
     {"mark0.o", "mgrt_mark.c", "-O0 -w", K_FN | K_PROG, false, false},
     {"mark1.o", "mgrt_mark.c", "-O0 -w -DMGRT_MARK_END", K_FN | K_PROG, false, false},
 };
 #define N_RT (sizeof rt_objs / sizeof rt_objs[0])
 
 static const char *const rt_sources[] = {"mgrt.c", "mgrt_srv.c", "mgrt_all.c", "mgrt_mark.c",
-                                         "mgrt_int.h", "mgt.h"};
+                                         "mgrt_filter.c", "mgrt_int.h", "mgt.h"};
 #define N_RT_SRC (sizeof rt_sources / sizeof rt_sources[0])
 
 /* C library functions the runtime and drivers call. A submission that
@@ -237,7 +239,8 @@ static int load_sources(const grd_assignment *a, blob *out, size_t *n, uint64_t 
     char path[4096];
     uint64_t h = 0xcbf29ce484222325ull;
     *n = 0;
-    h = fnv(h, RT_FLAGS DRV_FLAGS, sizeof RT_FLAGS DRV_FLAGS);
+    for (size_t i = 0; i < N_RT; i++) /* every object's flags */
+        h = fnv(h, rt_objs[i].flags, strlen(rt_objs[i].flags) + 1);
     h = fnv(h, &a->kind, sizeof a->kind);
     for (size_t i = 0; i < a->ntests; i++) { /* which tests the visible driver keeps */
         h = fnv(h, a->tests[i].name, strlen(a->tests[i].name) + 1);
@@ -620,6 +623,15 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
                 append(script, scap, "gcc %s%s -I. -c %s -o %s >&2 2>&1 || exit 12\n",
                        rt_objs[i].flags, rt_objs[i].visible ? picks : "",
                        rt_objs[i].driver ? "driver.c" : rt_objs[i].src, rt_objs[i].obj);
+    if (!cached && grd_split(a)) {
+        /* Checked once, before it is cached: the visible tests' driver
+         * defines no other test's function. */
+        append(script, scap, "if nm drvvis.o | grep -E ' [tT] (x");
+        for (size_t i = 0; i < a->ntests; i++)
+            if (strcmp(a->tests[i].visibility, "visible"))
+                append(script, scap, "|%s", a->tests[i].name);
+        append(script, scap, ")$' >&2; then exit 13; fi\n");
+    }
     /* The two links run at once; the whole driver's first, with the trace
      * of reserved names, and its messages are the ones shown. */
     for (int vis = 0; vis <= (int)grd_split(a); vis++) {
@@ -679,6 +691,9 @@ verdict:;
             if ((r = grd_seal(box, vis ? "prog_vis" : "prog", 0111)))
                 goto box_fail;
         rc = 1;
+    } else if (res.verdict == SBX_RUNTIME_ERROR && res.exit_code == 13) {
+        snprintf(err, errlen, "the visible tests' driver still holds a hidden test: %.300s",
+                 res.err.data ? res.err.data : "");
     } else if (res.verdict == SBX_RUNTIME_ERROR && res.exit_code == 12) {
         snprintf(err, errlen, "the grader's runtime or driver did not compile: %.300s",
                  res.err.data ? res.err.data : "");

@@ -1073,14 +1073,47 @@ out:
     return rc;
 }
 
+/* A program into another box, sealed as in the first (grd_build.c).
+ * 0 or -errno. */
+static int copy_prog(sbx_box *from, sbx_box *to, const char *name)
+{
+    char *bin = NULL;
+    size_t len = 0;
+    int r = sbx_box_read(from, name, 64u << 20, &bin, &len);
+    if (!r)
+        r = sbx_box_write(to, name, bin, len);
+    free(bin);
+    return r ? r : grd_seal(to, name, 0111);
+}
+
+/* The visible tests' run, beside the others' (a box of its own). */
+typedef struct {
+    ctx c;
+    const char *token;
+    json_t **slots;
+    int rc;
+    char err[256];
+} vis_run;
+
+static void *vis_worker(void *arg)
+{
+    vis_run *v = arg;
+    v->rc = run_server(&v->c, "prog_vis", true, false, v->token, v->slots, v->err, sizeof v->err);
+    return NULL;
+}
+
 /* Function-level tests: the visible ones in prog_vis, which holds no
  * hidden test, and the others in prog (graders/INTEGRITY.md), each run in
- * a sandbox of its own; results in manifest order. */
+ * a sandbox of its own, both at once; results in manifest order. */
 static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
 {
     const grd_assignment *a = c->a;
     json_t **slots = calloc(a->ntests, sizeof *slots);
-    int rc = -1;
+    vis_run *v = NULL;
+    sbx_box *own = NULL;
+    pthread_t th;
+    bool started = false;
+    int rc = -1, r = 0;
     if (!slots) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -1090,12 +1123,37 @@ static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size
             snprintf(err, errlen, "out of memory");
             goto out;
         }
-    if (grd_split(a)) {
-        if (run_server(c, "prog_vis", true, false, token, slots, err, errlen) ||
-            run_server(c, "prog", false, false, token, slots, err, errlen))
+    if (!grd_split(a)) {
+        if (run_server(c, "prog", true, true, token, slots, err, errlen))
             goto out;
-    } else if (run_server(c, "prog", true, true, token, slots, err, errlen)) {
-        goto out;
+    } else {
+        v = calloc(1, sizeof *v);
+        if (!v) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        memcpy(&v->c, c, sizeof *c);
+        v->token = token;
+        v->slots = slots;
+        own = sbx_box_create(err, errlen);
+        if (!own || (r = copy_prog(c->box, own, "prog_vis"))) {
+            if (r)
+                snprintf(err, errlen, "cannot prepare a second box: %s", strerror(-r));
+            goto out;
+        }
+        v->c.box = own;
+        started = pthread_create(&th, NULL, vis_worker, v) == 0;
+        if (!started)
+            vis_worker(v); /* no thread to be had: one after the other */
+        int hr = run_server(c, "prog", false, false, token, slots, err, errlen);
+        if (started)
+            pthread_join(th, NULL);
+        if (hr)
+            goto out;
+        if (v->rc) {
+            snprintf(err, errlen, "%s", v->err);
+            goto out;
+        }
     }
     json_t *tests = json_object_get(doc, "tests");
     for (size_t i = 0; i < a->ntests; i++) {
@@ -1105,6 +1163,8 @@ static int run_functions(ctx *c, const char *token, json_t *doc, char *err, size
     }
     rc = 0;
 out:
+    sbx_box_destroy(own);
+    free(v);
     for (size_t i = 0; i < a->ntests; i++)
         json_decref(slots[i]);
     free(slots);
@@ -1408,18 +1468,6 @@ typedef struct {
     pthread_mutex_t mu;
 } prog_pool;
 
-/* The program into another box, sealed as in the first (grd_build.c).
- * 0 or -errno. */
-static int copy_prog(sbx_box *from, sbx_box *to)
-{
-    char *bin = NULL;
-    size_t len = 0;
-    int r = sbx_box_read(from, "prog", 64u << 20, &bin, &len);
-    if (!r)
-        r = sbx_box_write(to, "prog", bin, len);
-    free(bin);
-    return r ? r : grd_seal(to, "prog", 0111);
-}
 
 static void *prog_worker(void *arg)
 {
@@ -1441,7 +1489,7 @@ static void *prog_worker(void *arg)
     sbx_box *own = NULL;
     if (__atomic_fetch_add(&pp->workers, 1, __ATOMIC_SEQ_CST) > 0) {
         own = sbx_box_create(err, sizeof err);
-        int r = own ? copy_prog(c->box, own) : 0;
+        int r = own ? copy_prog(c->box, own, "prog") : 0;
         if (!own || r) {
             pthread_mutex_lock(&pp->mu);
             if (!pp->rc)

@@ -349,10 +349,10 @@ static int has_stu(const uintptr_t *pcs)
 static void *raw_map(size_t len)
 {
     size_t pg = CFG.pg;
-    char *p = sys_mmap(NULL, len + 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+    char *p = sys_mmap(NULL, len + 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (p == MAP_FAILED)
         return NULL;
-    if (sys_mprotect(p + pg, len, PROT_READ | PROT_WRITE)) {
+    if (sys_mprotect(p, pg, PROT_NONE) || sys_mprotect(p + pg + len, pg, PROT_NONE)) {
         sys_munmap(p, len + 2 * pg);
         return NULL;
     }
@@ -555,8 +555,11 @@ static void *alloc_block_locked(size_t size, size_t align, int zero, const uintp
      * [guard][data][guard], the block starting after the first. Neighbours'
      * guards merge into one mapping, so this costs about two per block. */
     size_t len = data + (RUN.pattern ? 2 : 1) * pg;
-    char *m = sys_mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
-    if (m == MAP_FAILED || sys_mprotect(m + (RUN.pattern ? pg : 0), data, PROT_READ | PROT_WRITE)) {
+    /* Mapped with access, guards then taken away: the runtime's site may
+     * only ever remove access (see the filter). */
+    char *m = sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (m == MAP_FAILED || (RUN.pattern && sys_mprotect(m, pg, PROT_NONE)) ||
+        sys_mprotect(m + len - pg, pg, PROT_NONE)) {
         if (m != MAP_FAILED)
             sys_munmap(m, len);
         return no_memory(stu, st);
@@ -1077,14 +1080,6 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
     return "wild_access";
 }
 
-/* The kernel's struct for rt_sigaction: only SIG_DFL is ever set here. */
-struct k_sigaction {
-    void *handler;
-    unsigned long flags;
-    void *restorer;
-    uint64_t mask;
-};
-
 static void leak_report(unsigned long since);
 
 static void on_fault(int sig, siginfo_t *si, void *ucv)
@@ -1119,8 +1114,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         leak_report(0);
 #endif
     }
-    struct k_sigaction dfl = {.handler = SIG_DFL};
-    rt_sys(SYS_rt_sigaction, sig, (long)&dfl, 0, sizeof dfl.mask, 0, 0);
+    /* SA_RESETHAND made the signal's action the default again. */
     sigset_t m;
     sigemptyset(&m);
     sigaddset(&m, sig);
@@ -1131,108 +1125,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 
 /* ---- the filter ---------------------------------------------------------- */
 
-/* Once the runtime is set up, and before any of the student's code runs, the
- * process takes a second seccomp filter on top of the sandbox's. Calls from
- * the runtime's own site pass; from anywhere else the report descriptor
- * cannot be written, replaced or closed, the memory map cannot be changed
- * (no mprotect/munmap/mremap, no MAP_FIXED or executable mmap: guard pages
- * stay guards), the fatal signals cannot be taken over, and no further
- * filter can be stacked. A refused call raises SIGSYS, which ends the test
- * as a blocked call. */
-enum { R_FD, R_FD2, R_TRAP, R_ERRNO, R_MMAP, R_SIGACTION };
-static const struct { int nr, kind, err; } filter_rules[] = {
-    {SYS_write, R_FD, 0}, {SYS_writev, R_FD, 0}, {SYS_pwrite64, R_FD, 0},
-    {SYS_pwritev, R_FD, 0}, {SYS_pwritev2, R_FD, 0}, {SYS_close, R_FD, 0},
-    {SYS_dup, R_FD, 0}, {SYS_fcntl, R_FD, 0}, {SYS_ioctl, R_FD, 0},
-    {SYS_ftruncate, R_FD, 0}, {SYS_fallocate, R_FD, 0},
-    {SYS_dup2, R_FD2, 0}, {SYS_dup3, R_FD2, 0},
-    {SYS_sendfile, R_TRAP, 0}, {SYS_splice, R_TRAP, 0}, {SYS_tee, R_TRAP, 0},
-    {SYS_copy_file_range, R_TRAP, 0}, {SYS_vmsplice, R_TRAP, 0},
-    {SYS_mprotect, R_TRAP, 0}, {SYS_pkey_mprotect, R_TRAP, 0}, {SYS_munmap, R_TRAP, 0},
-    {SYS_mremap, R_TRAP, 0}, {SYS_remap_file_pages, R_TRAP, 0}, {SYS_seccomp, R_TRAP, 0},
-    /* The C library's own allocator cannot be used around ours (sbrk fails,
-     * and its mmap fallback is refused below); a thread's exit advises
-     * its stack away, which may harmlessly fail. */
-    {SYS_brk, R_ERRNO, ENOMEM}, {SYS_madvise, R_ERRNO, EPERM},
-    {SYS_mmap, R_MMAP, 0}, {SYS_rt_sigaction, R_SIGACTION, 0},
-};
-
-#define F_MAX 320
-#define ST(code, k) (struct sock_filter) BPF_STMT(code, k)
-#define JMP(code, k, t, f) (struct sock_filter) BPF_JUMP(code, k, t, f)
-#define ARG_LO(i) ((uint32_t)offsetof(struct seccomp_data, args[i]))
-#define ARG_HI(i) ((uint32_t)offsetof(struct seccomp_data, args[i]) + 4)
-
-static int build_filter(struct sock_filter *f, uint32_t site_lo, uint32_t site_hi, uint32_t rep)
-{
-    const uint32_t allow = SECCOMP_RET_ALLOW, trap = SECCOMP_RET_TRAP;
-    int n = 0;
-    f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-    f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-    f[n++] = ST(BPF_RET | BPF_K, allow); /* other ABIs: the sandbox's filter refuses them */
-    f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer));
-    f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, site_lo, 0, 3);
-    f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4);
-    f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, site_hi, 0, 1);
-    f[n++] = ST(BPF_RET | BPF_K, allow);
-    for (size_t i = 0; i < sizeof filter_rules / sizeof filter_rules[0]; i++) {
-        int start = n;
-        f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-        f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)filter_rules[i].nr, 0, 0); /* jf patched */
-        switch (filter_rules[i].kind) {
-        case R_FD2: /* dup2/dup3: neither copying it nor replacing it */
-            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
-            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, rep, 3, 0);
-            /* fall through */
-        case R_FD: /* a descriptor in the first argument (its low 32 bits) */
-            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
-            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, rep, 0, 1);
-            f[n++] = ST(BPF_RET | BPF_K, trap);
-            f[n++] = ST(BPF_RET | BPF_K, allow);
-            break;
-        case R_TRAP:
-            f[n++] = ST(BPF_RET | BPF_K, trap);
-            break;
-        case R_ERRNO:
-            f[n++] = ST(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (uint32_t)filter_rules[i].err);
-            break;
-        case R_MMAP: /* new memory only: no fixed placement, no code, and the
-                        C library's own allocator (no MAP_STACK) refused */
-            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(3));
-            f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, MAP_FIXED, 3, 0);
-            f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, MAP_STACK, 0, 2);
-            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2));
-            f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1);
-            f[n++] = ST(BPF_RET | BPF_K, trap);
-            f[n++] = ST(BPF_RET | BPF_K, allow);
-            break;
-        case R_SIGACTION: { /* a fatal signal's handler stays ours; queries pass */
-            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));
-            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
-            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_HI(1));
-            f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0 + (int)(sizeof fatal_sigs / sizeof fatal_sigs[0]) + 2, 0);
-            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
-            int nf = (int)(sizeof fatal_sigs / sizeof fatal_sigs[0]);
-            for (int s = 0; s < nf; s++)
-                f[n++] = JMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)fatal_sigs[s], (uint8_t)(nf - s), 0);
-            f[n++] = ST(BPF_RET | BPF_K, allow);
-            f[n++] = ST(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-            break;
-        }
-        }
-        f[start + 1].jf = (uint8_t)(n - start - 2);
-        if (n > F_MAX - 30)
-            return -1;
-    }
-    f[n++] = ST(BPF_RET | BPF_K, allow);
-    return n;
-}
+#include "mgrt_filter.c"
 
 int mgrt_lockdown(void)
 {
     struct sock_filter f[F_MAX];
     uintptr_t site = (uintptr_t)mgrt_site_after;
-    int n = build_filter(f, (uint32_t)site, (uint32_t)(site >> 32), (uint32_t)CFG.rep_fd);
+    int n = build_filter(f, F_MAX, (uint32_t)site, (uint32_t)(site >> 32), (uint32_t)CFG.rep_fd,
+                         fatal_sigs, (int)(sizeof fatal_sigs / sizeof fatal_sigs[0]));
     if (n < 0)
         return -1;
     struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
@@ -1454,7 +1354,7 @@ void mgrt_init(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; real_sigaction && i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++)
         real_sigaction(fatal_sigs[i], &sa, NULL);

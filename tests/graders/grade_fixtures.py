@@ -269,6 +269,15 @@ def judge_pair(fixture, twin, fdoc, tdoc):
     return problems
 
 
+# Pairs whose cheat still works: the grader's known open holes, each named
+# in graders/INTEGRITY.md section 4. Such a pair must keep failing the rules
+# above (a strict expected failure); the day it passes, this list is wrong.
+OPEN = {
+    "mystr/state_tables.c": "graders/INTEGRITY.md section 4, item 1",
+    "memuser/state_tables.c": "graders/INTEGRITY.md section 4, item 1",
+}
+
+
 def run_twins(paths):
     jobs = []
     for p in paths:
@@ -279,7 +288,7 @@ def run_twins(paths):
     with ThreadPoolExecutor(max_workers=2) as ex:
         for path, res in ex.map(one, jobs):
             results[path] = res
-    failed = 0
+    failed = opened = 0
     for p in paths:
         t = p[:-2] + ".honest.c"
         name = os.path.relpath(p, os.path.join(src, "tests", "graders", "tamper", "twins"))
@@ -295,9 +304,17 @@ def run_twins(paths):
                 problems.append("memgrade peaked at %d MB grading the %s" % (rss // 1024, who))
         summary = "" if ferr or terr or not os.path.exists(t) else " [%s %s/%s vs twin %s]" % (
             fdoc["status"], fdoc.get("score"), tdoc.get("score"), sorted(kinds(tdoc)))
+        if name in OPEN and not ferr and not terr:
+            # Known to beat the grader (graders/INTEGRITY.md section 4): it
+            # must still do so, or the list and that section are out of date.
+            if problems:
+                print("%-40s open, as %s says: %s%s" % (name, OPEN[name], "; ".join(problems), summary))
+                opened += 1
+                continue
+            problems = ["no longer beats the grader: take it off OPEN and update %s" % OPEN[name]]
         print("%-40s %s%s" % (name, "ok" if not problems else "FAIL: " + "; ".join(problems), summary), flush=True)
         failed += bool(problems)
-    print("\n%d pairs, %d failed" % (len(paths), failed))
+    print("\n%d pairs, %d failed, %d open (known, see graders/INTEGRITY.md)" % (len(paths), failed, opened))
     sys.exit(1 if failed or not paths else 0)
 
 
