@@ -402,7 +402,10 @@ check(all(re.match(r"^\d{4}-\d\d-\d\dT\S+Z \S+ \S+ \"[^\"]*\" \d+ \d+ [0-9.]+ms"
 import signal as _signal
 os.rename(srv.access_log, srv.access_log + ".1")
 srv.kill(_signal.SIGHUP)
-wait_until(lambda: os.path.exists(srv.access_log))
+# The new file appears when the server opens it, a moment before it swaps it
+# in (and says "reopened"): a request completed in between is still logged
+# to the old file, so wait for the swap.
+wait_until(lambda: "reopened " + srv.access_log in srv.log())
 srv.json("GET", "/healthz?after-rotate=1")
 wait_until(lambda: logged(srv.access_log, '"GET /healthz" 200'))
 rotated = "\n".join(read_log(srv.access_log))
