@@ -1210,7 +1210,7 @@ static _Noreturn void exit_now(const char *name, int code)
     if (real)
         real(code);
     for (;;)
-        rt_sys(SYS_exit_group, code, 0, 0, 0, 0, 0);
+        raise(SIGKILL); /* not reached: the C library has _exit */
 }
 void _exit(int code) { exit_now("_exit", code); }
 void _Exit(int code) { exit_now("_Exit", code); }
