@@ -26,12 +26,12 @@
  * 0xFE.. bytes, so a pointer used uninitialized is a non-canonical address
  * that faults every time (wild_access), never a stale NULL or a valid
  * address left by an earlier call. Warnings about it are still given. */
-/* -save-temps=obj keeps the assembly gcc made of each file (s0.s), which
- * the engine reads for what a submission may not contain (see
- * check_assembly). */
+/* Each file is compiled to assembly (s0.s), which the engine reads for what
+ * a submission may not contain (check_assembly), then assembled: cheaper
+ * than -save-temps, which runs the preprocessor apart. */
 static const char *const stu_argv[] = {"/usr/bin/gcc", "-std=gnu17", "-g", "-O0",
     "-fno-omit-frame-pointer", "-ftrivial-auto-var-init=pattern", "-Wall", "-Wextra",
-    "-fdiagnostics-color=never", "-save-temps=obj", "-c"};
+    "-fdiagnostics-color=never", "-S"};
 #define N_STU_ARGV (sizeof stu_argv / sizeof stu_argv[0])
 /* No function reordering: every function of ours stays in .text between
  * the markers (no .text.startup, .text.unlikely), which is how the runtime
@@ -402,7 +402,7 @@ static void box_clean(const grd_assignment *a, sbx_box *box, const grd_file *fil
 }
 
 /* What the assembly of a student's file may not hold (gcc wrote it with
- * -save-temps): inline assembly, and code that runs before main or after
+ * -S): inline assembly, and code that runs before main or after
  * it ends (constructors, destructors, init/fini sections, ifunc resolvers)
  * run in the fork server, where no code of the student's may ever run.
  * Returns 1 with why filled, 0, or -1 out of memory. */
@@ -552,37 +552,24 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
     for (size_t i = N_RT_SRC + (a->kind == GRD_FUNCTIONS); i < nsrc; i++)
         if ((r = sbx_box_write(box, src[i].name, src[i].data, src[i].len)))
             goto box_fail;
-    const char *gargv[40 + 16];
     const char *argv_sh[] = {"/bin/sh", "-c", script, NULL};
     const char *const *argv = argv_sh;
-    size_t na = 0;
-    if (nfiles == 1) {
-        for (size_t i = 0; i < N_STU_ARGV; i++)
-            gargv[na++] = stu_argv[i];
-        gargv[na++] = files[0].name;
-        gargv[na++] = "-o";
-        gargv[na++] = "s0.o";
-        gargv[na] = NULL;
-        argv = gargv;
-    } else {
-        append(script, scap, "ok=1\n");
-        for (size_t i = 0; i < nfiles; i++) {
-            for (size_t j = 0; j < N_STU_ARGV; j++) /* the same flags as one file */
-                append(script, scap, "%s ", stu_argv[j]);
-            append(script, scap, "'%s' -o s%zu.o 2>&1 || ok=0\n", files[i].name, i);
-        }
-        if (append(script, scap, "[ $ok = 1 ] || exit 10\n")) {
-            snprintf(err, errlen, "build script too long");
-            goto out;
-        }
+    append(script, scap, "ok=1\n");
+    for (size_t i = 0; i < nfiles; i++) {
+        for (size_t j = 0; j < N_STU_ARGV; j++) /* the same flags for every file */
+            append(script, scap, "%s ", stu_argv[j]);
+        append(script, scap, "'%s' -o s%zu.s 2>&1 && gcc -c s%zu.s -o s%zu.o 2>&1 || ok=0\n",
+               files[i].name, i, i, i);
+    }
+    if (append(script, scap, "[ $ok = 1 ] || exit 10\n")) {
+        snprintf(err, errlen, "build script too long");
+        goto out;
     }
     sbx_cmd cmd = {.argv = argv};
     if (sbx_run(pol, box, &cmd, &res, err, errlen))
         goto out;
     if (take_output(out, &res))
         goto oom;
-    if (res.verdict == SBX_RUNTIME_ERROR && argv == gargv && res.exit_code == 1)
-        res.exit_code = 10;
     if (res.verdict != SBX_OK)
         goto verdict;
     char why[400];

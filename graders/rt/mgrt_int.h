@@ -25,9 +25,10 @@ MGRT_HIDDEN void mgrt_vrep(const char *fmt, va_list ap);
 MGRT_HIDDEN void mgrt_init(void);
 /* Installs the runtime's own seccomp filter (mgrt.c, "the filter"); 0 or -1. */
 MGRT_HIDDEN int mgrt_lockdown(void);
-/* The test run's settings become read-only (after mgrt_test_begin or, for a
- * whole program, at start). */
+#ifndef MGRT_SERVER
+/* A whole program's run settings become read-only, at start. */
 MGRT_HIDDEN void mgrt_arm(void);
+#endif
 
 #if defined MGRT_SERVER || !defined MGRT_UNITY
 /* The fork server's (mgrt_srv.c). */

@@ -210,7 +210,6 @@ static _Noreturn void child_main(size_t i, int pat, unsigned long k, int w)
         mgrt_rep("err blocked what=lockdown nr=-1 pcs=- apcs=- fpcs=-");
         _exit(3);
     }
-    mgrt_arm();
     mgt_tests[i].fn();
     fflush(stdout);
     unsigned long n = mgrt_test_end();
