@@ -64,6 +64,7 @@ typedef struct {
     size_t size, maplen;
     unsigned long seq;
     unsigned char state, student, pattern, filled, compact, unwword;
+    unsigned char held, scanned;   /* mark_held's */
     uintptr_t apc[MGRT_FRAMES], fpc[MGRT_FRAMES];
 } blk;
 
@@ -89,6 +90,8 @@ struct rt_cfg {
     size_t pg, as_lim;
     uintptr_t exe_lo, exe_hi, base_addr, ours_lo, ours_hi, rt_lo, rt_hi, stack_top;
     uintptr_t ld_lo, ld_hi;              /* the dynamic loader */
+    int nlibc;
+    struct { uintptr_t lo, hi; } libc_rw[4]; /* the C library's writable data */
     unsigned long stack_lim;
     int rep_fd;                          /* the report descriptor's number */
     int nseg;
@@ -449,15 +452,52 @@ static int stu_alloc(const uintptr_t *st)
     return has_stu(st) && !(st[0] >= CFG.ld_lo && st[0] < CFG.ld_hi);
 }
 
-/* The buffer the C library keeps for a standard stream: its own, never a
- * leak of the student's. */
-static int stdio_buffer(uintptr_t u)
+/* Blocks the C library made that it still reaches from its own data (a
+ * stream's buffer, an open FILE and its buffer, localtime's time zone) are
+ * its caches, not the student's leaks: valgrind calls them "still
+ * reachable". Marks them held; at most MGRT_HELD candidates are traced. */
+#define MGRT_HELD 256
+static int points_into(uintptr_t lo, uintptr_t hi, blk **cand, size_t n)
 {
-    FILE *fs[3] = {stdin, stdout, stderr};
-    for (int i = 0; i < 3; i++)
-        if (fs[i] && (uintptr_t)fs[i]->_IO_buf_base == u)
-            return 1;
-    return 0;
+    int found = 0;
+    for (uintptr_t a = (lo + 7) & ~(uintptr_t)7; a + 8 <= hi; a += 8) {
+        uintptr_t w = *(const uintptr_t *)a;
+        for (size_t i = 0; i < n; i++)
+            if (!cand[i]->held && w >= cand[i]->user && w <= cand[i]->user + cand[i]->size) {
+                cand[i]->held = 1;
+                found = 1;
+            }
+    }
+    return found;
+}
+
+static void mark_held(unsigned long since)
+{
+    blk *cand[MGRT_HELD];
+    size_t n = 0;
+    for (size_t i = 0; i < S.nrecs && n < MGRT_HELD; i++) {
+        blk *b = &S.recs[i];
+        b->held = 0;
+        if (b->state == B_LIVE && b->student && b->seq > since && !in_exe(b->apc[0]))
+            cand[n++] = b;
+    }
+    if (!n)
+        return;
+    for (int r = 0; r < CFG.nlibc; r++)
+        points_into(CFG.libc_rw[r].lo, CFG.libc_rw[r].hi, cand, n);
+    /* and what those reach, a few levels down (a FILE, then its buffer) */
+    for (int round = 0; round < 4; round++) {
+        int more = 0;
+        for (size_t i = 0; i < n; i++)
+            if (cand[i]->held && cand[i]->size <= 65536 && !cand[i]->scanned) {
+                cand[i]->scanned = 1;
+                more |= points_into(cand[i]->user, cand[i]->user + cand[i]->size, cand, n);
+            }
+        if (!more)
+            break;
+    }
+    for (size_t i = 0; i < n; i++)
+        cand[i]->scanned = 0;
 }
 
 /* A real failure (the sandbox's memory limit): said once, so that a crash
@@ -1158,9 +1198,10 @@ static void leak_report(unsigned long since)
     size_t ns = 0;
     unsigned long extra = 0;
     rt_open();
+    mark_held(since);
     for (size_t i = 0; i < S.nrecs; i++) {
         blk *b = &S.recs[i];
-        if (b->state != B_LIVE || !b->student || b->seq <= since || stdio_buffer(b->user))
+        if (b->state != B_LIVE || !b->student || b->seq <= since || b->held)
             continue;
         unwritten(b);
         size_t j = 0;
@@ -1290,6 +1331,22 @@ static void exe_ranges(void)
     }
 }
 
+/* The C library's writable segments, for libc_holds. */
+static int libc_segments(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size, (void)arg;
+    if (!info->dlpi_name || !strstr(info->dlpi_name, "/libc.so"))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && CFG.nlibc < 4; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+            CFG.libc_rw[CFG.nlibc].lo = info->dlpi_addr + ph->p_vaddr;
+            CFG.libc_rw[CFG.nlibc++].hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+        }
+    }
+    return 1;
+}
+
 /* Threads' stacks get no guard page of the C library's: that would need an
  * mprotect, which the filter reserves to the runtime. */
 static void thread_defaults(void)
@@ -1366,6 +1423,7 @@ void mgrt_init(void)
         real_sigaction(fatal_sigs[i], &sa, NULL);
     atexit(at_exit);
     thread_defaults();
+    dl_iterate_phdr(libc_segments, NULL);
     /* From here on only the runtime's own code may make its calls. */
     CFG.rt_lo = (uintptr_t)mgrt_rt_begin;
     CFG.rt_hi = (uintptr_t)MGRT_RT_END;
