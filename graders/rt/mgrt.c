@@ -142,7 +142,6 @@ static union {
 } run_page __attribute__((aligned(PAGE), section(".data.mgrt_run")));
 #define RUN (run_page.r)
 
-static unsigned rt_depth;
 static int inited_early;
 static char **init_envp;
 static volatile int in_fault;
@@ -199,12 +198,10 @@ static void sys_madvise(void *a, size_t len, int adv) { rt_sys(SYS_madvise, (lon
 static void rt_open(void)
 {
     pthread_mutex_lock(&lock);
-    rt_depth++;
 }
 
 static void rt_close(void)
 {
-    rt_depth--;
     pthread_mutex_unlock(&lock);
 }
 
