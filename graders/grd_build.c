@@ -387,7 +387,7 @@ static void box_clean(const grd_assignment *a, sbx_box *box, const grd_file *fil
     char name[32];
     for (size_t i = 0; i < nfiles; i++) {
         box_rm(box, files[i].name);
-        for (const char *ext = "osi"; *ext; ext++) {
+        for (const char *ext = "os"; *ext; ext++) {
             snprintf(name, sizeof name, "s%zu.%c", i, *ext);
             box_rm(box, name);
         }
