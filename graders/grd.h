@@ -25,6 +25,17 @@ typedef struct grd_assignment grd_assignment;
  * read or a manifest is invalid (the message names the file). Caller owns
  * the catalog (grd_catalog_free). */
 grd_catalog *grd_catalog_load(const char *dir, char *err, size_t errlen);
+/* The same, but an assignment whose manifest is invalid is left out rather
+ * than failing the whole catalog: one broken assignment never takes the
+ * others down. skip (may be NULL) gets each left-out assignment's message.
+ * NULL only when dir itself cannot be read. */
+grd_catalog *grd_catalog_open(const char *dir, void (*skip)(void *ctx, const char *msg),
+                              void *ctx, char *err, size_t errlen);
+/* Strict check of the manifest of the assignment folder dir: unknown keys,
+ * wrong types and bad values, each one call of fn (may be NULL) with a
+ * line such as "manifest.json: tests[3].points: must be > 0". Returns the
+ * number of problems (0: valid). */
+int grd_manifest_check(const char *dir, void (*fn)(void *ctx, const char *msg), void *ctx);
 void grd_catalog_free(grd_catalog *c);
 size_t grd_catalog_count(const grd_catalog *c);
 const grd_assignment *grd_catalog_at(const grd_catalog *c, size_t i);

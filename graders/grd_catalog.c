@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,216 @@ static int parse_test(grd_assignment *a, json_t *j, grd_test *t, char *why, size
     return 0;
 }
 
+/* ---- strict validation ----------------------------------------------------
+ * Every key of a manifest is known, of the right type and in range; each
+ * problem is one message naming the field ("tests[3].points: must be > 0").
+ * A table per object: key, type, and for numbers the lower bound. */
+
+typedef enum { V_STR, V_NAME, V_NAMES, V_STRS, V_INT, V_NUM, V_BOOL, V_OBJ, V_ARR, V_STRMAP } v_type;
+
+typedef struct {
+    const char *key;
+    v_type type;
+    double min;         /* V_INT / V_NUM: the value must be > min */
+} v_field;
+
+static const v_field top_fields[] = {
+    {"name", V_NAME, 0},   {"title", V_STR, 0},    {"kind", V_STR, 0},
+    {"files", V_NAMES, 0}, {"headers", V_NAMES, 0}, {"driver", V_NAME, 0},
+    {"limits", V_OBJ, 0},  {"tests", V_ARR, 0},
+};
+static const v_field limit_fields[] = {
+    {"test_ms", V_INT, 0}, {"wall_ms", V_INT, 0}, {"memory_mb", V_INT, 0}, {"output_kb", V_INT, 0},
+};
+static const v_field test_fields[] = {
+    {"name", V_NAME, 0},
+    {"description", V_STR, 0},
+    {"visibility", V_STR, 0},
+    {"points", V_NUM, 0},
+    {"expect", V_STRMAP, 0},
+    {"on_alloc_failure", V_STRMAP, 0},
+    {"args", V_STRS, 0},
+    {"stdin", V_STR, 0},
+    {"expect_stdout", V_STR, 0},
+    {"expect_stdout_contains", V_STR, 0},
+    {"expect_stderr_contains", V_STR, 0},
+    {"expect_exit", V_INT, -1e9},
+    {"memory_mb", V_INT, 0},
+    {"min_peak_rss_mb", V_NUM, -1e-9},
+    {"check", V_STR, 0},
+    {"leaks", V_BOOL, 0},
+};
+
+typedef struct {
+    void (*fn)(void *ctx, const char *msg);
+    void *ctx;
+    int n;
+} v_sink;
+
+__attribute__((format(printf, 2, 3)))
+static void problem(v_sink *k, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    k->n++;
+    if (k->fn)
+        k->fn(k->ctx, msg);
+}
+
+static void check_fields(v_sink *k, const char *where, json_t *o, const v_field *f, size_t nf)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        size_t i;
+        for (i = 0; i < nf && strcmp(f[i].key, key); i++)
+            ;
+        if (i == nf) {
+            problem(k, "manifest.json: %s%.64s: unknown key", where, key);
+            continue;
+        }
+        const char *bad = NULL;
+        switch (f[i].type) {
+        case V_STR:
+            bad = json_is_string(v) ? NULL : "wrong type: must be a string";
+            break;
+        case V_NAME:
+            bad = !json_is_string(v)              ? "wrong type: must be a string"
+                  : !safe_name(json_string_value(v)) ? "must be a plain file name (letters, digits, . _ -)"
+                                                     : NULL;
+            break;
+        case V_NAMES:
+        case V_STRS: {
+            if (!json_is_array(v) || json_array_size(v) > 64) {
+                bad = "wrong type: must be an array of strings (at most 64)";
+                break;
+            }
+            size_t j;
+            json_t *e;
+            json_array_foreach(v, j, e) {
+                if (!json_is_string(e))
+                    problem(k, "manifest.json: %s%s[%zu]: wrong type: must be a string", where,
+                            key, j);
+                else if (f[i].type == V_NAMES && !safe_name(json_string_value(e)))
+                    problem(k, "manifest.json: %s%s[%zu]: must be a plain file name, not a path",
+                            where, key, j);
+            }
+            break;
+        }
+        case V_INT:
+            bad = !json_is_integer(v)                          ? "wrong type: must be a whole number"
+                  : !((double)json_integer_value(v) > f[i].min) ? "must be > 0"
+                                                                : NULL;
+            break;
+        case V_NUM:
+            bad = !json_is_number(v)                       ? "wrong type: must be a number"
+                  : !(json_number_value(v) > f[i].min)      ? (f[i].min < 0 ? "must be >= 0"
+                                                                            : "must be > 0")
+                  : json_number_value(v) > 1000 && f[i].min == 0 ? "must be at most 1000"
+                                                                 : NULL;
+            break;
+        case V_BOOL:
+            bad = json_is_boolean(v) ? NULL : "wrong type: must be true or false";
+            break;
+        case V_OBJ:
+            bad = json_is_object(v) ? NULL : "wrong type: must be an object";
+            break;
+        case V_ARR:
+            bad = json_is_array(v) ? NULL : "wrong type: must be an array";
+            break;
+        case V_STRMAP:
+            bad = string_object(v) ? NULL : "must map keys to strings";
+            break;
+        }
+        if (bad)
+            problem(k, "manifest.json: %s%s: %s", where, key, bad);
+    }
+}
+
+/* Every problem of manifest m of the folder called folder. */
+static void validate(v_sink *k, json_t *m, const char *folder)
+{
+    if (!json_is_object(m)) {
+        problem(k, "manifest.json: not an object");
+        return;
+    }
+    check_fields(k, "", m, top_fields, sizeof top_fields / sizeof top_fields[0]);
+    const char *name = json_string_value(json_object_get(m, "name"));
+    if (!name)
+        problem(k, "manifest.json: name: missing (it must be the folder name '%s')", folder);
+    else if (folder && strcmp(name, folder))
+        problem(k, "manifest.json: name: '%.64s' differs from the folder name '%s'", name, folder);
+    const char *kind = json_string_value(json_object_get(m, "kind"));
+    if (!kind || (strcmp(kind, "functions") && strcmp(kind, "program")))
+        problem(k, "manifest.json: kind: must be \"functions\" or \"program\"");
+    json_t *files = json_object_get(m, "files");
+    if (!json_is_array(files) || !json_array_size(files))
+        problem(k, "manifest.json: files: must list the files a student submits");
+    size_t i;
+    json_t *e;
+    json_array_foreach(files, i, e) {
+        const char *f = json_string_value(e);
+        size_t l = f ? strlen(f) : 0;
+        if (f && (l < 3 || strcmp(f + l - 2, ".c")))
+            problem(k, "manifest.json: files[%zu]: '%.64s' must be a .c file", i, f);
+    }
+    if (kind && !strcmp(kind, "functions") && !json_object_get(m, "driver"))
+        problem(k, "manifest.json: driver: a functions assignment needs a driver file");
+    json_t *lim = json_object_get(m, "limits");
+    if (json_is_object(lim))
+        check_fields(k, "limits.", lim, limit_fields, sizeof limit_fields / sizeof limit_fields[0]);
+    json_t *tests = json_object_get(m, "tests");
+    if (!json_is_array(tests) || !json_array_size(tests) || json_array_size(tests) > 200) {
+        problem(k, "manifest.json: tests: must be a non-empty array (at most 200)");
+        return;
+    }
+    json_t *t;
+    json_array_foreach(tests, i, t) {
+        char where[32];
+        snprintf(where, sizeof where, "tests[%zu].", i);
+        if (!json_is_object(t)) {
+            problem(k, "manifest.json: tests[%zu]: a test is not an object", i);
+            continue;
+        }
+        check_fields(k, where, t, test_fields, sizeof test_fields / sizeof test_fields[0]);
+        const char *tn = json_string_value(json_object_get(t, "name"));
+        if (!json_object_get(t, "name"))
+            problem(k, "manifest.json: tests[%zu].name: missing", i);
+        if (!json_object_get(t, "points"))
+            problem(k, "manifest.json: tests[%zu].points: missing (must be > 0)", i);
+        const char *vis = json_string_value(json_object_get(t, "visibility"));
+        if (vis && strcmp(vis, "visible") && strcmp(vis, "hidden") && strcmp(vis, "after_due_date"))
+            problem(k, "manifest.json: tests[%zu].visibility: must be visible, hidden or "
+                       "after_due_date, not '%.32s'", i, vis);
+        const char *chk = json_string_value(json_object_get(t, "check"));
+        if (chk && strcmp(chk, "addrspace"))
+            problem(k, "manifest.json: tests[%zu].check: unknown check \"%.32s\"", i, chk);
+        for (size_t j = 0; tn && j < i; j++) {
+            const char *o = json_string_value(json_object_get(json_array_get(tests, j), "name"));
+            if (o && !strcmp(o, tn)) {
+                problem(k, "manifest.json: tests[%zu].name: two tests are named %.64s", i, tn);
+                break;
+            }
+        }
+    }
+}
+
+static void first_problem(void *ctx, const char *msg)
+{
+    char *why = ctx;
+    if (!why[0])
+        snprintf(why, 256, "%s", msg + strlen("manifest.json: "));
+}
+
+static void first_problem_ignore(void *ctx, const char *msg)
+{
+    (void)ctx;
+    (void)msg;
+}
+
 static int load_one(const char *dir, const char *name, grd_assignment *a, char *err, size_t errlen)
 {
     char path[4096], why[256] = "";
@@ -231,11 +442,15 @@ static int load_one(const char *dir, const char *name, grd_assignment *a, char *
         snprintf(why, sizeof why, "cannot read it");
         goto out;
     }
-    m = json_loads(text, 0, &je);
+    m = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!m || !json_is_object(m)) {
         snprintf(why, sizeof why, "line %d: %s", je.line, m ? "not an object" : je.text);
         goto out;
     }
+    v_sink sink = {first_problem, why, 0};
+    validate(&sink, m, name);
+    if (sink.n)
+        goto out;
     a->name = dup_str(m, "name", &bad);
     a->title = dup_str(m, "title", &bad);
     a->driver = dup_str(m, "driver", &bad);
@@ -307,7 +522,10 @@ static int by_name(const void *x, const void *y)
     return strcmp(((const grd_assignment *)x)->name, ((const grd_assignment *)y)->name);
 }
 
-grd_catalog *grd_catalog_load(const char *dir, char *err, size_t errlen)
+/* Loads the catalog; an assignment that does not load is left out and
+ * reported to skip (when non-NULL), else it fails the whole catalog. */
+static grd_catalog *catalog_load(const char *dir, void (*skip)(void *ctx, const char *msg),
+                                 void *ctx, char *err, size_t errlen)
 {
     grd_catalog *c = calloc(1, sizeof *c);
     DIR *d = opendir(dir);
@@ -337,8 +555,13 @@ grd_catalog *grd_catalog_load(const char *dir, char *err, size_t errlen)
         c->a = na;
         memset(&c->a[c->n], 0, sizeof c->a[c->n]);
         c->n++;
-        if (load_one(dir, e->d_name, &c->a[c->n - 1], err, errlen))
-            goto fail;
+        if (load_one(dir, e->d_name, &c->a[c->n - 1], err, errlen)) {
+            if (!skip)
+                goto fail;
+            skip(ctx, err);
+            err[0] = '\0';
+            free_assignment(&c->a[--c->n]);
+        }
     }
     closedir(d);
     qsort(c->a, c->n, sizeof *c->a, by_name);
@@ -348,6 +571,47 @@ fail:
         closedir(d);
     grd_catalog_free(c);
     return NULL;
+}
+
+grd_catalog *grd_catalog_load(const char *dir, char *err, size_t errlen)
+{
+    return catalog_load(dir, NULL, NULL, err, errlen);
+}
+
+grd_catalog *grd_catalog_open(const char *dir, void (*skip)(void *ctx, const char *msg),
+                              void *ctx, char *err, size_t errlen)
+{
+    static char none;
+    return catalog_load(dir, skip ? skip : first_problem_ignore, skip ? ctx : &none, err,
+                        errlen);
+}
+
+int grd_manifest_check(const char *dir, void (*fn)(void *ctx, const char *msg), void *ctx)
+{
+    char path[4096], *text = NULL;
+    v_sink k = {fn, ctx, 0};
+    json_error_t je;
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    int rc = grd_read_file(path, GRD_MANIFEST_MAX, &text, NULL);
+    if (rc) {
+        problem(&k, "manifest.json: cannot read it: %s", strerror(-rc));
+        return k.n;
+    }
+    json_t *m = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    free(text);
+    if (!m) {
+        problem(&k, "manifest.json: line %d column %d: %s", je.line, je.column, je.text);
+        return k.n;
+    }
+    const char *base = strrchr(dir, '/');
+    char folder[256];
+    snprintf(folder, sizeof folder, "%s", base ? base + 1 : dir);
+    size_t fl = strlen(folder);
+    while (fl && folder[fl - 1] == '/')
+        folder[--fl] = '\0';
+    validate(&k, m, fl ? folder : NULL);
+    json_decref(m);
+    return k.n;
 }
 
 void grd_catalog_free(grd_catalog *c)

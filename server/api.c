@@ -18,12 +18,14 @@
 #include <microhttpd.h>
 
 #include "api_cache.h"
+#include "api_int.h"
 #include "api_submit.h"
 #include "auth.h"
+#include "clock.h"
 
 /* The statuses we answer with, once: metrics count per entry. */
 #define API_STATUSES(X) \
-    X(200) X(202) X(400) X(401) X(403) X(404) X(405) X(409) X(413) X(415) X(429) X(500) X(503)
+    X(200) X(201) X(202) X(400) X(401) X(403) X(404) X(405) X(409) X(413) X(415) X(422) X(429) X(500) X(503)
 
 static const int api_status_codes[] = {
 #define API_CODE_(n) n,
@@ -57,58 +59,9 @@ typedef struct {
  * hang up on the client instead. */
 #define API_DISCARD_FACTOR 8
 
-typedef enum { AUTH_NONE, AUTH_USER, AUTH_INSTRUCTOR } api_auth;
-
-typedef struct api_req api_req;
-typedef int (*api_handler)(api_req *r);
-
-typedef struct {
-    const char *method;
-    const char *pattern;   /* '*' matches one path segment */
-    api_handler fn;        /* answers once the request (and its body) is in */
-    api_auth auth;
-    api_handler begin;     /* routes with a body: checks before reading it */
-} api_route;
-
-#define API_MAX_PARAMS 2
-#define API_PARAM_LEN 128
-
-struct api_req {
-    srv *s;
-    struct MHD_Connection *conn;
-    struct timespec t0;
-    char method[16];
-    char path[256];               /* for the access log, escaped */
-    const api_route *route;
-    char params[API_MAX_PARAMS][API_PARAM_LEN];
-    db_user user;
-    int authed;
-
-    /* the upload */
-    api_sub *sub;
-    struct MHD_PostProcessor *pp;
-    char *json;
-    size_t json_len;
-    size_t raw;                   /* body bytes received */
-    int pending;                  /* a refusal decided while reading the body */
-    char pending_msg[256];
-    int admitted;
-
-    /* the response */
-    int status;
-    char *body;
-    size_t body_len;
-    const char *ctype;
-    char retry_after[16];
-    char location[64];
-    const char *allow;
-    int queued;                   /* a response was handed to MHD */
-    int replayed;                 /* an Idempotency-Key retry */
-};
-
 /* ---- responses ----------------------------------------------------------- */
 
-static int reply(api_req *r, int status, const char *ctype, char *body, size_t len)
+int reply(api_req *r, int status, const char *ctype, char *body, size_t len)
 {
     free(r->body);
     r->status = status;
@@ -119,7 +72,7 @@ static int reply(api_req *r, int status, const char *ctype, char *body, size_t l
 }
 
 /* Steals doc. */
-static int reply_json(api_req *r, int status, json_t *doc)
+int reply_json(api_req *r, int status, json_t *doc)
 {
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -131,7 +84,7 @@ static int reply_json(api_req *r, int status, json_t *doc)
 }
 
 __attribute__((format(printf, 3, 4)))
-static int reply_error(api_req *r, int status, const char *fmt, ...)
+int reply_error(api_req *r, int status, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -178,7 +131,7 @@ static enum MHD_Result send_reply(api_req *r)
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static void iso_time(int64_t ms, char out[32])
+void iso_time(int64_t ms, char out[32])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
@@ -187,13 +140,13 @@ static void iso_time(int64_t ms, char out[32])
     snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
 
-static const char *query(api_req *r, const char *key)
+const char *query(api_req *r, const char *key)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 /* A strictly positive decimal id; 0 when s is not one. */
-static int64_t parse_id(const char *s)
+int64_t parse_id(const char *s)
 {
     int64_t v = 0;
     if (!*s || *s == '0')
@@ -269,7 +222,7 @@ static int authenticate(api_req *r)
     return 0;
 }
 
-static int is_instructor(const api_req *r)
+int is_instructor(const api_req *r)
 {
     return r->authed && r->user.role == DB_ROLE_INSTRUCTOR;
 }
@@ -292,15 +245,8 @@ static int h_healthz(api_req *r)
                                 "uptime_s", (json_int_t)((db_now_ms() - r->s->started_ms) / 1000)));
 }
 
-/* A bounded growable text buffer for /metrics and CSV. */
-typedef struct {
-    char *p;
-    size_t len, cap, max;
-    int failed;
-} tbuf;
-
 __attribute__((format(printf, 2, 3)))
-static void tb_printf(tbuf *b, const char *fmt, ...)
+void tb_printf(tbuf *b, const char *fmt, ...)
 {
     if (b->failed)
         return;
@@ -407,26 +353,46 @@ static void submission_url(int64_t id, char out[64])
     snprintf(out, 64, "/api/v1/submissions/%" PRId64, id);
 }
 
+/* Points a late submission loses: late_pct of max_score per late day,
+ * never more than it scored. */
+static double late_penalty(const db_submission *sub)
+{
+    if (sub->late_days <= 0 || !sub->has_score)
+        return 0;
+    double p = sub->max_score * sub->late_pct / 100.0 * (double)sub->late_days;
+    return p > sub->score ? sub->score : p;
+}
+
 /* The JSON of a submission without its result document. */
 static json_t *submission_json(const db_submission *sub)
 {
     char created[32], url[64];
     iso_time(sub->created_at, created);
     submission_url(sub->id, url);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:o*}",
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o*}",
                           "id", (json_int_t)sub->id, "assignment", sub->assignment,
-                          "user", sub->user, "status", sub->status,
+                          "course", sub->course, "user", sub->user, "status", sub->status,
                           "created_at", created, "url", url,
                           "files", json_loads(sub->files, 0, NULL));
+    if (o && sub->late_days > 0)
+        json_object_set_new(o, "late_days", json_integer(sub->late_days));
     if (o && sub->result_status) {
         char graded[32];
         iso_time(sub->graded_at, graded);
         json_object_set_new(o, "result_status", json_string(sub->result_status));
         json_object_set_new(o, "score", json_real(sub->score));
         json_object_set_new(o, "max_score", json_real(sub->max_score));
+        json_object_set_new(o, "final_score", json_real(sub->score - late_penalty(sub)));
         json_object_set_new(o, "graded_at", json_string(graded));
     }
     return o;
+}
+
+/* Whether the caller sees submission sub in full: a global instructor, or
+ * a TA or instructor of its course. */
+static int sees_all_of(api_req *r, const db_submission *sub)
+{
+    return is_instructor(r) || api_course_staff(r, sub->course);
 }
 
 /* Loads submission params[0] if the caller may see it: 404 for a missing
@@ -442,16 +408,30 @@ static int load_visible(api_req *r, int with_document, db_submission *sub)
         return reply_error(r, 404, "no such submission");
     if (rc != DB_OK)
         return reply_error(r, 500, "the database is unavailable");
-    if (!is_instructor(r) && sub->user_id != r->user.id) {
+    if (sub->user_id != r->user.id && !sees_all_of(r, sub)) {
         db_submission_clear(sub);
         return reply_error(r, 404, "no such submission");
     }
     return 0;
 }
 
-/* Graded submissions are cached per view: key 2*id for the author's view,
- * 2*id+1 for the instructors' full one. The value is the owner's id
- * followed by the JSON. 0 when served, -1 on a miss. */
+/* Graded submissions are cached in two views: key 2*id for the author's
+ * when no due date applies to it, 2*id+1 for a global instructor's full
+ * one. The value is the owner's id and the views epoch it was made in,
+ * then the JSON; an entry from an older epoch (a regrade, a new deadline
+ * since) is not served. Other views (a TA's, a student's once due dates
+ * apply) are built from the database every time. 0 when served, -1 on a
+ * miss. */
+void api_views_changed(api_req *r)
+{
+    atomic_fetch_add(&r->s->views_epoch, 1);
+}
+
+typedef struct {
+    int64_t owner;
+    uint64_t epoch;
+} view_head;
+
 static uint64_t view_key(api_req *r, int64_t id)
 {
     return (uint64_t)id * 2 + (is_instructor(r) ? 1 : 0);
@@ -459,63 +439,134 @@ static uint64_t view_key(api_req *r, int64_t id)
 
 static int cached_submission(api_req *r)
 {
-    int64_t id = parse_id(r->params[0]), owner;
+    int64_t id = parse_id(r->params[0]);
+    view_head h;
     char *v = NULL;
     size_t len = 0;
-    if (!id || api_cache_get(sub_cache, view_key(r, id), &v, &len) || len < sizeof owner) {
+    if (!id || query(r, "history") ||
+        api_cache_get(sub_cache, view_key(r, id), &v, &len) || len < sizeof h) {
         free(v);
         return -1;
     }
-    memcpy(&owner, v, sizeof owner);
-    if (!is_instructor(r) && owner != r->user.id) {
+    memcpy(&h, v, sizeof h);
+    if (h.epoch != atomic_load(&r->s->views_epoch) || (!is_instructor(r) && h.owner != r->user.id)) {
         free(v);
-        reply_error(r, 404, "no such submission");
-        return 0;
+        return -1; /* stale, or someone else's: the database decides */
     }
-    memmove(v, v + sizeof owner, len - sizeof owner);
-    reply(r, 200, "application/json", v, len - sizeof owner);
+    memmove(v, v + sizeof h, len - sizeof h);
+    reply(r, 200, "application/json", v, len - sizeof h);
     return 0;
 }
 
-static void cache_submission(uint64_t key, int64_t owner, const char *body, size_t len)
+static void cache_submission(uint64_t key, int64_t owner, uint64_t epoch, const char *body,
+                             size_t len)
 {
-    char *v = malloc(sizeof owner + len);
+    view_head h = {owner, epoch};
+    char *v = malloc(sizeof h + len);
     if (!v)
         return;
-    memcpy(v, &owner, sizeof owner);
-    memcpy(v + sizeof owner, body, len);
-    api_cache_put(sub_cache, key, v, sizeof owner + len);
+    memcpy(v, &h, sizeof h);
+    memcpy(v + sizeof h, body, len);
+    api_cache_put(sub_cache, key, v, sizeof h + len);
     free(v);
 }
 
-/* The document the caller may see: instructors the full one, the author
- * the student view (derived here for rows stored before it existed).
- * malloc'd text, or NULL on out of memory. */
-static char *visible_document(api_req *r, const db_submission *sub)
+/* One stored result as the caller may see it: staff the full document,
+ * the author the student view (derived here for rows stored before it
+ * existed), with the tests shown after the due date once it has passed
+ * (revealed). A late submission's document gains late_days, late_penalty
+ * and final_score. malloc'd text, or NULL on out of memory. */
+static char *visible_document(const db_submission *sub, int full, int revealed,
+                              const char *document, const char *student_document)
 {
-    if (is_instructor(r))
-        return strdup(sub->document);
-    if (sub->student_document)
-        return strdup(sub->student_document);
-    json_t *doc = json_loads(sub->document, 0, NULL);
-    json_t *view = doc ? srv_student_view(doc) : NULL;
-    char *text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+    json_t *doc = NULL, *view = NULL;
+    char *text = NULL;
+    if (sub->late_days <= 0 && full)
+        return strdup(document);
+    if (sub->late_days <= 0 && !revealed && student_document)
+        return strdup(student_document);
+    if (!(doc = json_loads(document, 0, NULL)))
+        goto out;
+    view = full ? json_incref(doc) : revealed ? srv_student_view_after_due(doc)
+                                              : srv_student_view(doc);
+    if (!view)
+        goto out;
+    if (sub->late_days > 0) {
+        double score = json_number_value(json_object_get(doc, "score"));
+        double max = json_number_value(json_object_get(doc, "max_score"));
+        double p = max * sub->late_pct / 100.0 * (double)sub->late_days;
+        if (p > score)
+            p = score;
+        json_object_set_new(view, "late_days", json_integer(sub->late_days));
+        json_object_set_new(view, "late_penalty", json_real(p));
+        json_object_set_new(view, "final_score", json_real(score - p));
+    }
+    text = json_dumps(view, JSON_COMPACT);
+out:
     json_decref(view);
     json_decref(doc);
     return text;
+}
+
+typedef struct {
+    const db_submission *sub;
+    int full, revealed;
+    json_t *list;
+    int failed;
+} history_ctx;
+
+static void history_one(void *ctx, const char *document, const char *student_document,
+                        const char *version, int64_t graded_at)
+{
+    history_ctx *h = ctx;
+    char *text = visible_document(h->sub, h->full, h->revealed, document, student_document);
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    char when[32];
+    iso_time(graded_at, when);
+    json_t *o = doc ? json_pack("{s:s, s:s?, s:o}", "graded_at", when, "assignment_version",
+                                version, "result", doc)
+                    : NULL;
+    if (!o || json_array_append_new(h->list, o))
+        h->failed = 1;
 }
 
 static int h_submission(api_req *r)
 {
     if (!cached_submission(r))
         return r->status;
+    uint64_t epoch = atomic_load(&r->s->views_epoch);
     db_submission sub;
     int st = load_visible(r, 1, &sub);
     if (st)
         return st;
+    int full = sees_all_of(r, &sub);
+    /* after_due_date tests: shown to the author once their own (extended)
+     * due date has passed; never while there is none. */
+    int64_t due = full ? 0 : api_course_due(r, sub.course, sub.assignment, sub.user_id);
+    int revealed = due && clk_now_ms() >= due;
+    int cacheable = is_instructor(r) || (sub.user_id == r->user.id && !due && !full);
     json_t *o = submission_json(&sub);
+    if (o && sub.assignment_version)
+        json_object_set_new(o, "assignment_version", json_string(sub.assignment_version));
+    const char *hist = query(r, "history");
+    if (o && hist && strcmp(hist, "0")) {
+        history_ctx hc = {&sub, full, revealed, json_array(), 0};
+        db *d = srv_db(r->s);
+        if (!hc.list || !d || db_result_history(d, sub.id, history_one, &hc) != DB_OK ||
+            hc.failed) {
+            json_decref(hc.list);
+            json_decref(o);
+            db_submission_clear(&sub);
+            return reply_error(r, 500, "the database is unavailable");
+        }
+        json_object_set_new(o, "history", hc.list);
+        cacheable = 0;
+    }
     char *meta = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    char *doc = sub.document ? visible_document(r, &sub) : NULL;
+    char *doc = sub.document ? visible_document(&sub, full, revealed, sub.document,
+                                                sub.student_document)
+                             : NULL;
     json_decref(o);
     if (!meta || (sub.document && !doc)) {
         free(meta);
@@ -546,7 +597,8 @@ static int h_submission(api_req *r)
     n += dl;
     body[n++] = '}';
     body[n] = '\0';
-    cache_submission(view_key(r, sub.id), sub.user_id, body, n);
+    if (cacheable)
+        cache_submission(view_key(r, sub.id), sub.user_id, epoch, body, n);
     free(meta);
     free(doc);
     db_submission_clear(&sub);
@@ -593,11 +645,27 @@ static int h_submission_list(api_req *r)
     db *d = srv_db(r->s);
     if (!d)
         return reply_error(r, 500, "the database is unavailable");
-    int64_t who = is_instructor(r) ? 0 : r->user.id;
+    /* ?course=C narrows to one course, where its TAs and instructors see
+     * everyone's submissions; a student only ever sees their own. */
+    const char *course = query(r, "course");
+    int staff = is_instructor(r);
+    if (course) {
+        db_crole role;
+        int crc = db_course_role(d, course, r->user.id, &role);
+        if (crc == DB_ERROR)
+            return reply_error(r, 500, "the database is unavailable");
+        if (crc == DB_NOT_FOUND && !staff)
+            return reply_error(r, 404, "no such course");
+        if (crc == DB_OK && role != DB_CROLE_STUDENT)
+            staff = 1;
+        if (staff && db_course_get(d, course, NULL, 0) == DB_NOT_FOUND)
+            return reply_error(r, 404, "no such course");
+    }
+    int64_t who = staff ? 0 : r->user.id;
     const char *user = query(r, "user");
-    if (user && !is_instructor(r) && strcmp(user, r->user.name))
+    if (user && !staff && strcmp(user, r->user.name))
         return reply_error(r, 403, "students see only their own submissions");
-    if (user && is_instructor(r)) {
+    if (user && staff) {
         int rc = db_user_id(d, user, &who);
         if (rc == DB_NOT_FOUND)
             return reply_error(r, 404, "no such user");
@@ -606,7 +674,7 @@ static int h_submission_list(api_req *r)
     }
     json_t *list = json_array();
     if (!list ||
-        db_submission_each(d, who, assignment, limit, offset, list_one, list) != DB_OK) {
+        db_submission_each(d, who, assignment, course, limit, offset, list_one, list) != DB_OK) {
         json_decref(list);
         return reply_error(r, 500, "the database is unavailable");
     }
@@ -731,6 +799,22 @@ static int submit_begin(api_req *r)
     return reply_error(r, 415, "send application/json or multipart/form-data");
 }
 
+int api_json_begin(api_req *r)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t base = ct ? strcspn(ct, ";") : 0;
+    while (base && ct[base - 1] == ' ')
+        base--;
+    if (!ct || base != 16 || strncasecmp(ct, "application/json", 16))
+        return reply_error(r, 415, "send application/json");
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > r->s->cfg.max_request)
+        return reply_error(r, 413, "the request is larger than %zu bytes", r->s->cfg.max_request);
+    return 0;
+}
+
 __attribute__((format(printf, 3, 4)))
 static void set_pending(api_req *r, int status, const char *fmt, ...)
 {
@@ -799,6 +883,12 @@ static int h_submit(api_req *r)
     if (api_sub_digest(r->sub, digest))
         return reply_error(r, 500, "out of memory");
 
+    const grd_assignment *a = api_sub_assignment(r->sub);
+    db_sub_ctx ctx;
+    char course[64];
+    if (api_course_admit(r, api_sub_course(r->sub), grd_assignment_name(a), &ctx, course))
+        return r->status;
+
     int retry_after = 0;
     bool instr = is_instructor(r);
     int st = srv_admit(s, r->user.id, instr, &retry_after);
@@ -807,12 +897,14 @@ static int h_submit(api_req *r)
     int64_t id = 0;
     int replayed = 0;
     db *d = srv_db(s);
-    const grd_assignment *a = api_sub_assignment(r->sub);
-    int rc = d ? db_submission_create(d, r->user.id, grd_assignment_name(a),
-                                      api_sub_files(r->sub), api_sub_file_count(r->sub), key,
-                                      digest, &id, &replayed)
+    int rc = d ? db_submission_create_in(d, r->user.id, grd_assignment_name(a),
+                                         api_sub_files(r->sub), api_sub_file_count(r->sub), key,
+                                         digest, &ctx, &id, &replayed)
                : DB_ERROR;
     srv_admit_done(s, r->user.id, instr, rc == DB_OK && !replayed);
+    if (rc == DB_LIMIT)
+        return reply_error(r, 429, "no submissions left: %s in %s takes at most %lld",
+                           grd_assignment_name(a), course, (long long)ctx.max_submissions);
     if (rc == DB_EXISTS)
         return reply_error(r, 409, "Idempotency-Key '%.128s' was used for a different submission (%lld)",
                            key, (long long)id);
@@ -850,7 +942,7 @@ static const api_route routes[] = {
     {"GET", "/api/v1/submissions/*", h_submission, AUTH_USER, NULL},
     {"GET", "/api/v1/submissions/*/files/*", h_submission_file, AUTH_USER, NULL},
 };
-#define API_NROUTES (sizeof routes / sizeof routes[0])
+static const size_t api_nroutes = sizeof routes / sizeof routes[0];
 
 /* Whether path matches pattern; captures the '*' segments into params. */
 static int match(const char *pattern, const char *path, char params[][API_PARAM_LEN])
@@ -872,26 +964,41 @@ static int match(const char *pattern, const char *path, char params[][API_PARAM_
     return !*pattern && !*path;
 }
 
-/* Picks the route; a status (404/405) when none fits. */
+/* The route families, each a table of its own. */
+static const struct {
+    const api_route *rows;
+    const size_t *n;
+} route_tables[] = {
+    {routes, &api_nroutes},
+    {api_course_routes, &api_course_nroutes},
+};
+
+/* Picks the route; a status (404/405) when none fits. Allow lists the
+ * methods the path has, computed from the tables. */
 static int route(api_req *r, const char *url)
 {
     const char *method = strcmp(r->method, "HEAD") ? r->method : "GET";
-    static char allow_get[] = "GET, HEAD", allow_post[] = "POST", allow_both[] = "GET, HEAD, POST";
-    int get = 0, post = 0;
-    for (size_t i = 0; i < API_NROUTES; i++) {
-        char params[API_MAX_PARAMS][API_PARAM_LEN];
-        if (!match(routes[i].pattern, url, params))
-            continue;
-        if (!strcmp(routes[i].method, method)) {
-            r->route = &routes[i];
-            memcpy(r->params, params, sizeof params);
-            return 0;
+    static const char *const allows[8] = {
+        "", "GET, HEAD", "POST", "GET, HEAD, POST", "PUT", "GET, HEAD, PUT", "POST, PUT",
+        "GET, HEAD, POST, PUT",
+    };
+    unsigned have = 0;
+    for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
+        for (size_t i = 0; i < *route_tables[t].n; i++) {
+            const api_route *rt = &route_tables[t].rows[i];
+            char params[API_MAX_PARAMS][API_PARAM_LEN];
+            if (!match(rt->pattern, url, params))
+                continue;
+            if (!strcmp(rt->method, method)) {
+                r->route = rt;
+                memcpy(r->params, params, sizeof params);
+                return 0;
+            }
+            have |= !strcmp(rt->method, "GET") ? 1u : !strcmp(rt->method, "POST") ? 2u : 4u;
         }
-        get |= !strcmp(routes[i].method, "GET");
-        post |= !strcmp(routes[i].method, "POST");
     }
-    if (get || post) {
-        r->allow = get && post ? allow_both : get ? allow_get : allow_post;
+    if (have) {
+        r->allow = allows[have & 7];
         return reply_error(r, 405, "method %s is not allowed here", r->method);
     }
     return reply_error(r, 404, "no such resource");

@@ -26,6 +26,9 @@ struct api_sub {
     char assignment[SUB_MAX_NAME + 1];
     size_t assignment_len;
     int have_assignment;
+    char course[SUB_MAX_NAME + 1];
+    size_t course_len;
+    int have_course;
     sub_file files[SUB_MAX_FILES];
     size_t nfiles;
     db_file view[SUB_MAX_FILES];
@@ -155,21 +158,39 @@ static sub_file *file_new(api_sub *s, const char *name, size_t len)
     return f;
 }
 
-static int set_assignment(api_sub *s, const char *v, size_t off, size_t len)
+/* Appends v[0..len) at off to a short text field (assignment, course). */
+static int set_text(api_sub *s, const char *field, char *dst, size_t *dlen, int *have,
+                    const char *v, size_t off, size_t len)
 {
-    if (off == 0 && s->have_assignment)
-        return refuse(s, 400, "field 'assignment' is given twice");
-    if (off != s->assignment_len || len > SUB_MAX_NAME - s->assignment_len)
-        return refuse(s, 400, "field 'assignment' is not a known assignment name");
-    s->have_assignment = 1;
+    if (off == 0 && *have)
+        return refuse(s, 400, "field '%s' is given twice", field);
+    if (off != *dlen || len > SUB_MAX_NAME - *dlen)
+        return refuse(s, 400, "field '%s' is not a known %s name", field, field);
+    *have = 1;
     if (len == 0)
         return 0;
     if (memchr(v, '\0', len))
-        return refuse(s, 400, "field 'assignment' contains NUL bytes");
-    memcpy(s->assignment + s->assignment_len, v, len);
-    s->assignment_len += len;
-    s->assignment[s->assignment_len] = '\0';
+        return refuse(s, 400, "field '%s' contains NUL bytes", field);
+    memcpy(dst + *dlen, v, len);
+    *dlen += len;
+    dst[*dlen] = '\0';
     return 0;
+}
+
+static int set_assignment(api_sub *s, const char *v, size_t off, size_t len)
+{
+    return set_text(s, "assignment", s->assignment, &s->assignment_len, &s->have_assignment,
+                    v, off, len);
+}
+
+static int set_course(api_sub *s, const char *v, size_t off, size_t len)
+{
+    return set_text(s, "course", s->course, &s->course_len, &s->have_course, v, off, len);
+}
+
+const char *api_sub_course(const api_sub *s)
+{
+    return s->have_course ? s->course : NULL;
 }
 
 int api_sub_json(api_sub *s, const char *body, size_t len)
@@ -193,7 +214,7 @@ int api_sub_json(api_sub *s, const char *body, size_t len)
     const char *key;
     json_t *val;
     json_object_foreach(root, key, val) {
-        if (strcmp(key, "assignment") && strcmp(key, "files")) {
+        if (strcmp(key, "assignment") && strcmp(key, "files") && strcmp(key, "course")) {
             rc = refuse(s, 400, "unknown field '%.64s'", key);
             goto out;
         }
@@ -204,6 +225,13 @@ int api_sub_json(api_sub *s, const char *body, size_t len)
         goto out;
     }
     if ((rc = set_assignment(s, json_string_value(a), 0, json_string_length(a))))
+        goto out;
+    json_t *c = json_object_get(root, "course");
+    if (c && !json_is_string(c)) {
+        rc = refuse(s, 400, "field 'course' must be a string");
+        goto out;
+    }
+    if (c && (rc = set_course(s, json_string_value(c), 0, json_string_length(c))))
         goto out;
     json_t *files = json_object_get(root, "files");
     if (!json_is_object(files)) {
@@ -237,6 +265,8 @@ int api_sub_part(api_sub *s, const char *key, const char *filename,
     if (!key)
         key = "";
     if (!filename) {
+        if (!strcmp(key, "course"))
+            return set_course(s, data, off, size);
         if (strcmp(key, "assignment"))
             return refuse(s, 400, "unexpected form field '%.64s' (file parts need a filename)",
                           key);

@@ -21,7 +21,8 @@ typedef struct api_sub api_sub;
 api_sub *api_sub_new(const grd_catalog *c, size_t max_file, size_t max_request);
 void api_sub_free(api_sub *s);
 
-/* Parses a whole JSON body {"assignment": NAME, "files": {NAME: TEXT}}.
+/* Parses a whole JSON body {"assignment": NAME, "files": {NAME: TEXT}}
+ * with an optional "course": ID.
  * 0 when well-formed, else the refusal status (also in api_sub_status). */
 int api_sub_json(api_sub *s, const char *body, size_t len);
 
@@ -43,6 +44,8 @@ const char *api_sub_error(const api_sub *s);
 const grd_assignment *api_sub_assignment(const api_sub *s);
 size_t api_sub_file_count(const api_sub *s);
 const db_file *api_sub_files(const api_sub *s);
+/* The course the body names (field "course"), or NULL when it names none. */
+const char *api_sub_course(const api_sub *s);
 
 /* After api_sub_finish returned 0: SHA-256 over the assignment and the
  * files in name order, so the same submission always has the same digest.

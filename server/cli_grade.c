@@ -39,6 +39,21 @@ static int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
+typedef struct {
+    const char *name;
+    char msg[512];
+} skipped_ctx;
+
+/* Keeps the message of the assignment asked for, if it is the one left out. */
+static void note_skipped(void *ctx, const char *msg)
+{
+    skipped_ctx *k = ctx;
+    char needle[160];
+    snprintf(needle, sizeof needle, "/%.100s/manifest.json", k->name);
+    if (strstr(msg, needle))
+        snprintf(k->msg, sizeof k->msg, "%s", msg);
+}
+
 int cli_grade(int argc, char **argv)
 {
     const char *name = NULL, *dir = cli_default_assignments();
@@ -77,14 +92,20 @@ int cli_grade(int argc, char **argv)
     if (!n)
         return usage("no file to grade");
 
-    cat = grd_catalog_load(dir, err, sizeof err);
+    /* Another assignment's broken manifest is no reason not to grade this
+     * one; this one's is, and the message says what is wrong with it. */
+    skipped_ctx sk = {name, ""};
+    cat = grd_catalog_open(dir, note_skipped, &sk, err, sizeof err);
     if (!cat) {
         fprintf(stderr, "memgrade grade: %s\n", err);
         return 2;
     }
     const grd_assignment *a = grd_catalog_find(cat, name);
     if (!a) {
-        fprintf(stderr, "memgrade grade: unknown assignment '%.100s'\n", name);
+        if (sk.msg[0])
+            fprintf(stderr, "memgrade grade: %s\n", sk.msg);
+        else
+            fprintf(stderr, "memgrade grade: unknown assignment '%.100s'\n", name);
         rc = 2;
         goto out;
     }

@@ -57,6 +57,69 @@ static const char *const migrations[] = {
     /* 3: what a student may see of a result (hidden tests withheld);
      * NULL in older rows, where the API derives it on the fly. */
     "ALTER TABLE results ADD COLUMN student_document TEXT;",
+    /* 4: courses (issue 10). Every existing user joins the default course
+     * with their global role and every existing submission belongs to it,
+     * so an upgraded install behaves as before. A result keeps its
+     * predecessors in result_history when a regrade replaces it, and names
+     * the assignment version (content hash) it was graded against. */
+    "CREATE TABLE courses("
+    "  id TEXT PRIMARY KEY,"
+    "  title TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE course_members("
+    "  course_id TEXT NOT NULL REFERENCES courses(id),"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  role TEXT NOT NULL CHECK (role IN ('student','ta','instructor')),"
+    "  PRIMARY KEY (course_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX course_members_user ON course_members(user_id);"
+    "CREATE TABLE course_assignments("
+    "  course_id TEXT NOT NULL REFERENCES courses(id),"
+    "  assignment TEXT NOT NULL,"
+    "  due INTEGER, accept_until INTEGER,"
+    "  late_penalty_per_day REAL NOT NULL DEFAULT 0,"
+    "  max_submissions INTEGER,"
+    "  policy TEXT NOT NULL DEFAULT 'best' CHECK (policy IN ('best','last')),"
+    "  PRIMARY KEY (course_id, assignment)) WITHOUT ROWID;"
+    "CREATE TABLE extensions("
+    "  course_id TEXT NOT NULL REFERENCES courses(id),"
+    "  assignment TEXT NOT NULL,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  due INTEGER, accept_until INTEGER,"
+    "  PRIMARY KEY (course_id, assignment, user_id)) WITHOUT ROWID;"
+    "ALTER TABLE submissions ADD COLUMN course TEXT NOT NULL DEFAULT 'default';"
+    "ALTER TABLE submissions ADD COLUMN late_days INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE submissions ADD COLUMN late_pct REAL NOT NULL DEFAULT 0;"
+    "CREATE INDEX submissions_course ON submissions(course, assignment, user_id, id);"
+    "ALTER TABLE results ADD COLUMN assignment_version TEXT;"
+    "CREATE TABLE result_history("
+    "  id INTEGER PRIMARY KEY,"
+    "  submission_id INTEGER NOT NULL REFERENCES submissions(id),"
+    "  status TEXT NOT NULL,"
+    "  score REAL, max_score REAL, duration_ms INTEGER,"
+    "  document TEXT NOT NULL, student_document TEXT,"
+    "  graded_at INTEGER NOT NULL, assignment_version TEXT);"
+    "CREATE INDEX result_history_submission ON result_history(submission_id, id);"
+    "CREATE TABLE regrades("
+    "  id INTEGER PRIMARY KEY,"
+    "  course_id TEXT NOT NULL REFERENCES courses(id),"
+    "  assignment TEXT NOT NULL,"
+    "  total INTEGER NOT NULL,"
+    "  done INTEGER NOT NULL DEFAULT 0,"
+    "  failed INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE regrade_items("
+    "  id INTEGER PRIMARY KEY,"
+    "  regrade_id INTEGER NOT NULL REFERENCES regrades(id),"
+    "  submission_id INTEGER NOT NULL REFERENCES submissions(id),"
+    "  state TEXT NOT NULL DEFAULT 'queued'"
+    "    CHECK (state IN ('queued','running','done')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  claimed_by TEXT);"
+    "CREATE INDEX regrade_items_state ON regrade_items(state, id);"
+    "INSERT INTO courses(id, title, created_at)"
+    "  VALUES ('default', 'Default course', CAST(strftime('%s','now') AS INTEGER) * 1000);"
+    "INSERT INTO course_members(course_id, user_id, role)"
+    "  SELECT 'default', id, role FROM users;",
 };
 
 #define SUBMISSION_COLS                                                        \
@@ -65,7 +128,8 @@ static const char *const migrations[] = {
     " r.status, r.score, r.max_score, r.graded_at,"                           \
     " (SELECT json_group_array(name) FROM"                                    \
     "   (SELECT name FROM submission_files f WHERE f.submission_id = s.id"    \
-    "    ORDER BY name))"
+    "    ORDER BY name)),"                                                     \
+    " s.course, s.late_days, s.late_pct, r.assignment_version"
 #define SUBMISSION_FROM                                                        \
     " FROM submissions s JOIN users u ON u.id = s.user_id"                    \
     " JOIN jobs j ON j.submission_id = s.id"                                  \
@@ -83,18 +147,106 @@ static const char *const migrations[] = {
                      " JOIN users u ON u.id = t.user_id WHERE t.hash = ?1")    \
     X(USER_EACH, "SELECT id, name, role FROM users ORDER BY name")             \
     X(SUB_ADD, "INSERT INTO submissions(user_id, assignment, created_at,"      \
-               " idempotency_key, digest) VALUES (?1, ?2, ?3, ?4, ?5)")        \
+               " idempotency_key, digest, course, late_days, late_pct)"        \
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                     \
+    X(SUB_COUNT, "SELECT COUNT(*) FROM submissions"                            \
+                 " WHERE course = ?1 AND assignment = ?2 AND user_id = ?3")    \
+    X(MEMBER_ADD, "INSERT INTO course_members(course_id, user_id, role)"       \
+                  " VALUES (?1, ?2, ?3) ON CONFLICT (course_id, user_id)"      \
+                  " DO UPDATE SET role = excluded.role")                       \
+    X(MEMBER_ROLE, "SELECT role FROM course_members"                           \
+                   " WHERE course_id = ?1 AND user_id = ?2")                   \
+    X(COURSE_ADD, "INSERT INTO courses(id, title, created_at) VALUES (?1, ?2, ?3)") \
+    X(COURSE_GET, "SELECT title FROM courses WHERE id = ?1")                   \
+    X(COURSE_EACH, "SELECT c.id, c.title, m.role FROM courses c"               \
+                   " JOIN course_members m ON m.course_id = c.id"              \
+                   " WHERE m.user_id = ?1 ORDER BY c.id")                      \
+    X(COURSE_ALL, "SELECT id, title, 'instructor' FROM courses ORDER BY id")   \
+    X(OFFER_GET, "SELECT assignment, due, accept_until, late_penalty_per_day," \
+                 " max_submissions, policy FROM course_assignments"            \
+                 " WHERE course_id = ?1 AND assignment = ?2")                  \
+    X(OFFER_EACH, "SELECT assignment, due, accept_until, late_penalty_per_day," \
+                  " max_submissions, policy FROM course_assignments"           \
+                  " WHERE course_id = ?1 ORDER BY assignment")                 \
+    X(OFFER_PUT, "INSERT INTO course_assignments(course_id, assignment, due,"  \
+                 " accept_until, late_penalty_per_day, max_submissions, policy)" \
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"                        \
+                 " ON CONFLICT (course_id, assignment) DO UPDATE SET"          \
+                 " due = excluded.due, accept_until = excluded.accept_until,"  \
+                 " late_penalty_per_day = excluded.late_penalty_per_day,"      \
+                 " max_submissions = excluded.max_submissions,"                \
+                 " policy = excluded.policy")                                  \
+    X(EXT_PUT, "INSERT INTO extensions(course_id, assignment, user_id, due,"   \
+               " accept_until) VALUES (?1, ?2, ?3, ?4, ?5)"                    \
+               " ON CONFLICT (course_id, assignment, user_id) DO UPDATE SET"   \
+               " due = excluded.due, accept_until = excluded.accept_until")    \
+    X(EXT_GET, "SELECT due, accept_until FROM extensions"                      \
+               " WHERE course_id = ?1 AND assignment = ?2 AND user_id = ?3")   \
+    X(COURSE_GRADES, "SELECT u.name, s.id, s.created_at, s.late_days,"         \
+                     " CASE WHEN r.score IS NULL THEN NULL ELSE"               \
+                     "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) END," \
+                     " r.max_score"                                            \
+                     " FROM course_members m JOIN users u ON u.id = m.user_id" \
+                     " LEFT JOIN submissions s ON s.course = ?1"               \
+                     "  AND s.assignment = ?2 AND s.user_id = m.user_id"       \
+                     " LEFT JOIN results r ON r.submission_id = s.id"          \
+                     " WHERE m.course_id = ?1 AND m.role = 'student'"          \
+                     " ORDER BY u.name, s.id")                                 \
+    X(HISTORY, "SELECT document, student_document, assignment_version, graded_at" \
+               " FROM (SELECT id AS k, document, student_document,"            \
+               "  assignment_version, graded_at FROM result_history"           \
+               "  WHERE submission_id = ?1"                                    \
+               " UNION ALL SELECT 9223372036854775807, document,"             \
+               "  student_document, assignment_version, graded_at FROM results" \
+               "  WHERE submission_id = ?1) ORDER BY k")                       \
+    X(REGRADE_ADD, "INSERT INTO regrades(course_id, assignment, total, created_at)" \
+                   " VALUES (?1, ?2, 0, ?3)")                                  \
+    X(REGRADE_ITEMS, "INSERT INTO regrade_items(regrade_id, submission_id)"    \
+                     " SELECT ?1, s.id FROM submissions s"                     \
+                     " JOIN jobs j ON j.submission_id = s.id AND j.state = 'done'" \
+                     " WHERE s.course = ?2 AND s.assignment = ?3 ORDER BY s.id") \
+    X(REGRADE_TOTAL, "UPDATE regrades SET total = ?2 WHERE id = ?1")           \
+    X(REGRADE_GET, "SELECT g.total, g.done, g.failed, g.course_id,"            \
+                   " (SELECT COUNT(*) FROM regrade_items i"                    \
+                   "  WHERE i.regrade_id = g.id AND i.state = 'running')"      \
+                   " FROM regrades g WHERE g.id = ?1")                         \
+    X(REGRADE_DEPTH, "SELECT COUNT(*) FROM regrade_items WHERE state = 'queued'") \
+    X(REGRADE_CLAIM, "UPDATE regrade_items SET state = 'running',"             \
+                     " attempts = attempts + 1, claimed_by = ?1"               \
+                     " WHERE id = (SELECT id FROM regrade_items"               \
+                     "             WHERE state = 'queued' ORDER BY id LIMIT 1)" \
+                     " RETURNING id, submission_id, attempts")                 \
+    X(REGRADE_ITEM_DONE, "UPDATE regrade_items SET state = 'done'"             \
+                         " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2" \
+                         " RETURNING regrade_id, submission_id")               \
+    X(REGRADE_COUNT, "UPDATE regrades SET done = done + 1, failed = failed + ?2" \
+                     " WHERE id = ?1")                                         \
+    X(RESULT_TO_HISTORY, "INSERT INTO result_history(submission_id, status,"   \
+                         " score, max_score, duration_ms, document,"           \
+                         " student_document, graded_at, assignment_version)"   \
+                         " SELECT submission_id, status, score, max_score,"    \
+                         " duration_ms, document, student_document, graded_at," \
+                         " assignment_version FROM results WHERE submission_id = ?1") \
+    X(RESULT_REPLACE, "INSERT OR REPLACE INTO results(submission_id, status,"  \
+                      " score, max_score, duration_ms, document, graded_at,"   \
+                      " student_document, assignment_version)"                 \
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")          \
+    X(REGRADE_REQUEUE, "UPDATE regrade_items SET state = 'queued', claimed_by = NULL" \
+                       " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
+    X(REGRADE_REQUEUE_ALL, "UPDATE regrade_items SET state = 'queued',"        \
+                           " claimed_by = NULL WHERE state = 'running'")       \
     X(SUB_BY_KEY, "SELECT id, digest FROM submissions"                         \
                   " WHERE user_id = ?1 AND idempotency_key = ?2")              \
     X(FILE_ADD, "INSERT INTO submission_files(submission_id, name, content)"   \
                 " VALUES (?1, ?2, ?3)")                                        \
     X(JOB_ADD, "INSERT INTO jobs(submission_id, state) VALUES (?1, 'queued')") \
-    X(SUB_GET, "SELECT " SUBMISSION_COLS ", r.document, r.student_document"     \
+    X(SUB_GET, "SELECT " SUBMISSION_COLS ", r.document, r.student_document"    \
                SUBMISSION_FROM                                                 \
                " WHERE s.id = ?1")                                             \
     X(SUB_EACH, "SELECT " SUBMISSION_COLS SUBMISSION_FROM                      \
                 " WHERE (?1 = 0 OR s.user_id = ?1)"                            \
                 " AND (?2 IS NULL OR s.assignment = ?2)"                       \
+                " AND (?5 IS NULL OR s.course = ?5)"                           \
                 " ORDER BY s.id DESC LIMIT ?3 OFFSET ?4")                      \
     X(FILE_GET, "SELECT content FROM submission_files"                        \
                 " WHERE submission_id = ?1 AND name = ?2")                     \
@@ -119,8 +271,9 @@ static const char *const migrations[] = {
     X(JOB_DONE, "UPDATE jobs SET state = 'done', finished_at = ?3"             \
                 " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2")    \
     X(RESULT_ADD, "INSERT INTO results(submission_id, status, score, max_score," \
-                  " duration_ms, document, graded_at, student_document)"       \
-                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8"         \
+                  " duration_ms, document, graded_at, student_document,"       \
+                  " assignment_version)"                                       \
+                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"     \
                   " FROM jobs WHERE id = ?1")                                  \
     X(JOB_REQUEUE, "UPDATE jobs SET state = 'queued', claimed_by = NULL"       \
                    " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
@@ -144,6 +297,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 struct db {
     sqlite3 *h;
     sqlite3_stmt *st[ST_COUNT];
+    char version[80];   /* db_set_assignment_version; "" for unknown */
 };
 
 /* Writers of this process take turns here before SQLite's write lock:
@@ -344,7 +498,15 @@ static int user_add_locked(db *d, const char *name, db_role role,
         goto out;
     }
     int64_t uid = sqlite3_last_insert_rowid(d->h);
-    if (token_insert(d, uid, hash) || tx_commit(d))
+    if (token_insert(d, uid, hash) ||
+        !(s = stmt(d, ST_MEMBER_ADD)))
+        goto out;
+    /* Everyone is in the default course, with their global role. */
+    sqlite3_bind_text(s, 1, DB_DEFAULT_COURSE, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, uid);
+    sqlite3_bind_text(s, 3, role == DB_ROLE_INSTRUCTOR ? "instructor" : "student", -1,
+                      SQLITE_STATIC);
+    if (step_done(d, s) || tx_commit(d))
         goto out;
     if (id)
         *id = uid;
@@ -449,9 +611,10 @@ int db_user_each(db *d, void (*fn)(void *ctx, const db_user *u), void *ctx)
 
 static int submission_create_locked(db *d, int64_t user_id, const char *assignment,
                                     const db_file *files, size_t nfiles, const char *key,
-                                    const uint8_t digest[AUTH_HASH_LEN], int64_t *id,
-                                    int *replayed)
+                                    const uint8_t digest[AUTH_HASH_LEN], const db_sub_ctx *ctx,
+                                    int64_t *id, int *replayed)
 {
+    const char *course = ctx->course ? ctx->course : DB_DEFAULT_COURSE;
     int rc = DB_ERROR;
     sqlite3_stmt *s;
     *replayed = 0;
@@ -476,14 +639,33 @@ static int submission_create_locked(db *d, int64_t user_id, const char *assignme
         if (src != SQLITE_DONE)
             goto out;
     }
+    if (ctx->max_submissions > 0) {
+        if (!(s = stmt(d, ST_SUB_COUNT)))
+            goto out;
+        sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, user_id);
+        int src = sqlite3_step(s);
+        int64_t used = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+        sqlite3_reset(s);
+        if (used < 0)
+            goto out;
+        if (used >= ctx->max_submissions) {
+            rc = DB_LIMIT;
+            goto out;
+        }
+    }
     if (!(s = stmt(d, ST_SUB_ADD)))
         goto out;
     sqlite3_bind_int64(s, 1, user_id);
     sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, db_now_ms());
+    sqlite3_bind_int64(s, 3, ctx->now ? ctx->now : db_now_ms());
     if (key)
         sqlite3_bind_text(s, 4, key, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 5, digest, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, course, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, ctx->late_days);
+    sqlite3_bind_double(s, 8, ctx->late_pct);
     if (step_done(d, s))
         goto out;
     int64_t sid = sqlite3_last_insert_rowid(d->h);
@@ -509,12 +691,22 @@ out:
     return rc;
 }
 
+int db_submission_create_in(db *d, int64_t user_id, const char *assignment,
+                            const db_file *files, size_t nfiles, const char *key,
+                            const uint8_t digest[AUTH_HASH_LEN], const db_sub_ctx *ctx,
+                            int64_t *id, int *replayed)
+{
+    WRITE_LOCKED(submission_create_locked(d, user_id, assignment, files, nfiles, key, digest,
+                                          ctx, id, replayed));
+}
+
 int db_submission_create(db *d, int64_t user_id, const char *assignment,
                          const db_file *files, size_t nfiles, const char *key,
                          const uint8_t digest[AUTH_HASH_LEN], int64_t *id, int *replayed)
 {
-    WRITE_LOCKED(submission_create_locked(d, user_id, assignment, files, nfiles, key, digest,
-                                          id, replayed));
+    db_sub_ctx ctx = {0};
+    return db_submission_create_in(d, user_id, assignment, files, nfiles, key, digest, &ctx,
+                                   id, replayed);
 }
 
 static char *col_dup(sqlite3_stmt *s, int i)
@@ -539,7 +731,11 @@ static int submission_from_row(sqlite3_stmt *s, db_submission *o)
     o->max_score = sqlite3_column_double(s, 8);
     o->graded_at = sqlite3_column_int64(s, 9);
     o->files = col_dup(s, 10);
-    if (!o->user || !o->assignment || !o->status || !o->files ||
+    o->course = col_dup(s, 11);
+    o->late_days = sqlite3_column_int64(s, 12);
+    o->late_pct = sqlite3_column_double(s, 13);
+    o->assignment_version = col_dup(s, 14);
+    if (!o->user || !o->assignment || !o->status || !o->files || !o->course ||
         (sqlite3_column_type(s, 6) != SQLITE_NULL && !o->result_status))
         return -1;
     return 0;
@@ -554,6 +750,8 @@ void db_submission_clear(db_submission *s)
     free(s->document);
     free(s->student_document);
     free(s->files);
+    free(s->course);
+    free(s->assignment_version);
     memset(s, 0, sizeof *s);
 }
 
@@ -576,11 +774,11 @@ int db_submission_get(db *d, int64_t id, int with_document, db_submission *out)
     }
     if (submission_from_row(s, out))
         goto out;
-    if (with_document && sqlite3_column_type(s, 11) != SQLITE_NULL &&
-        !(out->document = col_dup(s, 11)))
+    if (with_document && sqlite3_column_type(s, 15) != SQLITE_NULL &&
+        !(out->document = col_dup(s, 15)))
         goto out;
-    if (with_document && sqlite3_column_type(s, 12) != SQLITE_NULL &&
-        !(out->student_document = col_dup(s, 12)))
+    if (with_document && sqlite3_column_type(s, 16) != SQLITE_NULL &&
+        !(out->student_document = col_dup(s, 16)))
         goto out;
     rc = DB_OK;
 out:
@@ -591,7 +789,7 @@ out:
 }
 
 int db_submission_each(db *d, int64_t user_id, const char *assignment,
-                       int limit, int offset,
+                       const char *course, int limit, int offset,
                        void (*fn)(void *ctx, const db_submission *s), void *ctx)
 {
     int rc = DB_OK;
@@ -603,6 +801,8 @@ int db_submission_each(db *d, int64_t user_id, const char *assignment,
         sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, limit);
     sqlite3_bind_int(s, 4, offset);
+    if (course)
+        sqlite3_bind_text(s, 5, course, -1, SQLITE_STATIC);
     int src;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         db_submission row;
@@ -793,6 +993,8 @@ static int job_finish_locked(db *d, int64_t job_id, const char *owner,
     if (student_document)
         sqlite3_bind_text(s, 8, student_document, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, now);
+    if (d->version[0])
+        sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
     if (step_done(d, s) || sqlite3_changes(d->h) != 1 || tx_commit(d))
         goto out;
     rc = DB_OK;
@@ -830,6 +1032,9 @@ static int job_requeue_all_locked(db *d, int64_t *count)
     if (exec1(d, ST_JOB_REQUEUE_ALL))
         return DB_ERROR;
     *count = sqlite3_changes64(d->h);
+    if (exec1(d, ST_REGRADE_REQUEUE_ALL))
+        return DB_ERROR;
+    *count += sqlite3_changes64(d->h);
     return DB_OK;
 }
 
@@ -847,4 +1052,511 @@ int db_queue_depth(db *d, int64_t *count)
     *count = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);
     return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+}
+
+/* ---- result history --------------------------------------------------------- */
+
+int db_result_history(db *d, int64_t id,
+                      void (*fn)(void *ctx, const char *document, const char *student_document,
+                                 const char *version, int64_t graded_at),
+                      void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, ST_HISTORY);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(s, 0),
+           (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
+           sqlite3_column_int64(s, 3));
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+}
+
+void db_set_assignment_version(db *d, const char *version)
+{
+    snprintf(d->version, sizeof d->version, "%s", version ? version : "");
+}
+
+/* ---- courses ----------------------------------------------------------------- */
+
+static const char *const crole_names[] = {"student", "ta", "instructor"};
+
+int db_crole_parse(const char *s)
+{
+    for (size_t i = 0; i < sizeof crole_names / sizeof crole_names[0]; i++)
+        if (s && !strcmp(s, crole_names[i]))
+            return (int)i;
+    return -1;
+}
+
+const char *db_crole_name(db_crole r)
+{
+    return (unsigned)r < 3 ? crole_names[r] : "?";
+}
+
+int db_course_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    return n >= 1 && n <= 32 && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static int course_add_locked(db *d, const char *id, const char *title)
+{
+    sqlite3_stmt *s = stmt(d, ST_COURSE_ADD);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, title, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, db_now_ms());
+    int src = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (src == SQLITE_CONSTRAINT)
+        return DB_EXISTS;
+    if (src != SQLITE_DONE) {
+        db_log(d, "adding a course");
+        return DB_ERROR;
+    }
+    return DB_OK;
+}
+
+int db_course_add(db *d, const char *id, const char *title)
+{
+    WRITE_LOCKED(course_add_locked(d, id, title));
+}
+
+int db_course_get(db *d, const char *id, char *title, size_t titlelen)
+{
+    sqlite3_stmt *s = stmt(d, ST_COURSE_GET);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW && title)
+        snprintf(title, titlelen, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+static int course_enrol_locked(db *d, const char *course, int64_t user_id, db_crole role)
+{
+    int rc = db_course_get(d, course, NULL, 0);
+    if (rc != DB_OK)
+        return rc;
+    sqlite3_stmt *s = stmt(d, ST_MEMBER_ADD);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_text(s, 3, db_crole_name(role), -1, SQLITE_STATIC);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_course_enrol(db *d, const char *course, int64_t user_id, db_crole role)
+{
+    WRITE_LOCKED(course_enrol_locked(d, course, user_id, role));
+}
+
+int db_course_role(db *d, const char *course, int64_t user_id, db_crole *role)
+{
+    sqlite3_stmt *s = stmt(d, ST_MEMBER_ROLE);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, user_id);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        int r = db_crole_parse((const char *)sqlite3_column_text(s, 0));
+        *role = r < 0 ? DB_CROLE_STUDENT : (db_crole)r;
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_course_each(db *d, int64_t user_id,
+                   void (*fn)(void *ctx, const char *id, const char *title, db_crole role),
+                   void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, user_id ? ST_COURSE_EACH : ST_COURSE_ALL);
+    if (!s)
+        return DB_ERROR;
+    if (user_id)
+        sqlite3_bind_int64(s, 1, user_id);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        int r = db_crole_parse((const char *)sqlite3_column_text(s, 2));
+        fn(ctx, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+           r < 0 ? DB_CROLE_STUDENT : (db_crole)r);
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+}
+
+static void offer_from_row(sqlite3_stmt *s, db_offer *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->assignment, sizeof o->assignment, "%s", (const char *)sqlite3_column_text(s, 0));
+    o->due = sqlite3_column_int64(s, 1);
+    o->accept_until = sqlite3_column_int64(s, 2);
+    o->late_penalty_per_day = sqlite3_column_double(s, 3);
+    o->max_submissions = sqlite3_column_int64(s, 4);
+    const char *p = (const char *)sqlite3_column_text(s, 5);
+    o->policy_last = p && !strcmp(p, "last");
+}
+
+int db_offer_get(db *d, const char *course, const char *assignment, db_offer *out)
+{
+    sqlite3_stmt *s = stmt(d, ST_OFFER_GET);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        offer_from_row(s, out);
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_offer_each(db *d, const char *course, void (*fn)(void *ctx, const db_offer *o),
+                  void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, ST_OFFER_EACH);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        db_offer o;
+        offer_from_row(s, &o);
+        fn(ctx, &o);
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+}
+
+static void bind_time(sqlite3_stmt *s, int i, int64_t ms)
+{
+    if (ms)
+        sqlite3_bind_int64(s, i, ms);
+}
+
+static int offer_put_locked(db *d, const char *course, const db_offer *o)
+{
+    int rc = db_course_get(d, course, NULL, 0);
+    if (rc != DB_OK)
+        return rc;
+    sqlite3_stmt *s = stmt(d, ST_OFFER_PUT);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, o->assignment, -1, SQLITE_STATIC);
+    bind_time(s, 3, o->due);
+    bind_time(s, 4, o->accept_until);
+    sqlite3_bind_double(s, 5, o->late_penalty_per_day);
+    if (o->max_submissions)
+        sqlite3_bind_int64(s, 6, o->max_submissions);
+    sqlite3_bind_text(s, 7, o->policy_last ? "last" : "best", -1, SQLITE_STATIC);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_offer_put(db *d, const char *course, const db_offer *o)
+{
+    WRITE_LOCKED(offer_put_locked(d, course, o));
+}
+
+static int extension_put_locked(db *d, const char *course, const char *assignment,
+                                int64_t user_id, int64_t due, int64_t accept_until)
+{
+    sqlite3_stmt *s = stmt(d, ST_EXT_PUT);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, user_id);
+    bind_time(s, 4, due);
+    bind_time(s, 5, accept_until);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_extension_put(db *d, const char *course, const char *assignment, int64_t user_id,
+                     int64_t due, int64_t accept_until)
+{
+    WRITE_LOCKED(extension_put_locked(d, course, assignment, user_id, due, accept_until));
+}
+
+int db_extension_get(db *d, const char *course, const char *assignment, int64_t user_id,
+                     int64_t *due, int64_t *accept_until)
+{
+    sqlite3_stmt *s = stmt(d, ST_EXT_GET);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, user_id);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        *due = sqlite3_column_int64(s, 0);
+        *accept_until = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_submission_count(db *d, const char *course, const char *assignment, int64_t user_id,
+                        int64_t *n)
+{
+    sqlite3_stmt *s = stmt(d, ST_SUB_COUNT);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, user_id);
+    int src = sqlite3_step(s);
+    *n = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+}
+
+int db_course_grades(db *d, const char *course, const char *assignment,
+                     void (*fn)(void *ctx, const db_course_grade *g), void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, ST_COURSE_GRADES);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    /* Rows come by student, then submission: fold each student's rows. */
+    char user[65] = "";
+    db_course_grade g;
+    int have = 0, src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(s, 0);
+        if (!have || strcmp(name, user)) {
+            if (have)
+                fn(ctx, &g);
+            snprintf(user, sizeof user, "%s", name);
+            memset(&g, 0, sizeof g);
+            g.user = user;
+            have = 1;
+        }
+        if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+            continue;
+        g.attempts++;
+        g.last_submission = sqlite3_column_int64(s, 1);
+        g.last_submitted_at = sqlite3_column_int64(s, 2);
+        g.last_late_days = sqlite3_column_int64(s, 3);
+        g.has_last = sqlite3_column_type(s, 4) != SQLITE_NULL;
+        g.last_score = sqlite3_column_double(s, 4);
+        if (!g.has_last)
+            continue;
+        g.max_score = sqlite3_column_double(s, 5);
+        if (!g.has_best || g.last_score > g.best_score) {
+            g.has_best = 1;
+            g.best_score = g.last_score;
+            g.best_submission = g.last_submission;
+            g.best_late_days = g.last_late_days;
+        }
+    }
+    if (have && src == SQLITE_DONE)
+        fn(ctx, &g);
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+}
+
+/* ---- regrades ------------------------------------------------------------------ */
+
+static int regrade_create_locked(db *d, const char *course, const char *assignment,
+                                 int64_t *id, int64_t *total)
+{
+    int rc = DB_ERROR;
+    if (tx_begin(d))
+        return DB_ERROR;
+    sqlite3_stmt *s = stmt(d, ST_REGRADE_ADD);
+    if (!s)
+        goto out;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, db_now_ms());
+    if (step_done(d, s))
+        goto out;
+    int64_t rid = sqlite3_last_insert_rowid(d->h);
+    if (!(s = stmt(d, ST_REGRADE_ITEMS)))
+        goto out;
+    sqlite3_bind_int64(s, 1, rid);
+    sqlite3_bind_text(s, 2, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, assignment, -1, SQLITE_STATIC);
+    if (step_done(d, s))
+        goto out;
+    int64_t n = sqlite3_changes64(d->h);
+    if (!(s = stmt(d, ST_REGRADE_TOTAL)))
+        goto out;
+    sqlite3_bind_int64(s, 1, rid);
+    sqlite3_bind_int64(s, 2, n);
+    if (step_done(d, s) || tx_commit(d))
+        goto out;
+    *id = rid;
+    *total = n;
+    rc = DB_OK;
+out:
+    if (rc != DB_OK)
+        tx_rollback(d);
+    return rc;
+}
+
+int db_regrade_create(db *d, const char *course, const char *assignment, int64_t *id,
+                      int64_t *total)
+{
+    WRITE_LOCKED(regrade_create_locked(d, course, assignment, id, total));
+}
+
+int db_regrade_get(db *d, int64_t id, db_regrade *out)
+{
+    sqlite3_stmt *s = stmt(d, ST_REGRADE_GET);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->total = sqlite3_column_int64(s, 0);
+        out->done = sqlite3_column_int64(s, 1);
+        out->failed = sqlite3_column_int64(s, 2);
+        snprintf(out->course, sizeof out->course, "%s", (const char *)sqlite3_column_text(s, 3));
+        int64_t running = sqlite3_column_int64(s, 4);
+        snprintf(out->status, sizeof out->status, "%s",
+                 out->done >= out->total ? "done" : running || out->done ? "running" : "queued");
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_regrade_depth(db *d, int64_t *count)
+{
+    sqlite3_stmt *s = stmt(d, ST_REGRADE_DEPTH);
+    if (!s)
+        return DB_ERROR;
+    int src = sqlite3_step(s);
+    *count = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+}
+
+int db_regrade_claim(db *d, const char *owner, db_job *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = stmt(d, ST_REGRADE_CLAIM);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+    pthread_mutex_lock(&write_mu);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        out->job_id = sqlite3_column_int64(s, 0);
+        out->submission_id = sqlite3_column_int64(s, 1);
+        out->attempts = sqlite3_column_int(s, 2);
+        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&write_mu);
+    if (src != SQLITE_DONE) {
+        db_log(d, "claiming a regrade item");
+        return DB_ERROR;
+    }
+    if (!out->job_id)
+        return DB_NOT_FOUND;
+    out->regrade = 1;
+    if (job_load(d, out) != DB_OK) {
+        db_regrade_requeue(d, out->job_id, owner);
+        db_job_clear(out);
+        return DB_ERROR;
+    }
+    return DB_OK;
+}
+
+static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int failed,
+                                 const char *result_status, double score, double max_score,
+                                 int64_t duration_ms, const char *document,
+                                 const char *student_document)
+{
+    int rc = DB_ERROR;
+    if (tx_begin(d))
+        return DB_ERROR;
+    sqlite3_stmt *s = stmt(d, ST_REGRADE_ITEM_DONE);
+    if (!s)
+        goto out;
+    sqlite3_bind_int64(s, 1, item_id);
+    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    int64_t regrade_id = 0, sub_id = 0;
+    if (src == SQLITE_ROW) {
+        regrade_id = sqlite3_column_int64(s, 0);
+        sub_id = sqlite3_column_int64(s, 1);
+        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+            ;
+    }
+    sqlite3_reset(s);
+    if (src != SQLITE_DONE)
+        goto out;
+    if (!regrade_id) {
+        rc = DB_NOT_FOUND; /* not ours any more: someone else stores it */
+        goto out;
+    }
+    if (!failed) {
+        /* The current result becomes history; the new one is current. */
+        if (!(s = stmt(d, ST_RESULT_TO_HISTORY)))
+            goto out;
+        sqlite3_bind_int64(s, 1, sub_id);
+        if (step_done(d, s) || !(s = stmt(d, ST_RESULT_REPLACE)))
+            goto out;
+        sqlite3_bind_int64(s, 1, sub_id);
+        sqlite3_bind_text(s, 2, result_status, -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 3, score);
+        sqlite3_bind_double(s, 4, max_score);
+        sqlite3_bind_int64(s, 5, duration_ms);
+        sqlite3_bind_text(s, 6, document, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 7, db_now_ms());
+        if (student_document)
+            sqlite3_bind_text(s, 8, student_document, -1, SQLITE_STATIC);
+        if (d->version[0])
+            sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
+        if (step_done(d, s))
+            goto out;
+    }
+    if (!(s = stmt(d, ST_REGRADE_COUNT)))
+        goto out;
+    sqlite3_bind_int64(s, 1, regrade_id);
+    sqlite3_bind_int(s, 2, failed ? 1 : 0);
+    if (step_done(d, s) || tx_commit(d))
+        goto out;
+    rc = DB_OK;
+out:
+    if (rc != DB_OK)
+        tx_rollback(d);
+    return rc;
+}
+
+int db_regrade_finish(db *d, int64_t item_id, const char *owner, int failed,
+                      const char *result_status, double score, double max_score,
+                      int64_t duration_ms, const char *document, const char *student_document)
+{
+    WRITE_LOCKED(regrade_finish_locked(d, item_id, owner, failed, result_status, score,
+                                       max_score, duration_ms, document, student_document));
+}
+
+static int regrade_requeue_locked(db *d, int64_t item_id, const char *owner)
+{
+    sqlite3_stmt *s = stmt(d, ST_REGRADE_REQUEUE);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, item_id);
+    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_regrade_requeue(db *d, int64_t item_id, const char *owner)
+{
+    WRITE_LOCKED(regrade_requeue_locked(d, item_id, owner));
 }

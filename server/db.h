@@ -17,7 +17,7 @@
 typedef struct db db;
 
 /* Return codes beyond 0 / -1 (-1: SQLite failed; the message is logged). */
-enum { DB_OK = 0, DB_ERROR = -1, DB_NOT_FOUND = 1, DB_EXISTS = 2 };
+enum { DB_OK = 0, DB_ERROR = -1, DB_NOT_FOUND = 1, DB_EXISTS = 2, DB_LIMIT = 3 };
 
 typedef enum { DB_ROLE_STUDENT, DB_ROLE_INSTRUCTOR } db_role;
 
@@ -88,7 +88,29 @@ typedef struct {
     char *document;        /* the SPEC §4 result document, JSON text */
     char *student_document;/* the same as its author may see it, or NULL */
     char *files;           /* JSON array of file names, text */
+    char *course;
+    int64_t late_days;     /* 0 when on time */
+    double late_pct;       /* percent of max_score per late day */
+    char *assignment_version; /* content hash the result was graded against */
 } db_submission;
+
+/* Where a submission goes and what the deadline made of it, decided by the
+ * caller (api.c) from the course's offer at the time it passes in now. */
+typedef struct {
+    const char *course;        /* NULL: "default" */
+    int64_t now;               /* ms since the epoch: the submission's time */
+    int64_t late_days;         /* whole days after the due date, rounded up */
+    double late_pct;           /* penalty, percent of max_score per late day */
+    int64_t max_submissions;   /* 0: no limit; else DB_LIMIT once reached */
+} db_sub_ctx;
+
+/* db_submission_create in a course: the count against max_submissions is
+ * taken in the same transaction as the insert, so two racing requests
+ * cannot both take the last attempt. DB_LIMIT when none is left. */
+int db_submission_create_in(db *d, int64_t user_id, const char *assignment,
+                            const db_file *files, size_t nfiles, const char *key,
+                            const uint8_t digest[AUTH_HASH_LEN], const db_sub_ctx *ctx,
+                            int64_t *id, int *replayed);
 
 /* Loads one submission (with its document when with_document). */
 int db_submission_get(db *d, int64_t id, int with_document, db_submission *out);
@@ -97,7 +119,7 @@ void db_submission_clear(db_submission *s);
  * and assignment (NULL: all); at most limit rows after skipping offset.
  * The submission passed to fn has no document and is cleared after fn. */
 int db_submission_each(db *d, int64_t user_id, const char *assignment,
-                       int limit, int offset,
+                       const char *course, int limit, int offset,
                        void (*fn)(void *ctx, const db_submission *s), void *ctx);
 /* One stored file's bytes: *data is malloc'd (caller frees). */
 int db_submission_file(db *d, int64_t id, const char *name, char **data, size_t *len);
@@ -114,6 +136,102 @@ typedef struct {
 int db_grades(db *d, const char *assignment,
               void (*fn)(void *ctx, const db_grade *g), void *ctx);
 
+/* Every result of submission id, oldest first (the current one last): fn
+ * gets each stored document and its version, status, score and time. */
+int db_result_history(db *d, int64_t id,
+                      void (*fn)(void *ctx, const char *document, const char *student_document,
+                                 const char *version, int64_t graded_at),
+                      void *ctx);
+
+/* ---- courses -------------------------------------------------------------- */
+
+/* A role inside one course. */
+typedef enum { DB_CROLE_STUDENT, DB_CROLE_TA, DB_CROLE_INSTRUCTOR } db_crole;
+/* "student" / "ta" / "instructor"; -1 for anything else. */
+int db_crole_parse(const char *s);
+const char *db_crole_name(db_crole r);
+
+/* The course every user is enrolled in and that offers every assignment. */
+#define DB_DEFAULT_COURSE "default"
+
+/* Whether id is a course id: [a-z0-9_-]{1,32}. */
+int db_course_id_valid(const char *id);
+/* Adds a course; DB_EXISTS when the id is taken. */
+int db_course_add(db *d, const char *id, const char *title);
+/* DB_OK when course id exists (*title, may be NULL, gets its title, at most
+ * titlelen bytes), else DB_NOT_FOUND. */
+int db_course_get(db *d, const char *id, char *title, size_t titlelen);
+/* Enrols user_id in course (or changes their role there). DB_NOT_FOUND when
+ * there is no such course. */
+int db_course_enrol(db *d, const char *course, int64_t user_id, db_crole role);
+/* The caller's role in course; DB_NOT_FOUND when not a member. */
+int db_course_role(db *d, const char *course, int64_t user_id, db_crole *role);
+/* Calls fn for each course user_id belongs to (every course when user_id
+ * is 0, role then DB_CROLE_INSTRUCTOR), by id. */
+int db_course_each(db *d, int64_t user_id,
+                   void (*fn)(void *ctx, const char *id, const char *title, db_crole role),
+                   void *ctx);
+
+/* An assignment as a course offers it. Times in ms since the epoch, 0 for
+ * none; max_submissions 0 for no limit. */
+typedef struct {
+    char assignment[65];
+    int64_t due, accept_until;
+    double late_penalty_per_day;   /* percent of max_score per started day */
+    int64_t max_submissions;
+    int policy_last;               /* the last submission counts, not the best */
+} db_offer;
+
+/* The offer of assignment in course; DB_NOT_FOUND when not offered. The
+ * default course offers every assignment with no deadline unless a row
+ * says otherwise, which the caller decides (it knows the catalog). */
+int db_offer_get(db *d, const char *course, const char *assignment, db_offer *out);
+/* Offers or changes (upsert). DB_NOT_FOUND when the course does not exist. */
+int db_offer_put(db *d, const char *course, const db_offer *o);
+/* Each stored offer of course, by assignment. */
+int db_offer_each(db *d, const char *course, void (*fn)(void *ctx, const db_offer *o),
+                  void *ctx);
+/* A per-student extension; 0 for a time not extended. */
+int db_extension_put(db *d, const char *course, const char *assignment, int64_t user_id,
+                     int64_t due, int64_t accept_until);
+/* DB_NOT_FOUND when user_id has no extension there. */
+int db_extension_get(db *d, const char *course, const char *assignment, int64_t user_id,
+                     int64_t *due, int64_t *accept_until);
+/* How many submissions user_id made to assignment in course. */
+int db_submission_count(db *d, const char *course, const char *assignment, int64_t user_id,
+                        int64_t *n);
+
+/* Gradebook row of a course: one per student member, also those who never
+ * submitted. Scores are after late penalties; has_* say whether any
+ * submission was graded. final is best or last per the offer's policy. */
+typedef struct {
+    const char *user;
+    int64_t attempts;
+    int has_best, has_last;
+    double best_score, last_score, max_score;
+    int64_t best_submission, last_submission;
+    int64_t best_late_days, last_late_days;
+    int64_t last_submitted_at;
+} db_course_grade;
+int db_course_grades(db *d, const char *course, const char *assignment,
+                     void (*fn)(void *ctx, const db_course_grade *g), void *ctx);
+
+/* ---- regrades --------------------------------------------------------------- */
+
+/* Creates a regrade of every graded submission of assignment in course: one
+ * item each, queued behind new submissions. *id the regrade, *total its
+ * items. */
+int db_regrade_create(db *d, const char *course, const char *assignment, int64_t *id,
+                      int64_t *total);
+typedef struct {
+    int64_t total, done, failed;
+    char course[40];
+    char status[16];   /* queued | running | done */
+} db_regrade;
+int db_regrade_get(db *d, int64_t id, db_regrade *out);
+/* Regrade items in the queued state (the workers' second queue). */
+int db_regrade_depth(db *d, int64_t *count);
+
 /* ---- the queue ----------------------------------------------------------- */
 
 /* A claimed job with its submission's files, ready for grading. Owned by the
@@ -122,6 +240,7 @@ typedef struct {
     int64_t job_id;
     int64_t submission_id;
     int attempts;
+    int regrade;           /* job_id is a regrade item, not a submission's job */
     char *assignment;
     size_t nfiles;
     db_file *files;
@@ -130,6 +249,8 @@ typedef struct {
 /* Claims the oldest queued job for owner (running, attempts+1) and loads its
  * files. DB_NOT_FOUND when the queue is empty. */
 int db_job_claim(db *d, const char *owner, db_job *out);
+/* The same for the oldest queued regrade item (out->regrade set). */
+int db_regrade_claim(db *d, const char *owner, db_job *out);
 void db_job_clear(db_job *j);
 /* Stores the result (the full document for instructors and the student's
  * view of it, which may be NULL) and marks the job done in one transaction. The result is
@@ -138,10 +259,21 @@ void db_job_clear(db_job *j);
 int db_job_finish(db *d, int64_t job_id, const char *owner, const char *result_status,
                   double score, double max_score, int64_t duration_ms,
                   const char *document, const char *student_document);
+/* The version (content hash) of the assignment the next db_job_finish or
+ * db_regrade_finish on this connection records; NULL for unknown. */
+void db_set_assignment_version(db *d, const char *version);
+/* Stores a regrade item's result as its submission's current one, the
+ * previous result moving to history, and counts the item done (failed when
+ * failed) in its regrade, in one transaction fenced by owner like
+ * db_job_finish: an item is never stored twice. */
+int db_regrade_finish(db *d, int64_t item_id, const char *owner, int failed,
+                      const char *result_status, double score, double max_score,
+                      int64_t duration_ms, const char *document, const char *student_document);
 /* Puts a running job of owner back in the queue (a retry, or shutdown). */
 int db_job_requeue(db *d, int64_t job_id, const char *owner);
-/* Puts every running job back in the queue: at start, when the previous
- * process died holding them. *count receives how many. */
+int db_regrade_requeue(db *d, int64_t item_id, const char *owner);
+/* Puts every running job (and regrade item) back in the queue: at start,
+ * when the previous process died holding them. *count receives how many. */
 int db_job_requeue_all(db *d, int64_t *count);
 /* Jobs in the queued state. */
 int db_queue_depth(db *d, int64_t *count);

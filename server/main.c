@@ -19,6 +19,14 @@ static const struct {
      "user add NAME --role student|instructor [--db PATH]\n"
      "  memgrade user token|revoke NAME [--db PATH]\n"
      "  memgrade user list [--db PATH]"},
+    {"course", cli_course,
+     "course add ID --title TEXT [--db PATH]\n"
+     "  memgrade course enrol ID USER --role student|ta|instructor [--db PATH]\n"
+     "  memgrade course offer ID ASSIGNMENT [--due ISO8601] [--accept-until ISO8601]\n"
+     "                        [--late-penalty PCT_PER_DAY] [--max-submissions N]\n"
+     "                        [--policy best|last] [--db PATH]\n"
+     "  memgrade course list [--db PATH]"},
+    {"assignment", cli_assignment, "assignment check DIR"},
 };
 
 const char *cli_default_assignments(void)

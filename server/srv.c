@@ -2,7 +2,10 @@
  * limit) and the grading workers that drain the durable queue. */
 #include "srv.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,10 @@
 
 #include <jansson.h>
 #include <malloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
 
 const double srv_duration_bounds[SRV_DURATION_BUCKETS] = {
     0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60,
@@ -259,7 +266,21 @@ static double mono_secs(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Withholds every test whose visibility is not "visible", or only the
+ * "hidden" ones once the due date has passed (after_due false). */
+static json_t *student_view(const json_t *doc, int after_due);
+
 json_t *srv_student_view(const json_t *doc)
+{
+    return student_view(doc, 0);
+}
+
+json_t *srv_student_view_after_due(const json_t *doc)
+{
+    return student_view(doc, 1);
+}
+
+static json_t *student_view(const json_t *doc, int after_due)
 {
     json_t *view = json_deep_copy(doc);
     json_t *tests = view ? json_object_get(view, "tests") : NULL;
@@ -273,7 +294,7 @@ json_t *srv_student_view(const json_t *doc)
         goto fail;
     json_array_foreach(tests, i, t) {
         const char *vis = json_string_value(json_object_get(t, "visibility"));
-        if (!vis || !strcmp(vis, "visible")) {
+        if (!vis || !strcmp(vis, "visible") || (after_due && !strcmp(vis, "after_due_date"))) {
             if (json_array_append(kept, t))
                 goto fail;
             continue;
@@ -295,6 +316,120 @@ fail:
     json_decref(kept);
     json_decref(view);
     return NULL;
+}
+
+/* ---- assignment versions ------------------------------------------------------ */
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} vbuf;
+
+static int vb_add(vbuf *b, const void *data, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *np = realloc(b->p, cap);
+        if (!np)
+            return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+/* Appends "relpath\0" and the SHA-256 of each regular file under
+ * root/rel, in name order, to b. Symbolic links are not followed. */
+static int version_walk(const char *root, const char *rel, vbuf *b, int depth)
+{
+    char path[PATH_MAX];
+    if (depth > 8 || snprintf(path, sizeof path, "%s/%s", root, rel) >= (int)sizeof path)
+        return -1;
+    struct dirent **ents = NULL;
+    int n = scandir(path, &ents, NULL, alphasort);
+    if (n < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        const char *nm = ents[i]->d_name;
+        char sub[PATH_MAX], full[PATH_MAX];
+        struct stat st;
+        if (rc || !strcmp(nm, ".") || !strcmp(nm, ".."))
+            continue;
+        if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", nm) >= (int)sizeof sub ||
+            snprintf(full, sizeof full, "%s/%s", root, sub) >= (int)sizeof full ||
+            lstat(full, &st)) {
+            rc = -1;
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = version_walk(root, sub, b, depth + 1);
+        } else if (S_ISREG(st.st_mode) && st.st_size <= (64 << 20)) {
+            int fd = open(full, O_RDONLY | O_CLOEXEC);
+            char *data = fd >= 0 ? malloc((size_t)st.st_size + 1) : NULL;
+            ssize_t got = data ? read(fd, data, (size_t)st.st_size) : -1;
+            uint8_t h[AUTH_HASH_LEN];
+            if (got == (ssize_t)st.st_size) {
+                auth_sha256(data, (size_t)got, h);
+                rc = vb_add(b, sub, strlen(sub) + 1) || vb_add(b, h, sizeof h) ? -1 : 0;
+            } else {
+                rc = -1;
+            }
+            free(data);
+            if (fd >= 0)
+                close(fd);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        free(ents[i]);
+    free(ents);
+    return rc;
+}
+
+int srv_assignment_version(const char *dir, const char *name, char out[65])
+{
+    char root[PATH_MAX];
+    vbuf b = {0};
+    if (snprintf(root, sizeof root, "%s/%s", dir, name) >= (int)sizeof root ||
+        version_walk(root, "", &b, 0)) {
+        free(b.p);
+        return -1;
+    }
+    uint8_t h[AUTH_HASH_LEN];
+    auth_sha256(b.p ? (const void *)b.p : "", b.len, h);
+    free(b.p);
+    for (int i = 0; i < AUTH_HASH_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+    return 0;
+}
+
+void srv_regrade_added(srv *s, int64_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    s->regrade_queued += n;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Puts a claimed job or regrade item back in its queue and wakes a worker. */
+static int requeue(srv *s, db *d, const db_job *j)
+{
+    int rc = j->regrade ? db_regrade_requeue(d, j->job_id, s->owner)
+                        : db_job_requeue(d, j->job_id, s->owner);
+    if (rc == DB_OK) {
+        pthread_mutex_lock(&s->mu);
+        if (j->regrade)
+            s->regrade_queued++;
+        else
+            s->queued++;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
 }
 
 /* Grades one claimed job and stores its result. */
@@ -325,12 +460,7 @@ static void grade_job(srv *s, db *d, db_job *j)
                 (long long)j->submission_id, j->attempts, err);
         if (a && j->attempts < s->cfg.retries && !atomic_load(&s->draining)) {
             atomic_fetch_add(&s->outcomes[SRV_OUT_RETRIED], 1);
-            if (db_job_requeue(d, j->job_id, s->owner) == DB_OK) {
-                pthread_mutex_lock(&s->mu);
-                s->queued++;
-                pthread_cond_signal(&s->cv);
-                pthread_mutex_unlock(&s->mu);
-            }
+            requeue(s, d, j);
             return;
         }
         json_decref(doc);
@@ -347,10 +477,22 @@ static void grade_job(srv *s, db *d, db_job *j)
     json_t *view = srv_student_view(doc);
     char *view_text = view ? json_dumps(view, JSON_COMPACT) : NULL;
     json_decref(view);
-    int frc = text && view_text ? db_job_finish(d, j->job_id, s->owner, status, score,
-                                                max_score, (int64_t)(secs * 1000), text,
-                                                view_text)
-                                : DB_ERROR;
+    char version[65];
+    db_set_assignment_version(d, a && !srv_assignment_version(s->cfg.assignments,
+                                                              j->assignment, version)
+                                     ? version : NULL);
+    /* A regrade that our machinery could not grade keeps the result the
+     * submission has and counts as failed in its batch. */
+    int failed = rc != 0 || !strcmp(status, "internal_error");
+    int frc = !text || !view_text ? DB_ERROR
+              : j->regrade ? db_regrade_finish(d, j->job_id, s->owner, failed, status, score,
+                                               max_score, (int64_t)(secs * 1000), text,
+                                               view_text)
+                           : db_job_finish(d, j->job_id, s->owner, status, score,
+                                           max_score, (int64_t)(secs * 1000), text,
+                                           view_text);
+    if (frc == DB_OK && j->regrade)
+        atomic_fetch_add(&s->views_epoch, 1);
     free(view_text);
     if (frc == DB_OK) {
         srv_outcome o = !strcmp(status, "compile_error")    ? SRV_OUT_COMPILE_ERROR
@@ -367,12 +509,8 @@ static void grade_job(srv *s, db *d, db_job *j)
          * until the next restart. A stopping server leaves that to the
          * next start, which requeues every running job. */
         while (frc == DB_ERROR) {
-            if (db_job_requeue(d, j->job_id, s->owner) == DB_OK) {
+            if (requeue(s, d, j) == DB_OK) {
                 atomic_fetch_add(&s->outcomes[SRV_OUT_REQUEUED], 1);
-                pthread_mutex_lock(&s->mu);
-                s->queued++;
-                pthread_cond_signal(&s->cv);
-                pthread_mutex_unlock(&s->mu);
                 break;
             }
             if (atomic_load(&s->draining))
@@ -391,30 +529,38 @@ static void *worker_main(void *arg)
     db *d = srv_db(s);
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stopping && s->queued <= 0)
+        while (!s->stopping && s->queued <= 0 && s->regrade_queued <= 0)
             pthread_cond_wait(&s->cv, &s->mu);
         if (s->stopping) {
             pthread_mutex_unlock(&s->mu);
             break;
         }
-        s->queued--;
+        /* New submissions first: a regrade batch only fills idle time. */
+        bool regrade = s->queued <= 0;
+        if (regrade)
+            s->regrade_queued--;
+        else
+            s->queued--;
         s->running++;
         pthread_mutex_unlock(&s->mu);
 
         db_job j;
-        int rc = d ? db_job_claim(d, s->owner, &j) : DB_ERROR;
+        int rc = !d ? DB_ERROR : regrade ? db_regrade_claim(d, s->owner, &j)
+                                         : db_job_claim(d, s->owner, &j);
         if (rc == DB_OK) {
             grade_job(s, d, &j);
             db_job_clear(&j);
         }
         pthread_mutex_lock(&s->mu);
         s->running--;
-        bool idle = s->running == 0 && s->queued <= 0;
+        bool idle = s->running == 0 && s->queued <= 0 && s->regrade_queued <= 0;
         if (rc == DB_NOT_FOUND) {
             /* Our count drifted from the table (it should not): trust the table. */
             int64_t n = 0;
-            if (db_queue_depth(d, &n) == DB_OK)
+            if (!regrade && db_queue_depth(d, &n) == DB_OK)
                 s->queued = n;
+            if (regrade && db_regrade_depth(d, &n) == DB_OK)
+                s->regrade_queued = n;
         }
         pthread_mutex_unlock(&s->mu);
         /* Grading bursts leave freed memory in every thread's malloc arena;
@@ -427,7 +573,10 @@ static void *worker_main(void *arg)
             struct timespec ts = {1, 0};
             nanosleep(&ts, NULL);
             pthread_mutex_lock(&s->mu);
-            s->queued++;
+            if (regrade)
+                s->regrade_queued++;
+            else
+                s->queued++;
             pthread_mutex_unlock(&s->mu);
             if (!d)
                 d = srv_db(s);

@@ -62,10 +62,14 @@ typedef struct {
     pthread_mutex_t mu;            /* guards queued, running, stopping */
     pthread_cond_t cv;
     int64_t queued;                /* mirrors jobs in state 'queued' */
+    int64_t regrade_queued;        /* mirrors regrade items 'queued': served
+                                    * only when no submission waits */
     int64_t running;
     int64_t reserved;              /* accepted requests not yet committed */
     bool stopping;
     atomic_bool draining;          /* shutting down: admit nothing new */
+    atomic_uint_fast64_t views_epoch; /* bumped when a stored result or a
+                                    * deadline changes (api.c's view cache) */
 
     srv_ratelimit *rl;
     int access_fd;                 /* -1: no access log */
@@ -107,6 +111,9 @@ void srv_ratelimit_free(srv_ratelimit *rl);
  * memory errors stay: they are in the student's own code. New reference;
  * NULL on out of memory. */
 json_t *srv_student_view(const json_t *doc);
+/* The same once the author's due date has passed: "after_due_date" tests
+ * are shown too, only "hidden" ones withheld. */
+json_t *srv_student_view_after_due(const json_t *doc);
 
 /* ---- workers ------------------------------------------------------------- */
 
@@ -114,6 +121,14 @@ json_t *srv_student_view(const json_t *doc);
 int srv_workers_start(srv *s);
 /* Lets running jobs finish, then joins every worker. */
 void srv_workers_stop(srv *s);
+/* n regrade items were queued: wakes workers for them. */
+void srv_regrade_added(srv *s, int64_t n);
+
+/* The version of assignment name in folder dir: the SHA-256, in hex, of
+ * every file under it (relative path and content, in name order). 0, or
+ * -1 when the folder cannot be read. */
+int srv_assignment_version(const char *dir, const char *name, char out[65]);
+
 /* Queue depth and jobs running, for /metrics and /healthz. */
 void srv_queue_stats(srv *s, int64_t *queued, int64_t *running);
 

@@ -179,6 +179,12 @@ static void reopen_access_log(srv *s)
     fprintf(stderr, "memgrade serve: reopened %s\n", s->cfg.access_log);
 }
 
+static void log_skipped(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "memgrade serve: left out: %s\n", msg);
+}
+
 int srv_cmd_serve(int argc, char **argv)
 {
     static srv s; /* one service per process; signal-free shared state */
@@ -203,7 +209,8 @@ int srv_cmd_serve(int argc, char **argv)
 
     if ((lockfd = lock_db(s.cfg.db_path)) < 0)
         goto out;
-    if (!(s.catalog = grd_catalog_load(s.cfg.assignments, err, sizeof err))) {
+    /* A broken assignment is left out (and named here), the others served. */
+    if (!(s.catalog = grd_catalog_open(s.cfg.assignments, log_skipped, NULL, err, sizeof err))) {
         fprintf(stderr, "memgrade serve: %s\n", err);
         goto out;
     }
@@ -215,7 +222,8 @@ int srv_cmd_serve(int argc, char **argv)
     if (!d)
         goto out;
     int64_t requeued = 0;
-    if (db_job_requeue_all(d, &requeued) || db_queue_depth(d, &s.queued))
+    if (db_job_requeue_all(d, &requeued) || db_queue_depth(d, &s.queued) ||
+        db_regrade_depth(d, &s.regrade_queued))
         goto out;
     if (requeued)
         fprintf(stderr, "memgrade serve: requeued %lld job(s) left running by a previous process\n",

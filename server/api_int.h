@@ -1,0 +1,116 @@
+/* api_int: what the API's route families (api.c, api_courses.c) share:
+ * the request, the route table entry and the reply helpers. Not for use
+ * outside server/api*.c. */
+#ifndef MEMGRADE_API_INT_H
+#define MEMGRADE_API_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "api_submit.h"
+#include "db.h"
+#include "srv.h"
+
+typedef enum { AUTH_NONE, AUTH_USER, AUTH_INSTRUCTOR } api_auth;
+
+typedef struct api_req api_req;
+typedef int (*api_handler)(api_req *r);
+
+typedef struct {
+    const char *method;
+    const char *pattern;   /* '*' matches one path segment */
+    api_handler fn;        /* answers once the request (and its body) is in */
+    api_auth auth;
+    api_handler begin;     /* routes with a body: checks before reading it */
+} api_route;
+
+#define API_MAX_PARAMS 3
+#define API_PARAM_LEN 128
+
+struct api_req {
+    srv *s;
+    struct MHD_Connection *conn;
+    struct timespec t0;
+    char method[16];
+    char path[256];               /* for the access log, escaped */
+    const api_route *route;
+    char params[API_MAX_PARAMS][API_PARAM_LEN];
+    db_user user;
+    int authed;
+
+    /* the upload */
+    api_sub *sub;
+    struct MHD_PostProcessor *pp;
+    char *json;
+    size_t json_len;
+    size_t raw;                   /* body bytes received */
+    int pending;                  /* a refusal decided while reading the body */
+    char pending_msg[256];
+    int admitted;
+
+    /* the response */
+    int status;
+    char *body;
+    size_t body_len;
+    const char *ctype;
+    char retry_after[16];
+    char location[64];
+    const char *allow;
+    int queued;                   /* a response was handed to MHD */
+    int replayed;                 /* an Idempotency-Key retry */
+};
+
+/* A bounded growable text buffer for /metrics and CSV. */
+typedef struct {
+    char *p;
+    size_t len, cap, max;
+    int failed;
+} tbuf;
+
+__attribute__((format(printf, 2, 3)))
+void tb_printf(tbuf *b, const char *fmt, ...);
+
+/* Sets the response (steals body, malloc'd); returns status. */
+int reply(api_req *r, int status, const char *ctype, char *body, size_t len);
+/* Steals doc. */
+int reply_json(api_req *r, int status, json_t *doc);
+__attribute__((format(printf, 3, 4)))
+int reply_error(api_req *r, int status, const char *fmt, ...);
+const char *query(api_req *r, const char *key);
+/* A strictly positive decimal id; 0 when s is not one. */
+int64_t parse_id(const char *s);
+/* A global instructor. */
+int is_instructor(const api_req *r);
+void iso_time(int64_t ms, char out[32]);
+
+/* begin for routes whose body is a small JSON document (r->json). */
+int api_json_begin(api_req *r);
+
+/* The course routes (api_courses.c). */
+extern const api_route api_course_routes[];
+extern const size_t api_course_nroutes;
+
+/* Bumped whenever a stored result or a deadline changes: cached views of
+ * submissions older than this are not served (api.c). */
+void api_views_changed(api_req *r);
+
+/* For submissions (api.c → api_courses.c): decides the course of a new
+ * submission by user r->user to assignment (requested: the body's course,
+ * or NULL) and what its deadline makes of it now. 0 with ctx filled
+ * (ctx->course points into course_buf), else the refusal already replied. */
+int api_course_admit(api_req *r, const char *requested, const char *assignment,
+                     db_sub_ctx *ctx, char course_buf[64]);
+
+/* Whether r's user may see submissions of course as a TA or instructor
+ * there (global instructors always may). */
+int api_course_staff(api_req *r, const char *course);
+
+/* The caller's effective due date of assignment in course (their
+ * extension, else the offer's), 0 when there is none. */
+int64_t api_course_due(api_req *r, const char *course, const char *assignment,
+                       int64_t user_id);
+
+#endif
