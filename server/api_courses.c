@@ -102,8 +102,8 @@ typedef struct {
     api_req *r;
     db *d;
     const char *assignment;
-    char found[64];
-    int n;
+    char found[64], found_student[64];
+    int n, students;    /* offering courses, those of them the caller studies in */
 } pick_ctx;
 
 static void pick_one(void *ctx, const char *id, const char *title, db_crole role)
@@ -111,11 +111,12 @@ static void pick_one(void *ctx, const char *id, const char *title, db_crole role
     pick_ctx *p = ctx;
     db_offer o;
     (void)title;
-    (void)role;
     if (!strcmp(id, DB_DEFAULT_COURSE) || db_offer_get(p->d, id, p->assignment, &o) != DB_OK)
         return;
     if (p->n++ == 0)
         snprintf(p->found, sizeof p->found, "%s", id);
+    if (role == DB_CROLE_STUDENT && p->students++ == 0)
+        snprintf(p->found_student, sizeof p->found_student, "%s", id);
 }
 
 int api_course_admit(api_req *r, const char *requested, const char *assignment,
@@ -136,13 +137,16 @@ int api_course_admit(api_req *r, const char *requested, const char *assignment,
         /* The one course of the caller's that offers it; the default course
          * only when no other does, so its open-ended offer never becomes a
          * way around a course's deadline. */
-        pick_ctx p = {r, d, assignment, "", 0};
+        pick_ctx p = {r, d, assignment, "", "", 0, 0};
         if (db_course_each(d, r->user.id, pick_one, &p) != DB_OK)
             return reply_error(r, 503, "the database is unavailable");
-        if (p.n > 1)
+        /* A course the caller studies in wins over one they teach in. */
+        if (p.students > 1 || (p.students == 0 && p.n > 1))
             return reply_error(r, 400, "%s is offered in %d of your courses: say which with "
-                                       "\"course\"", assignment, p.n);
-        snprintf(course, 64, "%s", p.n ? p.found : DB_DEFAULT_COURSE);
+                                       "\"course\"", assignment, p.students ? p.students : p.n);
+        snprintf(course, 64, "%s", p.students ? p.found_student
+                                   : p.n      ? p.found
+                                              : DB_DEFAULT_COURSE);
     }
     db_offer o;
     int rc = offer_of(r, d, course, assignment, &o);
