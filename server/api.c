@@ -830,7 +830,7 @@ static void set_pending(api_req *r, int status, const char *fmt, ...)
 /* One piece of the body. 0 to go on, -1 to hang up on the client. */
 static int submit_data(api_req *r, const char *data, size_t size)
 {
-    size_t max = r->s->cfg.max_request;
+    size_t max = r->body_max ? r->body_max : r->s->cfg.max_request;
     r->raw += size;
     if (r->pending)
         return r->raw > API_DISCARD_FACTOR * max ? -1 : 0;
@@ -840,7 +840,7 @@ static int submit_data(api_req *r, const char *data, size_t size)
     }
     if (r->pp) {
         if (MHD_post_process(r->pp, data, size) != MHD_YES) {
-            if (api_sub_status(r->sub))
+            if (r->sub && api_sub_status(r->sub))
                 set_pending(r, api_sub_status(r->sub), "%s", api_sub_error(r->sub));
             else
                 set_pending(r, 400, "malformed multipart body");
@@ -971,6 +971,7 @@ static const struct {
 } route_tables[] = {
     {routes, &api_nroutes},
     {api_course_routes, &api_course_nroutes},
+    {api_upload_routes, &api_upload_nroutes},
 };
 
 /* Picks the route; a status (404/405) when none fits. Allow lists the

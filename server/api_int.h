@@ -61,6 +61,7 @@ struct api_req {
     const char *allow;
     int queued;                   /* a response was handed to MHD */
     int replayed;                 /* an Idempotency-Key retry */
+    size_t body_max;              /* the route's body cap; 0: --max-request */
 };
 
 /* A bounded growable text buffer for /metrics and CSV. */
@@ -88,6 +89,10 @@ void iso_time(int64_t ms, char out[32]);
 
 /* begin for routes whose body is a small JSON document (r->json). */
 int api_json_begin(api_req *r);
+
+/* The assignment upload route (api_upload.c). */
+extern const api_route api_upload_routes[];
+extern const size_t api_upload_nroutes;
 
 /* The course routes (api_courses.c). */
 extern const api_route api_course_routes[];

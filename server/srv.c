@@ -407,6 +407,26 @@ int srv_assignment_version(const char *dir, const char *name, char out[65])
     return 0;
 }
 
+int srv_catalog_swap(srv *s, grd_catalog *c)
+{
+    grd_catalog **nr = realloc(s->retired, (s->nretired + 1) * sizeof *nr);
+    if (!nr)
+        return -1;
+    s->retired = nr;
+    s->retired[s->nretired++] = atomic_exchange(&s->catalog, c);
+    return 0;
+}
+
+void srv_catalogs_free(srv *s)
+{
+    grd_catalog_free(atomic_exchange(&s->catalog, NULL));
+    for (size_t i = 0; i < s->nretired; i++)
+        grd_catalog_free(s->retired[i]);
+    free(s->retired);
+    s->retired = NULL;
+    s->nretired = 0;
+}
+
 void srv_regrade_added(srv *s, int64_t n)
 {
     pthread_mutex_lock(&s->mu);
@@ -438,7 +458,8 @@ static void grade_job(srv *s, db *d, db_job *j)
     char err[512] = "";
     json_t *doc = NULL;
     char *text = NULL;
-    const grd_assignment *a = grd_catalog_find(s->catalog, j->assignment);
+    const grd_catalog *cat = s->catalog; /* one catalog for the whole job */
+    const grd_assignment *a = grd_catalog_find(cat, j->assignment);
     double t0 = mono_secs();
     int rc = -1;
     if (!a) {
@@ -450,7 +471,7 @@ static void grade_job(srv *s, db *d, db_job *j)
         } else {
             for (size_t i = 0; i < j->nfiles; i++)
                 files[i] = (grd_file){j->files[i].name, j->files[i].data, j->files[i].len};
-            rc = grd_grade(s->catalog, a, files, j->nfiles, &doc, err, sizeof err);
+            rc = grd_grade(cat, a, files, j->nfiles, &doc, err, sizeof err);
             free(files);
         }
     }

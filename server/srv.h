@@ -55,7 +55,10 @@ typedef struct srv_ratelimit srv_ratelimit;
 
 typedef struct {
     srv_config cfg;
-    grd_catalog *catalog;
+    grd_catalog *_Atomic catalog;  /* swapped whole when an upload changes
+                                    * the folder (srv_catalog_swap) */
+    grd_catalog **retired;         /* earlier catalogs, freed at exit */
+    size_t nretired;
     char owner[96];                /* who claims jobs: this process */
     int64_t started_ms;
 
@@ -121,6 +124,14 @@ json_t *srv_student_view_after_due(const json_t *doc);
 int srv_workers_start(srv *s);
 /* Lets running jobs finish, then joins every worker. */
 void srv_workers_stop(srv *s);
+/* Puts catalog c in service (an assignment was uploaded). The one it
+ * replaces stays allocated until srv_catalogs_free: request threads and
+ * workers may still hold its assignments. -1 when out of memory (c is then
+ * not used; the caller frees it). Callers serialise swaps. */
+int srv_catalog_swap(srv *s, grd_catalog *c);
+/* Frees the catalog in service and every retired one (at exit). */
+void srv_catalogs_free(srv *s);
+
 /* n regrade items were queued: wakes workers for them. */
 void srv_regrade_added(srv *s, int64_t n);
 

@@ -294,7 +294,7 @@ out:
     }
     srv_db_release();
     srv_ratelimit_free(s.rl);
-    grd_catalog_free(s.catalog);
+    srv_catalogs_free(&s);
     if (s.access_fd > STDERR_FILENO)
         close(s.access_fd);
     if (lockfd >= 0)
