@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 /* Schema migrations: entry i brings user_version from i to i+1. Never edit a
  * shipped entry; append a new one. */
@@ -369,6 +370,65 @@ static int step_done(db *d, sqlite3_stmt *s)
         db_log(d, sqlite3_sql(s));
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Result documents are stored compressed: a course's documents repeat the
+ * same test names and descriptions thousands of times, and 200,000 of them
+ * stored as text passed 2 GB. A BLOB is "MGZ1", the text's length (8 bytes,
+ * little-endian) and its zlib stream; rows stored as TEXT (before schema 4)
+ * are read as they are. */
+#define DOC_MAGIC "MGZ1"
+#define DOC_MAX (64u << 20)
+
+/* Binds text at i, compressed (SQLite copies the bytes). */
+static void bind_doc(sqlite3_stmt *s, int i, const char *text)
+{
+    size_t n = strlen(text);
+    uLongf zlen = compressBound((uLong)n);
+    unsigned char *buf = n <= DOC_MAX ? malloc(12 + zlen) : NULL;
+    if (buf && compress2(buf + 12, &zlen, (const Bytef *)text, (uLong)n, 6) == Z_OK) {
+        memcpy(buf, DOC_MAGIC, 4);
+        for (int k = 0; k < 8; k++)
+            buf[4 + k] = (unsigned char)((uint64_t)n >> (8 * k));
+        sqlite3_bind_blob(s, i, buf, (int)(12 + zlen), SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+    }
+    free(buf);
+}
+
+/* The document in column i as malloc'd text; NULL for SQL NULL or on
+ * failure (*failed then set). */
+static char *doc_dup(sqlite3_stmt *s, int i, int *failed)
+{
+    int type = sqlite3_column_type(s, i);
+    if (type == SQLITE_NULL)
+        return NULL;
+    if (type != SQLITE_BLOB) {
+        const unsigned char *t = sqlite3_column_text(s, i);
+        char *copy = t ? strdup((const char *)t) : NULL;
+        *failed |= !copy;
+        return copy;
+    }
+    const unsigned char *b = sqlite3_column_blob(s, i);
+    size_t len = (size_t)sqlite3_column_bytes(s, i);
+    uint64_t n = 0;
+    if (len < 12 || memcmp(b, DOC_MAGIC, 4)) {
+        *failed = 1;
+        return NULL;
+    }
+    for (int k = 0; k < 8; k++)
+        n |= (uint64_t)b[4 + k] << (8 * k);
+    char *text = n <= DOC_MAX ? malloc((size_t)n + 1) : NULL;
+    uLongf out = (uLongf)n;
+    if (!text || uncompress((Bytef *)text, &out, b + 12, (uLong)(len - 12)) != Z_OK ||
+        out != n) {
+        free(text);
+        *failed = 1;
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
 }
 
 static int exec1(db *d, int id)
@@ -774,11 +834,12 @@ int db_submission_get(db *d, int64_t id, int with_document, db_submission *out)
     }
     if (submission_from_row(s, out))
         goto out;
-    if (with_document && sqlite3_column_type(s, 15) != SQLITE_NULL &&
-        !(out->document = col_dup(s, 15)))
-        goto out;
-    if (with_document && sqlite3_column_type(s, 16) != SQLITE_NULL &&
-        !(out->student_document = col_dup(s, 16)))
+    int failed = 0;
+    if (with_document) {
+        out->document = doc_dup(s, 15, &failed);
+        out->student_document = doc_dup(s, 16, &failed);
+    }
+    if (failed)
         goto out;
     rc = DB_OK;
 out:
@@ -989,9 +1050,9 @@ static int job_finish_locked(db *d, int64_t job_id, const char *owner,
     sqlite3_bind_double(s, 3, score);
     sqlite3_bind_double(s, 4, max_score);
     sqlite3_bind_int64(s, 5, duration_ms);
-    sqlite3_bind_text(s, 6, document, -1, SQLITE_STATIC);
+    bind_doc(s, 6, document);
     if (student_document)
-        sqlite3_bind_text(s, 8, student_document, -1, SQLITE_STATIC);
+        bind_doc(s, 8, student_document);
     sqlite3_bind_int64(s, 7, now);
     if (d->version[0])
         sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
@@ -1065,13 +1126,17 @@ int db_result_history(db *d, int64_t id,
     if (!s)
         return DB_ERROR;
     sqlite3_bind_int64(s, 1, id);
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(s, 0),
-           (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
-           sqlite3_column_int64(s, 3));
+    int src, failed = 0;
+    while (!failed && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        char *doc = doc_dup(s, 0, &failed), *sdoc = doc_dup(s, 1, &failed);
+        if (!failed && doc)
+            fn(ctx, doc, sdoc, (const char *)sqlite3_column_text(s, 2),
+               sqlite3_column_int64(s, 3));
+        free(doc);
+        free(sdoc);
+    }
     sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    return !failed && src == SQLITE_DONE ? DB_OK : DB_ERROR;
 }
 
 void db_set_assignment_version(db *d, const char *version)
@@ -1516,10 +1581,10 @@ static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int 
         sqlite3_bind_double(s, 3, score);
         sqlite3_bind_double(s, 4, max_score);
         sqlite3_bind_int64(s, 5, duration_ms);
-        sqlite3_bind_text(s, 6, document, -1, SQLITE_STATIC);
+        bind_doc(s, 6, document);
         sqlite3_bind_int64(s, 7, db_now_ms());
         if (student_document)
-            sqlite3_bind_text(s, 8, student_document, -1, SQLITE_STATIC);
+            bind_doc(s, 8, student_document);
         if (d->version[0])
             sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
         if (step_done(d, s))
