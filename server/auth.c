@@ -2,6 +2,8 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -91,4 +93,85 @@ int auth_token_new(char out[AUTH_TOKEN_LEN + 1], uint8_t hash[AUTH_HASH_LEN])
 void auth_token_hash(const char *token, size_t len, uint8_t hash[AUTH_HASH_LEN])
 {
     auth_sha256(token, len, hash);
+}
+
+/* HMAC-SHA256 (RFC 2104) of msg under key, keys longer than a block hashed
+ * first. msg is at most 64 bytes here (a salt and counter, or a digest). */
+static void hmac(const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen,
+                 uint8_t out[AUTH_HASH_LEN])
+{
+    uint8_t k[64] = {0}, buf[64 + 64 + AUTH_HASH_LEN];
+    if (klen > 64)
+        auth_sha256(key, klen, k);
+    else
+        memcpy(k, key, klen);
+    if (mlen > 64 + AUTH_HASH_LEN)
+        mlen = 64 + AUTH_HASH_LEN;
+    for (int i = 0; i < 64; i++)
+        buf[i] = k[i] ^ 0x36;
+    memcpy(buf + 64, msg, mlen);
+    uint8_t inner[AUTH_HASH_LEN];
+    auth_sha256(buf, 64 + mlen, inner);
+    for (int i = 0; i < 64; i++)
+        buf[i] = k[i] ^ 0x5c;
+    memcpy(buf + 64, inner, AUTH_HASH_LEN);
+    auth_sha256(buf, 64 + AUTH_HASH_LEN, out);
+}
+
+void auth_pbkdf2(const char *password, size_t plen, const uint8_t *salt, size_t slen,
+                 unsigned iterations, uint8_t out[AUTH_HASH_LEN])
+{
+    uint8_t s[64 + 4], u[AUTH_HASH_LEN], t[AUTH_HASH_LEN];
+    if (slen > 64)
+        slen = 64;
+    memcpy(s, salt, slen);
+    memcpy(s + slen, "\0\0\0\1", 4); /* block 1: one block is all we use */
+    hmac((const uint8_t *)password, plen, s, slen + 4, u);
+    memcpy(t, u, sizeof t);
+    for (unsigned i = 1; i < iterations; i++) {
+        hmac((const uint8_t *)password, plen, u, sizeof u, u);
+        for (int k = 0; k < AUTH_HASH_LEN; k++)
+            t[k] ^= u[k];
+    }
+    memcpy(out, t, AUTH_HASH_LEN);
+}
+
+#define PW_ROUNDS 200000
+
+static void to_hex(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+int auth_password_hash(const char *password, char out[AUTH_PASSWORD_LEN])
+{
+    uint8_t salt[16], h[AUTH_HASH_LEN];
+    if (getrandom(salt, sizeof salt, 0) != (ssize_t)sizeof salt)
+        return errno ? -errno : -EIO;
+    auth_pbkdf2(password, strlen(password), salt, sizeof salt, PW_ROUNDS, h);
+    char sh[33], hh[65];
+    to_hex(salt, sizeof salt, sh);
+    to_hex(h, sizeof h, hh);
+    snprintf(out, AUTH_PASSWORD_LEN, "pbkdf2-sha256$%u$%s$%s", PW_ROUNDS, sh, hh);
+    return 0;
+}
+
+int auth_password_verify(const char *password, const char *stored)
+{
+    unsigned rounds;
+    char sh[33], hh[65];
+    if (!stored || sscanf(stored, "pbkdf2-sha256$%u$%32[0-9a-f]$%64[0-9a-f]", &rounds, sh, hh) != 3 ||
+        strlen(sh) != 32 || strlen(hh) != 64 || rounds < 1 || rounds > 10000000)
+        return 0;
+    uint8_t salt[16], h[AUTH_HASH_LEN];
+    for (int i = 0; i < 16; i++)
+        salt[i] = (uint8_t)strtoul((char[]){sh[2 * i], sh[2 * i + 1], 0}, NULL, 16);
+    auth_pbkdf2(password, strlen(password), salt, sizeof salt, rounds, h);
+    char got[65];
+    to_hex(h, sizeof h, got);
+    unsigned diff = 0; /* compare all of it: no early exit to time */
+    for (int i = 0; i < 64; i++)
+        diff |= (unsigned)(got[i] ^ hh[i]);
+    return diff == 0;
 }

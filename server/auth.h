@@ -18,6 +18,18 @@ void auth_sha256(const void *data, size_t len, uint8_t out[AUTH_HASH_LEN]);
  * hash into hash. 0, or -errno when the kernel gives no randomness. */
 int auth_token_new(char out[AUTH_TOKEN_LEN + 1], uint8_t hash[AUTH_HASH_LEN]);
 
+/* PBKDF2-HMAC-SHA256 (RFC 8018) of password and salt, iterations rounds,
+ * one 32-byte block into out. */
+void auth_pbkdf2(const char *password, size_t plen, const uint8_t *salt, size_t slen,
+                 unsigned iterations, uint8_t out[AUTH_HASH_LEN]);
+
+/* A stored password: "pbkdf2-sha256$ITERATIONS$SALT$HASH" (hex) with a fresh
+ * random salt, into out. 0, or -errno when the kernel gives no randomness. */
+#define AUTH_PASSWORD_LEN 160
+int auth_password_hash(const char *password, char out[AUTH_PASSWORD_LEN]);
+/* 1 when password matches stored (a string from auth_password_hash). */
+int auth_password_verify(const char *password, const char *stored);
+
 /* The hash under which a presented token is looked up. Tokens of the wrong
  * shape still hash (the lookup then simply fails). */
 void auth_token_hash(const char *token, size_t len, uint8_t hash[AUTH_HASH_LEN]);

@@ -121,6 +121,9 @@ static const char *const migrations[] = {
     "  VALUES ('default', 'Default course', CAST(strftime('%s','now') AS INTEGER) * 1000);"
     "INSERT INTO course_members(course_id, user_id, role)"
     "  SELECT 'default', id, role FROM users;",
+    /* 5: a password for the web login (memgrade user passwd), stored as
+     * auth_password_hash makes it; NULL: token only. */
+    "ALTER TABLE users ADD COLUMN password TEXT;",
 };
 
 #define SUBMISSION_COLS                                                        \
@@ -142,6 +145,7 @@ static const char *const migrations[] = {
     X(ROLLBACK, "ROLLBACK")                                                    \
     X(USER_ADD, "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)") \
     X(USER_ID, "SELECT id FROM users WHERE name = ?1")                         \
+    X(USER_PASSWD, "UPDATE users SET password = ?2 WHERE name = ?1")           \
     X(TOKEN_ADD, "INSERT INTO tokens(hash, user_id, created_at) VALUES (?1, ?2, ?3)") \
     X(TOKENS_REVOKE, "DELETE FROM tokens WHERE user_id = ?1")                  \
     X(USER_BY_TOKEN, "SELECT u.id, u.name, u.role FROM tokens t"               \
@@ -603,6 +607,23 @@ static int token_add_locked(db *d, const char *name, const uint8_t hash[AUTH_HAS
     if (rc != DB_OK)
         return rc;
     return token_insert(d, uid, hash) ? DB_ERROR : DB_OK;
+}
+
+static int user_passwd_locked(db *d, const char *name, const char *stored)
+{
+    sqlite3_stmt *s = stmt(d, ST_USER_PASSWD);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, stored, -1, SQLITE_STATIC);
+    if (step_done(d, s))
+        return DB_ERROR;
+    return sqlite3_changes(d->h) == 1 ? DB_OK : DB_NOT_FOUND;
+}
+
+int db_user_set_password(db *d, const char *name, const char *stored)
+{
+    WRITE_LOCKED(user_passwd_locked(d, name, stored));
 }
 
 int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN])

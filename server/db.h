@@ -44,6 +44,9 @@ int db_user_add(db *d, const char *name, db_role role,
                 const uint8_t hash[AUTH_HASH_LEN], int64_t *id);
 /* The id of the user called name, or DB_NOT_FOUND. */
 int db_user_id(db *d, const char *name, int64_t *id);
+/* Sets user name's stored password (auth_password_hash's string);
+ * DB_NOT_FOUND when no such user. */
+int db_user_set_password(db *d, const char *name, const char *stored);
 /* Adds another token to an existing user; DB_NOT_FOUND when no such user. */
 int db_token_add(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN]);
 /* Deletes every token of user name (*count: how many); DB_NOT_FOUND when

@@ -18,7 +18,8 @@ static const struct {
     {"user", srv_cmd_user,
      "user add NAME --role student|instructor [--db PATH]\n"
      "  memgrade user token|revoke NAME [--db PATH]\n"
-     "  memgrade user list [--db PATH]"},
+     "  memgrade user list [--db PATH]\n"
+     "  memgrade user passwd NAME [--db PATH]   (reads the new password from stdin)"},
     {"course", cli_course,
      "course add ID --title TEXT [--db PATH]\n"
      "  memgrade course enrol ID USER --role student|ta|instructor [--db PATH]\n"

@@ -3,9 +3,11 @@ issue 10) against the real `memgrade serve` and the real `memgrade course`
 CLI. The server's clock is moved through MEMGRADE_TEST_NOW=@FILE (a
 test-only override), so deadlines are crossed to the second."""
 import csv
+import hashlib
 import io
 import json
 import os
+import sqlite3
 import subprocess
 
 from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, finish, reference,
@@ -66,6 +68,23 @@ DUE, UNTIL = "2026-12-01T23:59:00Z", "2026-12-03T23:59:00Z"
 rc, out, err = cli("course", "offer", "cs101", "mystr", "--due", DUE, "--accept-until", UNTIL,
                    "--late-penalty", "10", "--max-submissions", "4", "--policy", "best")
 check(rc == 0, "offer mystr in cs101: %d %r" % (rc, err))
+# memgrade user passwd: the new password on stdin, stored salted and stretched.
+p = subprocess.run([MEMGRADE, "user", "passwd", "alice", "--db", db], input="s3cret pass!\n",
+                   capture_output=True, text=True)
+con = sqlite3.connect(db)
+stored = con.execute("SELECT password FROM users WHERE name = 'alice'").fetchone()[0]
+con.close()
+kind, rounds, salt, digest = (stored or "$$$").split("$")
+check(p.returncode == 0 and kind == "pbkdf2-sha256" and int(rounds) >= 100000 and
+      hashlib.pbkdf2_hmac("sha256", b"s3cret pass!", bytes.fromhex(salt), int(rounds)).hex() == digest,
+      "user passwd stores a PBKDF2 hash of the password: %d %r" % (p.returncode, p.stderr))
+for who, pw, word in [("alice", "short\n", "8 to 1024"), ("nobody", "long enough\n", "no user"),
+                      ("alice", "", "no password")]:
+    p = subprocess.run([MEMGRADE, "user", "passwd", who, "--db", db], input=pw,
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and word in p.stderr,
+          "user passwd %s %r refused: %d %r" % (who, pw, p.returncode, p.stderr))
+
 rc, out, _ = cli("course", "list")
 check(rc == 0 and "cs101\t" in out and "default\t" in out, "course list: %r" % out)
 

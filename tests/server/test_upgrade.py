@@ -113,7 +113,7 @@ con.close()
 
 srv = Server(db=db, workdir=work, port=18095, args=["--workers", "1", "--rate-limit", "0"]).start()
 con = sqlite3.connect(db)
-check(con.execute("PRAGMA user_version").fetchone()[0] == 4, "the schema is at version 4")
+check(con.execute("PRAGMA user_version").fetchone()[0] == 5, "the schema is at version 5")
 after = {t: con.execute("SELECT COUNT(*) FROM %s" % t).fetchone()[0] for t in before}
 check(after == before, "every old row is still there: %s vs %s" % (after, before))
 members = con.execute("SELECT u.name, m.role FROM course_members m JOIN users u ON u.id = m.user_id"
