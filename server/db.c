@@ -781,6 +781,20 @@ int db_submission_create_in(db *d, int64_t user_id, const char *assignment,
                                           ctx, id, replayed));
 }
 
+int db_submission_by_key(db *d, int64_t user_id, const char *key, int64_t *id)
+{
+    sqlite3_stmt *s = stmt(d, ST_SUB_BY_KEY);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, user_id);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
 int db_submission_create(db *d, int64_t user_id, const char *assignment,
                          const db_file *files, size_t nfiles, const char *key,
                          const uint8_t digest[AUTH_HASH_LEN], int64_t *id, int *replayed)

@@ -115,6 +115,10 @@ int db_submission_create_in(db *d, int64_t user_id, const char *assignment,
                             const uint8_t digest[AUTH_HASH_LEN], const db_sub_ctx *ctx,
                             int64_t *id, int *replayed);
 
+/* Whether user_id stored a submission under Idempotency-Key key: DB_OK
+ * with *id, or DB_NOT_FOUND. */
+int db_submission_by_key(db *d, int64_t user_id, const char *key, int64_t *id);
+
 /* Loads one submission (with its document when with_document). */
 int db_submission_get(db *d, int64_t id, int with_document, db_submission *out);
 void db_submission_clear(db_submission *s);

@@ -1,7 +1,9 @@
 /* srv_main: the `serve` and `user` subcommands. Options are one table so
  * parsing, defaults and --help never disagree. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
@@ -179,6 +181,31 @@ static void reopen_access_log(srv *s)
     fprintf(stderr, "memgrade serve: reopened %s\n", s->cfg.access_log);
 }
 
+static int sweep_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Removes DIR/.upload-* (api_upload.c stages there; a finished upload
+ * leaves none). */
+static void sweep_uploads(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char path[PATH_MAX];
+        if (strncmp(e->d_name, ".upload-", 8) ||
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        if (!nftw(path, sweep_one, 16, FTW_DEPTH | FTW_PHYS))
+            fprintf(stderr, "memgrade serve: removed %s left by an interrupted upload\n", path);
+    }
+    closedir(d);
+}
+
 static void log_skipped(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -228,6 +255,8 @@ int srv_cmd_serve(int argc, char **argv)
     if (requeued)
         fprintf(stderr, "memgrade serve: requeued %lld job(s) left running by a previous process\n",
                 (long long)requeued);
+    /* Staging folders of uploads a predecessor was killed in the middle of. */
+    sweep_uploads(s.cfg.assignments);
     /* Boxes (work directories, cgroups) of a predecessor killed mid-grade. */
     int swept = sbx_box_sweep();
     if (swept > 0)

@@ -189,13 +189,18 @@ st, _, doc = srv.submit(tok["bob"], "mystr", src)
 late1 = doc.get("id")
 check(st == 202, "one second after the due date: accepted late (%d)" % st)
 set_now("2026-12-03T23:59:00Z")
-st, _, doc = srv.submit(tok["bob"], "mystr", src)
+st, _, doc = srv.json("POST", "/api/v1/submissions", {"assignment": "mystr", "files": src},
+                      tok["bob"], headers={"Idempotency-Key": "bob-last"})
 late3 = doc.get("id")
 check(st == 202, "at accept_until: still accepted (%d)" % st)
 set_now("2026-12-03T23:59:01Z")
 st, hd, doc = srv.json("POST", "/api/v1/submissions", {"assignment": "mystr", "files": src}, tok["bob"])
 check(st == 403 and doc["error"] == "the deadline for mystr in cs101 was " + UNTIL,
       "one second after accept_until: 403 with the deadline (%d %s)" % (st, doc))
+st, hd, doc = srv.json("POST", "/api/v1/submissions", {"assignment": "mystr", "files": src},
+                       tok["bob"], headers={"Idempotency-Key": "bob-last"})
+check(st == 202 and doc.get("id") == late3 and hd.get("idempotent-replayed") == "true",
+      "a retry of a submission stored in time replays after the deadline: %d %s" % (st, doc))
 st, _, doc = srv.json("POST", "/api/v1/submissions", {"assignment": "mystr", "files": src,
                                                       "course": "default"}, tok["carol"])
 check(st == 202, "the default course has no deadline: %d" % st)
