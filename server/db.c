@@ -1021,14 +1021,17 @@ out:
     return rc;
 }
 
-int db_job_claim(db *d, const char *owner, db_job *out)
+/* Claims the oldest queued row of the queue that statement id takes from
+ * (a submission's job, or a regrade item) for owner and loads its files. */
+static int claim(db *d, int id, const char *owner, int regrade, db_job *out)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = stmt(d, ST_JOB_CLAIM);
+    sqlite3_stmt *s = stmt(d, id);
     if (!s)
         return DB_ERROR;
     sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, db_now_ms());
+    if (!regrade)
+        sqlite3_bind_int64(s, 2, db_now_ms());
     pthread_mutex_lock(&write_mu);
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW) {
@@ -1043,18 +1046,27 @@ int db_job_claim(db *d, const char *owner, db_job *out)
     sqlite3_reset(s);
     pthread_mutex_unlock(&write_mu);
     if (src != SQLITE_DONE) {
-        db_log(d, "claiming a job");
+        db_log(d, regrade ? "claiming a regrade item" : "claiming a job");
         return DB_ERROR;
     }
     if (!out->job_id)
         return DB_NOT_FOUND;
+    out->regrade = regrade;
     if (job_load(d, out) != DB_OK) {
         /* Give it back so another attempt can load it. */
-        db_job_requeue(d, out->job_id, owner);
+        if (regrade)
+            db_regrade_requeue(d, out->job_id, owner);
+        else
+            db_job_requeue(d, out->job_id, owner);
         db_job_clear(out);
         return DB_ERROR;
     }
     return DB_OK;
+}
+
+int db_job_claim(db *d, const char *owner, db_job *out)
+{
+    return claim(d, ST_JOB_CLAIM, owner, 0, out);
 }
 
 static int job_finish_locked(db *d, int64_t job_id, const char *owner,
@@ -1545,35 +1557,7 @@ int db_regrade_depth(db *d, int64_t *count)
 
 int db_regrade_claim(db *d, const char *owner, db_job *out)
 {
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = stmt(d, ST_REGRADE_CLAIM);
-    if (!s)
-        return DB_ERROR;
-    sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
-    pthread_mutex_lock(&write_mu);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        out->job_id = sqlite3_column_int64(s, 0);
-        out->submission_id = sqlite3_column_int64(s, 1);
-        out->attempts = sqlite3_column_int(s, 2);
-        while ((src = sqlite3_step(s)) == SQLITE_ROW)
-            ;
-    }
-    sqlite3_reset(s);
-    pthread_mutex_unlock(&write_mu);
-    if (src != SQLITE_DONE) {
-        db_log(d, "claiming a regrade item");
-        return DB_ERROR;
-    }
-    if (!out->job_id)
-        return DB_NOT_FOUND;
-    out->regrade = 1;
-    if (job_load(d, out) != DB_OK) {
-        db_regrade_requeue(d, out->job_id, owner);
-        db_job_clear(out);
-        return DB_ERROR;
-    }
-    return DB_OK;
+    return claim(d, ST_REGRADE_CLAIM, owner, 1, out);
 }
 
 static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int failed,
