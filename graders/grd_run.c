@@ -678,8 +678,21 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         if (e->type == EV_ERR && !strcmp(e->kind, "tamper")) {
             char where[96];
             bool hw = student_loc(c, e, e->pcs, where, sizeof where);
-            snprintf(note, nl, "the test was stopped: %s%s wrote into the grader's own memory",
-                     hw ? "the code at " : "the code", hw ? where : "");
+            if (!strcmp(e->what, "ledger"))
+                /* The monitor's books and the allocator's tables disagree
+                 * (graders/INTEGRITY.md 3.5). */
+                snprintf(note, nl, "the test fails: %s%s changed the allocator's own records, "
+                         "so its checks cannot be trusted", hw ? "the code at " : "the code",
+                         hw ? where : "");
+            else
+                snprintf(note, nl, "the test was stopped: %s%s wrote into the grader's own memory",
+                         hw ? "the code at " : "the code", hw ? where : "");
+            n++;
+            continue;
+        }
+        if (e->type == EV_ERR && !strcmp(e->kind, "ledger_full")) {
+            snprintf(note, nl, "the test fails: it kept more blocks allocated at once than the "
+                     "grader can check (about a million)");
             n++;
             continue;
         }
@@ -925,6 +938,8 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
     }
     if (ne)
         ok = false;
+    if (note[0] && !strcmp(status, "passed")) /* a test that ended, but tampered */
+        sb_add(&fb, "%s\n", note);
     if (A->fail || B->fail) {
         sb_add(&fb, "%s\n", A->fail ? A->fail : B->fail);
         ok = false;
@@ -1316,6 +1331,10 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
      * program that waits forever (a busy machine must not fail a test). */
     sbx_policy_set_wall_ms(p, 4 * a->test_ms);
     sbx_policy_set_cpu_ms(p, a->test_ms);
+    /* The runtime forks the program off under its monitor before main
+     * (graders/INTEGRITY.md 3.5); the program may fork too, within bounds. */
+    sbx_policy_allow_processes(p, true);
+    sbx_policy_set_processes(p, 8);
     sbx_policy_set_output_keep(p, GRD_REPORT_KEEP_BYTES);
     const char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
                           default_env_token(tokenv, sizeof tokenv, token), NULL};

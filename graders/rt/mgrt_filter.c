@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -16,10 +17,10 @@
  * the runtime's own site pass; from anywhere else the report descriptor
  * cannot be written, replaced or closed, the memory map cannot be changed
  * (no mprotect/munmap/mremap, no MAP_FIXED or executable mmap: guard pages
- * stay guards), the fatal signals cannot be taken over, and no further
- * filter can be stacked. A refused call raises SIGSYS, which ends the test
+ * stay guards), the fatal signals cannot be taken over, no process or
+ * program image is made, and no further filter can be stacked. A refused call raises SIGSYS, which ends the test
  * as a blocked call. */
-enum { R_FD, R_FD2, R_TRAP, R_ERRNO, R_MMAP, R_SIGACTION };
+enum { R_FD, R_FD2, R_TRAP, R_ERRNO, R_MMAP, R_SIGACTION, R_CLONE };
 static const struct { int nr, kind, err; } filter_rules[] = {
     {SYS_write, R_FD, 0}, {SYS_writev, R_FD, 0}, {SYS_pwrite64, R_FD, 0},
     {SYS_pwritev, R_FD, 0}, {SYS_pwritev2, R_FD, 0}, {SYS_close, R_FD, 0},
@@ -30,6 +31,12 @@ static const struct { int nr, kind, err; } filter_rules[] = {
     {SYS_copy_file_range, R_TRAP, 0}, {SYS_vmsplice, R_TRAP, 0},
     {SYS_mprotect, R_TRAP, 0}, {SYS_pkey_mprotect, R_TRAP, 0}, {SYS_munmap, R_TRAP, 0},
     {SYS_mremap, R_TRAP, 0}, {SYS_remap_file_pages, R_TRAP, 0}, {SYS_seccomp, R_TRAP, 0},
+    /* No new process: a copy of this one would write into the monitor's
+     * channel as if it were the program (graders/INTEGRITY.md 3.5), and a
+     * new program image would run without the runtime. Threads may be
+     * made (clone with CLONE_THREAD shares this process). */
+    {SYS_fork, R_TRAP, 0}, {SYS_vfork, R_TRAP, 0}, {SYS_clone, R_CLONE, 0},
+    {SYS_execve, R_TRAP, 0}, {SYS_execveat, R_TRAP, 0},
     /* The C library's own allocator cannot be used around ours (sbrk fails,
      * and its mmap fallback is refused below); a thread's exit advises
      * its stack away, which may harmlessly fail. */
@@ -118,6 +125,12 @@ static int build_filter(struct sock_filter *f, int cap, uint32_t site_lo, uint32
             f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1);
             f[n++] = ST(BPF_RET | BPF_K, trap);
             f[n++] = ST(BPF_RET | BPF_K, allow);
+            break;
+        case R_CLONE:
+            f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0));
+            f[n++] = JMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1);
+            f[n++] = ST(BPF_RET | BPF_K, allow);
+            f[n++] = ST(BPF_RET | BPF_K, trap);
             break;
         case R_SIGACTION: { /* a fatal signal's handler stays ours; queries pass */
             f[n++] = ST(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1));

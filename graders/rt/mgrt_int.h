@@ -30,6 +30,17 @@ MGRT_HIDDEN int mgrt_lockdown(void);
 MGRT_HIDDEN void mgrt_arm(void);
 #endif
 
+/* The monitor (mgrt_led.c): keeps the ledger of a monitored process from
+ * what it writes on its channel, relays the rest (at most keep bytes,
+ * as "c ..." records when prefix). finish: its leak check, if it exited
+ * without one. attempts: the student allocations it tried, by the books. */
+MGRT_HIDDEN void mgrt_mon_start(int pattern, unsigned long fail_at, size_t keep, int prefix);
+MGRT_HIDDEN void mgrt_mon_bytes(const char *p, size_t n);
+MGRT_HIDDEN int mgrt_mon_drain(int fd);
+MGRT_HIDDEN void mgrt_mon_finish(int exited);
+MGRT_HIDDEN unsigned long mgrt_mon_attempts(void);
+MGRT_HIDDEN int mgrt_mon_flood(void);
+
 #if defined MGRT_SERVER || !defined MGRT_UNITY
 /* The fork server's (mgrt_srv.c). */
 /* In a test child: placement/fill pattern (0 or 1) and the student

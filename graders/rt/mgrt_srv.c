@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,7 +161,6 @@ unsigned long mgt_heap_live(void) { return FROM_DRIVER() ? mgrt_live_student() :
 
 #define CHILD_KEEP (32 * 1024)   /* bytes of records relayed per test run */
 #define TEST_WALL_FACTOR 4       /* a test's wall clock, in test_ms */
-#define LINE_MAX_ 4096
 
 static size_t ntests;
 
@@ -217,56 +215,6 @@ static _Noreturn void child_main(size_t i, int pat, unsigned long k, int w)
     _exit(0);
 }
 
-/* Relays what a child wrote, one complete line at a time, up to CHILD_KEEP
- * bytes a run; the count of allocations comes from its "end" line. */
-typedef struct {
-    char line[LINE_MAX_ + 1];
-    size_t len, kept;
-    int flood, ended;
-    unsigned long allocs;
-} relay;
-
-static void relay_bytes(relay *r, const char *p, size_t n)
-{
-    for (size_t j = 0; j < n; j++) {
-        if (p[j] != '\n') {
-            if (r->len < LINE_MAX_)
-                r->line[r->len++] = p[j];
-            else
-                r->flood = 1; /* an overlong line is dropped whole */
-            continue;
-        }
-        r->line[r->len] = 0;
-        if (r->len < LINE_MAX_ && !r->flood) {
-            if (r->kept + r->len + 1 > CHILD_KEEP) {
-                r->flood = 1;
-            } else {
-                r->kept += r->len + 1;
-                unsigned long a;
-                if (!r->ended && sscanf(r->line, "end allocs=%lu", &a) == 1) {
-                    r->ended = 1;
-                    r->allocs = a;
-                }
-                mgrt_rep("c %s", r->line);
-            }
-        }
-        r->len = 0;
-    }
-}
-
-static int drain(int fd, relay *r)
-{
-    char buf[8192];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n == 0; /* 1: end of file */
-        relay_bytes(r, buf, (size_t)n);
-    }
-}
-
 /* Runs test i once in a child. *allocs gets the student allocations the
  * child counted (0 when it did not say). */
 static int last_timed_out;
@@ -275,7 +223,6 @@ static size_t last_test = (size_t)-1;
 static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
 {
     int pfd[2];
-    static relay r;
     if (allocs)
         *allocs = 0;
     fflush(NULL);
@@ -291,7 +238,8 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
     }
     close(pfd[1]);
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-    memset(&r, 0, sizeof r);
+    fcntl(pfd[0], F_SETPIPE_SZ, MON_PIPE_BYTES);
+    mgrt_mon_start(pat, k, CHILD_KEEP, 1);
     int st = 0, timed_out = 0, eof = 0;
     /* The limit is the test's CPU time, so a busy machine does not turn a
      * slow test into a time-out; the wall clock only ends a test that
@@ -305,7 +253,7 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
     sigaddset(&chld, SIGCHLD);
     for (;;) {
         if (!eof)
-            eof = drain(pfd[0], &r);
+            eof = mgrt_mon_drain(pfd[0]);
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
             break;
@@ -320,26 +268,28 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
             timed_out = 1;
             break;
         }
-        if (eof) {
-            if (left > 50)
-                left = 50; /* the CPU clock is read between waits */
-            struct timespec ts = {left / 1000, (left % 1000) * 1000000};
-            sigtimedwait(&chld, NULL, &ts);
-        } else {
-            struct pollfd pf = {pfd[0], POLLIN, 0};
-            poll(&pf, 1, left < 50 ? (int)left : 50);
-        }
+        /* Woken by the child's end, else every few milliseconds to empty
+         * the pipe: waking for each record would cost two context switches
+         * per allocator call. */
+        long nap = eof ? 50 : MON_NAP_MS;
+        if (left > nap)
+            left = nap; /* the CPU clock is read between waits */
+        struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+        sigtimedwait(&chld, NULL, &ts);
     }
     kill(-pid, SIGKILL); /* processes the test left behind would eat the next one's quota */
-    drain(pfd[0], &r);
+    mgrt_mon_drain(pfd[0]);
     close(pfd[0]);
-    if (allocs && r.ended)
-        *allocs = r.allocs;
+    mgrt_mon_finish(!timed_out && WIFEXITED(st));
+    /* How many allocations the next runs fail, one each: the ledger's
+     * count, not the child's word. */
+    if (allocs)
+        *allocs = mgrt_mon_attempts();
     last_timed_out = timed_out;
     last_test = i;
     mgrt_rep("status %zu %d %lu pid=%d exit=%d sig=%d timeout=%d flood=%d", i, pat, k, (int)pid,
              WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0,
-             timed_out, r.flood);
+             timed_out, mgrt_mon_flood());
 }
 
 static size_t find_test(const char *name)

@@ -105,8 +105,9 @@ def run_tamper(path):
     return name, None
 
 
-# Whole programs (graded against the fixture assignment "hostile", whose one
-# test wants the canary line): kind and line each must report, or None for
+# Whole programs (graded against the fixture assignment "programs", whose one
+# test wants the canary line, with a CPU limit that leaves the stress
+# fixtures (threads.c: 24000 allocator calls) room on a loaded machine): kind and line each must report, or None for
 # a correct program that must get full marks.
 PROGRAMS = {
     "threads.c": None,
@@ -125,7 +126,7 @@ PROGRAMS = {
 
 def run_program(path):
     name = os.path.basename(path)
-    doc, err, took = grade(fixtures, "hostile", "hostile.c", path)
+    doc, err, took = grade(fixtures, "programs", "hostile.c", path)
     if err:
         return name, err
     if name not in PROGRAMS:
@@ -275,8 +276,6 @@ def judge_pair(fixture, twin, fdoc, tdoc):
 # in graders/INTEGRITY.md section 4. Such a pair must keep failing the rules
 # above (a strict expected failure); the day it passes, this list is wrong.
 OPEN = {
-    "mystr/state_tables.c": "graders/INTEGRITY.md section 4, item 1",
-    "memuser/state_tables.c": "graders/INTEGRITY.md section 4, item 1",
 }
 
 

@@ -108,6 +108,13 @@ static const struct {
     {"asking for SIGSEGV's handler", 0, SYS_rt_sigaction, SIGSEGV, 0, 0x1000, 8, A},
     {"a SIGINT handler", 0, SYS_rt_sigaction, SIGINT, 0x1000, 0, 8, A},
     {"anything else", 0, SYS_getpid, 0, 0, 0, 0, A},
+    {"a new program image (no runtime in it)", 0, SYS_execve, 0x1000, 0x2000, 0x3000, 0, T},
+    {"fork", 0, SYS_fork, 0, 0, 0, 0, T},
+    {"vfork", 0, SYS_vfork, 0, 0, 0, 0, T},
+    {"clone: a new process", 0, SYS_clone, SIGCHLD, 0, 0, 0, T},
+    {"clone: a vfork-like process", 0, SYS_clone, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, T},
+    {"clone: a thread", 0, SYS_clone, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM, 0, 0, 0, A},
+    {"a new program image, at a descriptor", 0, SYS_execveat, 3, 0x2000, 0x3000, 0, T},
 };
 
 int main(void)

@@ -1,5 +1,5 @@
 /* Tamper (class 2, the runtime's block tables rewritten, whole program:
- * INTEGRITY.md section 4 item 1 made concrete): the runtime's struct
+ * the attack INTEGRITY.md 3.5 answers): the runtime's struct
  * rt_state is found in the executable's writable memory by its shape
  * (quar == tab, recs == tab + 32 KiB, hcap == 2 * caprecs); before main
  * returns, the never-freed block's record is marked not the student's, so

@@ -1,5 +1,5 @@
 /* Tamper (class 3 through the runtime's own system-call site, INTEGRITY.md
- * section 4 item 2 made concrete in plain C): the student finds rt_sys in the
+ * section 4 item 1 made concrete in plain C): the student finds rt_sys in the
  * executable's code (its bytes are public: "xor r9d,r9d; syscall; pop rbp;
  * ret") and calls it one byte past its "push rbp", with nine arguments: the
  * 7th (on the stack where the caller check reads its "return address") is the

@@ -1,5 +1,5 @@
-/* Tamper (class 2, the runtime's block tables rewritten: INTEGRITY.md section
- * 4 item 1 made concrete): the runtime's struct rt_state sits in the
+/* Tamper (class 2, the runtime's block tables rewritten: the attack
+ * INTEGRITY.md 3.5 answers): the runtime's struct rt_state sits in the
  * executable's writable memory and is found by its shape (quar == tab,
  * recs == tab + 32 KiB, hcap == 2 * caprecs); its tables are plain writable
  * memory. The leaked scratch block's record is marked not the student's, the
