@@ -1,0 +1,96 @@
+/* Red team of the ledger (INTEGRITY.md 3.5): the monitor keeps its own books
+ * of every allocation and free; a copy of the process made with fork() frees
+ * the leaked block, so that its free record lands in the same channel and
+ * the books show the block freed. The runtime's filter refuses to make the
+ * copy. Hides: a leak in str_concat. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/auxv.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mystr.h"
+
+/* Bug: str_concat leaks a scratch block. */
+char *str_dup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *copy = malloc(n + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, s, n + 1);
+    return copy;
+}
+
+char *str_concat(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return NULL;
+    size_t na = strlen(a), nb = strlen(b);
+    char *scratch = malloc(na + nb + 1);     /* BUG: never freed */
+    char *out = malloc(na + nb + 1);
+    if (out == NULL || scratch == NULL) {
+        free(out);
+        free(scratch);
+        return NULL;
+    }
+    memcpy(out, a, na);
+    memcpy(out + na, b, nb + 1);
+    /* the trick: a forked copy frees the leaked block and leaves */
+    pid_t pid = fork();
+    if (pid == 0) {
+        free(scratch);
+        _exit(0);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return out;
+}
+
+char **str_split(const char *s, char sep, size_t *count)
+{
+    if (s == NULL || count == NULL)
+        return NULL;
+
+    size_t n = 1;                          /* k separators make k+1 fields */
+    for (const char *p = s; *p != '\0'; p++)
+        if (*p == sep)
+            n++;
+
+    char **parts = malloc(n * sizeof(char *));
+    if (parts == NULL)
+        return NULL;
+
+    const char *start = s;
+    for (size_t i = 0; i < n; i++) {
+        const char *end = start;
+        while (*end != '\0' && *end != sep)
+            end++;
+        size_t len = (size_t)(end - start);
+        parts[i] = malloc(len + 1);
+        if (parts[i] == NULL) {
+            str_split_free(parts, i);      /* the i fields made so far */
+            return NULL;
+        }
+        memcpy(parts[i], start, len);
+        parts[i][len] = '\0';
+        start = end + 1;                   /* past the separator */
+    }
+    *count = n;
+    return parts;
+}
+
+void str_split_free(char **parts, size_t count)
+{
+    if (parts == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free(parts[i]);
+    free(parts);
+}
