@@ -36,6 +36,19 @@ static void say(problems *p, const char *fmt, ...)
         p->fn(p->ctx, msg);
 }
 
+/* The line of a multi-line message worth one problem line: the first that
+ * says "error", else the first. */
+static void one_line(const char *msg, char *out, size_t cap)
+{
+    const char *p = msg, *e = strstr(msg, "error:");
+    if (e) {
+        while (e > msg && e[-1] != '\n')
+            e--;
+        p = e;
+    }
+    snprintf(out, cap, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
 static void manifest_problem(void *ctx, const char *msg)
 {
     say(ctx, "%s", msg);
@@ -74,7 +87,12 @@ static json_t *grade_file(problems *p, const grd_catalog *c, const grd_assignmen
     grd_file f = {grd_assignment_file(a, 0), data, len};
     json_t *doc = NULL;
     if (grd_grade(c, a, &f, 1, &doc, err, sizeof err)) {
-        say(p, "%s: could not be graded: %s", rel, err);
+        char line[300];
+        one_line(err, line, sizeof line);
+        say(p, "%s: could not be graded: %s%s", rel, line,
+            strstr(err, "MGT_PICK_") ? " (a test of the driver's MGT_TESTS that the manifest "
+                                       "does not list?)"
+                                     : "");
         doc = NULL;
     }
     free(data);
@@ -89,10 +107,12 @@ static void failing_tests(const json_t *doc, char *out, size_t cap)
     out[0] = '\0';
     json_array_foreach(json_object_get(doc, "tests"), i, t) {
         const char *st = json_string_value(json_object_get(t, "status"));
-        if (st && strcmp(st, "passed") && n + 70 < cap)
-            n += (size_t)snprintf(out + n, cap - n, "%s%s (%.40s)", n ? ", " : "",
-                                  json_string_value(json_object_get(t, "name")),
-                                  json_string_value(json_object_get(t, "output")) ?: "");
+        if (st && strcmp(st, "passed") && n + 200 < cap) {
+            char line[160];
+            one_line(json_string_value(json_object_get(t, "output")) ?: "", line, sizeof line);
+            n += (size_t)snprintf(out + n, cap - n, "%s%s (%s)", n ? ", " : "",
+                                  json_string_value(json_object_get(t, "name")), line);
+        }
     }
 }
 
@@ -111,9 +131,9 @@ static void check_reference(problems *p, const grd_catalog *c, const grd_assignm
     if (st && !strcmp(st, "compile_error")) {
         const char *out = json_string_value(json_object_get(json_object_get(doc, "compile"),
                                                             "output"));
-        char line[200] = "";
+        char line[300] = "";
         if (out)
-            snprintf(line, sizeof line, "%.*s", (int)strcspn(out, "\n"), out);
+            one_line(out, line, sizeof line);
         say(p, "%s: the reference and driver do not compile: %s", rel, line);
     } else if (!st || strcmp(st, "graded")) {
         say(p, "%s: grading ended in %s", rel, st ? st : "no status");

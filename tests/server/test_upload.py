@@ -54,6 +54,14 @@ with open(os.path.join(bad, "variants", "expected.json"), "w") as f:
 p = subprocess.run([MEMGRADE, "assignment", "check", bad], capture_output=True, text=True, timeout=600)
 check(p.returncode == 1 and p.stdout == "variants/no_room_for_nul.c: expected leak at strrev.c:3, "
       "not reported\n", "check grades the variants: %d %r" % (p.returncode, p.stdout))
+shutil.rmtree(bad)
+shutil.copytree(FIXTURE, bad)
+m = json.load(open(os.path.join(bad, "manifest.json")))
+m["tests"].append({"name": "rev_twice", "points": 1, "expect": {"rev": "\"x\""}})
+json.dump(m, open(os.path.join(bad, "manifest.json"), "w"))
+p = subprocess.run([MEMGRADE, "assignment", "check", bad], capture_output=True, text=True, timeout=600)
+check(p.returncode == 1 and len(p.stdout.splitlines()) == 1 and "rev_twice" in p.stdout and
+      "missing from the driver" in p.stdout, "a test the driver lacks is named: %r" % p.stdout)
 p = subprocess.run([MEMGRADE, "assignment", "check", os.path.join(work, "nonexistent")],
                    capture_output=True, text=True)
 check(p.returncode == 2 and p.stderr.count("\n") == 1, "check of no folder: exit 2, one line")
