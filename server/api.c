@@ -285,6 +285,13 @@ static int h_metrics(api_req *r)
     tb_printf(&b, "# HELP memgrade_queue_depth Submissions waiting for a grading worker.\n"
                   "# TYPE memgrade_queue_depth gauge\nmemgrade_queue_depth %" PRId64 "\n",
               q);
+    pthread_mutex_lock(&s->mu);
+    int64_t rq = s->regrade_queued;
+    pthread_mutex_unlock(&s->mu);
+    tb_printf(&b, "# HELP memgrade_regrade_queue_depth Regrade items waiting (served after "
+                  "new submissions).\n"
+                  "# TYPE memgrade_regrade_queue_depth gauge\nmemgrade_regrade_queue_depth %" PRId64
+                  "\n", rq);
     tb_printf(&b, "# HELP memgrade_jobs_running Submissions being graded now.\n"
                   "# TYPE memgrade_jobs_running gauge\nmemgrade_jobs_running %" PRId64 "\n",
               run);

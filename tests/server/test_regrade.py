@@ -62,6 +62,9 @@ p = wait_until(lambda: (lambda d: d if d and 2 <= d["done"] < N else None)(progr
                timeout=600, step=0.02)
 check(p is not None and set(p) == {"id", "total", "done", "failed", "status"} and
       p["status"] == "running", "mid-batch progress, seen by the TA: %s" % p)
+st, _, body = srv.request("GET", "/metrics")
+depth = [l for l in body.decode().splitlines() if l.startswith("memgrade_regrade_queue_depth ")]
+check(depth and 0 < int(depth[0].split()[1]) < N, "/metrics shows the regrade queue: %s" % depth)
 srv.kill()
 srv.wait()
 con = sqlite3.connect(db)
