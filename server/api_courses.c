@@ -341,9 +341,24 @@ typedef struct {
     int failed;
 } offers_ctx;
 
+static void extension_one(void *ctx, const char *user, int64_t due, int64_t accept_until)
+{
+    json_array_append_new(ctx, json_pack("{s:s, s:o, s:o}", "user", user, "due", time_json(due),
+                                         "accept_until", time_json(accept_until)));
+}
+
 static void offer_row(offers_ctx *c, const db_offer *o)
 {
     json_t *j = offer_json(c->r, o);
+    if (j && !c->student) {
+        /* The course's staff see who has an extension. */
+        json_t *x = json_array();
+        if (!x || db_extension_each(c->d, c->course, o->assignment, extension_one, x) != DB_OK ||
+            json_object_set_new(j, "extensions", x)) {
+            json_decref(j);
+            j = NULL;
+        }
+    }
     if (j && c->student) {
         int64_t used = 0, due, until;
         int ext;

@@ -187,6 +187,9 @@ static const char *const migrations[] = {
                " due = excluded.due, accept_until = excluded.accept_until")    \
     X(EXT_GET, "SELECT due, accept_until FROM extensions"                      \
                " WHERE course_id = ?1 AND assignment = ?2 AND user_id = ?3")   \
+    X(EXT_EACH, "SELECT u.name, e.due, e.accept_until FROM extensions e"         \
+                " JOIN users u ON u.id = e.user_id"                            \
+                " WHERE e.course_id = ?1 AND e.assignment = ?2 ORDER BY u.name")  \
     X(COURSE_GRADES, "SELECT u.name, s.id, s.created_at, s.late_days,"         \
                      " CASE WHEN r.score IS NULL THEN NULL ELSE"               \
                      "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) END," \
@@ -1414,6 +1417,23 @@ int db_extension_get(db *d, const char *course, const char *assignment, int64_t 
     }
     sqlite3_reset(s);
     return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_extension_each(db *d, const char *course, const char *assignment,
+                      void (*fn)(void *ctx, const char *user, int64_t due, int64_t accept_until),
+                      void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, ST_EXT_EACH);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+           sqlite3_column_int64(s, 2));
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
 }
 
 int db_submission_count(db *d, const char *course, const char *assignment, int64_t user_id,

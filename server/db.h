@@ -204,6 +204,10 @@ int db_extension_put(db *d, const char *course, const char *assignment, int64_t 
 /* DB_NOT_FOUND when user_id has no extension there. */
 int db_extension_get(db *d, const char *course, const char *assignment, int64_t user_id,
                      int64_t *due, int64_t *accept_until);
+/* Each extension of assignment in course, by user name. */
+int db_extension_each(db *d, const char *course, const char *assignment,
+                      void (*fn)(void *ctx, const char *user, int64_t due, int64_t accept_until),
+                      void *ctx);
 /* How many submissions user_id made to assignment in course. */
 int db_submission_count(db *d, const char *course, const char *assignment, int64_t user_id,
                         int64_t *n);

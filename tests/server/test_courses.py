@@ -266,6 +266,10 @@ st, _, doc = srv.json("GET", "/api/v1/courses/cs101/assignments", token=tok["ali
 m = [a for a in doc["assignments"] if a["assignment"] == "mystr"][0]
 check(m["submissions_used"] == 2 and m["extension"] == {"due": EXT, "accept_until": EXT},
       "alice's offer shows her attempts and extension: %s" % m)
+st, _, doc = srv.json("GET", "/api/v1/courses/cs101/assignments", token=tok["tina"])
+m = [a for a in doc["assignments"] if a["assignment"] == "mystr"][0]
+check(m["extensions"] == [{"user": "alice", "due": EXT, "accept_until": EXT}] and "extension" not in m,
+      "the TA sees who has an extension: %s" % m.get("extensions"))
 doc = srv.wait_graded(tok["alice"], ext_sub)
 check(doc and "late_days" not in doc["result"], "a submission within the extension is not late")
 
