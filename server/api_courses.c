@@ -133,6 +133,13 @@ int api_course_admit(api_req *r, const char *requested, const char *assignment,
         if (course_access(r, requested, NEED_MEMBER, &role))
             return r->status;
         snprintf(course, 64, "%s", requested);
+        /* The default course's open-ended offer is not a way around the
+         * deadline and attempt limit of a course the student is in. */
+        pick_ctx p = {r, d, assignment, "", "", 0, 0};
+        if (!strcmp(requested, DB_DEFAULT_COURSE) && !api_course_staff(r, requested) &&
+            db_course_each(d, r->user.id, pick_one, &p) == DB_OK && p.students)
+            return reply_error(r, 400, "%s is offered to you in %s: submit it there",
+                               assignment, p.found_student);
     } else {
         /* The one course of the caller's that offers it; the default course
          * only when no other does, so its open-ended offer never becomes a

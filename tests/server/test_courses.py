@@ -204,6 +204,10 @@ check(st == 202 and doc.get("id") == late3 and hd.get("idempotent-replayed") == 
 st, _, doc = srv.json("POST", "/api/v1/submissions", {"assignment": "mystr", "files": src,
                                                       "course": "default"}, tok["carol"])
 check(st == 202, "the default course has no deadline: %d" % st)
+st, _, doc = srv.json("POST", "/api/v1/submissions", {"assignment": "mystr", "files": src,
+                                                      "course": "default"}, tok["bob"])
+check(st == 400 and "cs101" in doc["error"],
+      "a cs101 student cannot go around its deadline through the default course: %d %s" % (st, doc))
 
 g = {}
 for name, sid in [("carol", carol_sub), ("alice", on_time), ("bob", late1), ("bob", late3)]:
