@@ -992,9 +992,11 @@ static const struct {
 static int route(api_req *r, const char *url)
 {
     const char *method = strcmp(r->method, "HEAD") ? r->method : "GET";
-    static const char *const allows[8] = {
-        "", "GET, HEAD", "POST", "GET, HEAD, POST", "PUT", "GET, HEAD, PUT", "POST, PUT",
-        "GET, HEAD, POST, PUT",
+    static const char *const allows[16] = {
+        "", "GET, HEAD", "POST", "GET, HEAD, POST",
+        "PUT", "GET, HEAD, PUT", "POST, PUT", "GET, HEAD, POST, PUT",
+        "DELETE", "GET, HEAD, DELETE", "POST, DELETE", "GET, HEAD, POST, DELETE",
+        "PUT, DELETE", "GET, HEAD, PUT, DELETE", "POST, PUT, DELETE", "GET, HEAD, POST, PUT, DELETE",
     };
     unsigned have = 0;
     for (size_t t = 0; t < sizeof route_tables / sizeof route_tables[0]; t++) {
@@ -1008,11 +1010,14 @@ static int route(api_req *r, const char *url)
                 memcpy(r->params, params, sizeof params);
                 return 0;
             }
-            have |= !strcmp(rt->method, "GET") ? 1u : !strcmp(rt->method, "POST") ? 2u : 4u;
+            have |= !strcmp(rt->method, "GET")    ? 1u
+                    : !strcmp(rt->method, "POST") ? 2u
+                    : !strcmp(rt->method, "PUT")  ? 4u
+                                                  : 8u;
         }
     }
     if (have) {
-        r->allow = allows[have & 7];
+        r->allow = allows[have & 15];
         return reply_error(r, 405, "method %s is not allowed here", r->method);
     }
     return reply_error(r, 404, "no such resource");

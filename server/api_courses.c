@@ -312,6 +312,27 @@ static int h_member_put(api_req *r)
                                         r->params[1], "role", db_crole_name((db_crole)role)));
 }
 
+static int h_member_delete(api_req *r)
+{
+    db_crole mine;
+    if (course_access(r, r->params[0], NEED_INSTRUCTOR, &mine))
+        return r->status;
+    if (!strcmp(r->params[0], DB_DEFAULT_COURSE))
+        return reply_error(r, 400, "everyone is in the default course");
+    db *d = srv_db(r->s);
+    int64_t uid;
+    int rc = db_user_id(d, r->params[1], &uid);
+    if (rc == DB_OK)
+        rc = db_course_drop(d, r->params[0], uid);
+    if (rc == DB_NOT_FOUND)
+        return reply_error(r, 404, "no user '%.64s' in %.64s", r->params[1], r->params[0]);
+    if (rc != DB_OK)
+        return reply_error(r, 500, "the database is unavailable");
+    api_views_changed(r);
+    return reply_json(r, 200, json_pack("{s:s, s:s, s:n}", "course", r->params[0], "user",
+                                        r->params[1], "role"));
+}
+
 /* ---- offered assignments ------------------------------------------------------ */
 
 static json_t *time_json(int64_t ms)
@@ -675,6 +696,7 @@ const api_route api_course_routes[] = {
     {"GET", "/api/v1/courses", h_courses, AUTH_USER, NULL},
     {"POST", "/api/v1/courses", h_course_create, AUTH_INSTRUCTOR, api_json_begin},
     {"PUT", "/api/v1/courses/*/members/*", h_member_put, AUTH_USER, api_json_begin},
+    {"DELETE", "/api/v1/courses/*/members/*", h_member_delete, AUTH_USER, NULL},
     {"GET", "/api/v1/courses/*/assignments", h_course_assignments, AUTH_USER, NULL},
     {"PUT", "/api/v1/courses/*/assignments/*", h_offer_put, AUTH_USER, api_json_begin},
     {"PUT", "/api/v1/courses/*/assignments/*/extensions/*", h_extension_put, AUTH_USER,

@@ -159,6 +159,7 @@ static const char *const migrations[] = {
     X(MEMBER_ADD, "INSERT INTO course_members(course_id, user_id, role)"       \
                   " VALUES (?1, ?2, ?3) ON CONFLICT (course_id, user_id)"      \
                   " DO UPDATE SET role = excluded.role")                       \
+    X(MEMBER_DROP, "DELETE FROM course_members WHERE course_id = ?1 AND user_id = ?2") \
     X(MEMBER_ROLE, "SELECT role FROM course_members"                           \
                    " WHERE course_id = ?1 AND user_id = ?2")                   \
     X(COURSE_ADD, "INSERT INTO courses(id, title, created_at) VALUES (?1, ?2, ?3)") \
@@ -1271,6 +1272,23 @@ static int course_enrol_locked(db *d, const char *course, int64_t user_id, db_cr
 int db_course_enrol(db *d, const char *course, int64_t user_id, db_crole role)
 {
     WRITE_LOCKED(course_enrol_locked(d, course, user_id, role));
+}
+
+static int course_drop_locked(db *d, const char *course, int64_t user_id)
+{
+    sqlite3_stmt *s = stmt(d, ST_MEMBER_DROP);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, user_id);
+    if (step_done(d, s))
+        return DB_ERROR;
+    return sqlite3_changes(d->h) == 1 ? DB_OK : DB_NOT_FOUND;
+}
+
+int db_course_drop(db *d, const char *course, int64_t user_id)
+{
+    WRITE_LOCKED(course_drop_locked(d, course, user_id));
 }
 
 int db_course_role(db *d, const char *course, int64_t user_id, db_crole *role)

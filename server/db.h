@@ -171,6 +171,9 @@ int db_course_get(db *d, const char *id, char *title, size_t titlelen);
 /* Enrols user_id in course (or changes their role there). DB_NOT_FOUND when
  * there is no such course. */
 int db_course_enrol(db *d, const char *course, int64_t user_id, db_crole role);
+/* Takes user_id out of course (their submissions stay); DB_NOT_FOUND when
+ * they were not in it. */
+int db_course_drop(db *d, const char *course, int64_t user_id);
 /* The caller's role in course; DB_NOT_FOUND when not a member. */
 int db_course_role(db *d, const char *course, int64_t user_id, db_crole *role);
 /* Calls fn for each course user_id belongs to (every course when user_id

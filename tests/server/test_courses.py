@@ -339,5 +339,23 @@ st, _, doc = srv.json("GET", "/api/v1/assignments/mystr/grades", token=tok["prof
 check(st == 200 and {"alice", "bob", "carol"} <= {r["user"] for r in doc["students"]},
       "the §5 gradebook still answers")
 
+# ---- dropping a student ------------------------------------------------------------
+st, _, doc = srv.json("DELETE", "/api/v1/courses/cs101/members/bob", token=tok["tina"])
+check(st == 403, "a TA cannot drop a student: %d" % st)
+st, hd, doc = srv.json("POST", "/api/v1/courses/cs101/members/bob", {}, tok["prof"])
+check(st == 405 and hd.get("allow") == "PUT, DELETE", "Allow lists PUT and DELETE: %d %s" % (st, hd.get("allow")))
+st, _, doc = srv.json("DELETE", "/api/v1/courses/cs101/members/bob", token=tok["prof"])
+check(st == 200 and doc == {"course": "cs101", "user": "bob", "role": None}, "prof drops bob: %d %s" % (st, doc))
+st, _, doc = srv.json("DELETE", "/api/v1/courses/cs101/members/bob", token=tok["prof"])
+check(st == 404, "dropping twice: 404 (%d)" % st)
+st, _, doc = srv.json("DELETE", "/api/v1/courses/default/members/bob", token=tok["prof"])
+check(st == 400, "nobody leaves the default course: %d" % st)
+st, _, doc = srv.json("GET", "/api/v1/courses/cs101/assignments", token=tok["bob"])
+check(st == 404, "bob no longer sees cs101: %d" % st)
+st, _, doc = srv.json("GET", "/api/v1/courses/cs101/assignments/mystr/grades", token=tok["prof"])
+check(st == 200 and [r["user"] for r in doc["students"]] == ["alice"], "the gradebook lists alice alone")
+st, _, doc = srv.json("GET", "/api/v1/submissions/%d" % late1, token=tok["bob"])
+check(st == 200, "bob still sees his own work: %d" % st)
+
 srv.stop()
 finish()
