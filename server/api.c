@@ -1159,7 +1159,9 @@ struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)
         return NULL;
     }
     if (!sub_cache)
-        sub_cache = api_cache_new(4096, 16u << 20, 0);
+        /* A minute: a deadline set with `memgrade course offer` (another
+         * process, no epoch bump here) reaches cached views that soon. */
+        sub_cache = api_cache_new(4096, 16u << 20, 60000);
     if (!auth_cache)
         auth_cache = api_cache_new(1024, 1u << 20, AUTH_TTL_MS);
     if (!sub_cache || !auth_cache) {

@@ -1,7 +1,7 @@
 /* cli_course: `memgrade course add|enrol|offer` (SPEC §6), straight on the
  * database like `memgrade user`: a running server sees the change at once
- * (its cached views of a submission are rebuilt when a deadline changes
- * through the API; a deadline set here applies from the next request). */
+ * (a deadline set here decides the next submission at once; the views of
+ * submissions the server caches follow within a minute). */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
