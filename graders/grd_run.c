@@ -23,6 +23,8 @@
 #define MAX_INJ 64          /* injected failures per test (mgrt_srv.c) */
 #define MAX_INJ_ERRORS 3
 #define GRD_REPORT_KEEP_BYTES (2ul << 20)
+#define PROG_SITES 16       /* a whole program's allocation sites named by its monitor */
+#define PROG_INJ_RUNS 16    /* a whole program's runs with an injected failure, at most */
 
 enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM };
 
@@ -63,6 +65,9 @@ typedef struct {
     bool hello, exited;
     unsigned long blk_user[64], blk_size[64];
     size_t nblk;
+    /* where the program first tried each of its allocation sites */
+    unsigned long as_k[PROG_SITES], as_pcs[PROG_SITES][NFR];
+    size_t nas;
 } report;
 
 typedef struct {
@@ -222,6 +227,11 @@ static void child_record(report *rp, run *r, const char *word, const char *rest,
         rp->blk_size[rp->nblk++] = ufield(rest, "size", 10);
     } else if (program && !strcmp(word, "exit")) {
         rp->exited = r->ended = true;
+    } else if (program && !strcmp(word, "asite") && rp->nas < PROG_SITES) {
+        rp->as_k[rp->nas] = ufield(rest, "k", 10);
+        parse_pcs(field(rest, "apcs"), rp->as_pcs[rp->nas]);
+        if (rp->as_k[rp->nas] > 0 && rp->as_k[rp->nas] <= MAX_INJ)
+            rp->nas++;
     }
     /* anything else: not a record of ours, ignored */
 }
@@ -476,6 +486,7 @@ static const struct {
     {"unchecked_alloc_failure", "wrong", "when an allocation failed on purpose (at {inj}), the result broke the promise of the assignment: {detail}"},
     {"unchecked_alloc_failure", "retry", "when an allocation failed on purpose (at {inj}), the code retried it forever: asking again does not make memory appear; report the failure (return NULL or -1) instead"},
     {"unchecked_alloc_failure", "exit", "when an allocation failed on purpose (at {inj}), the program exited or hung instead of reporting the failure"},
+    {"unchecked_alloc_failure", "hang", "when an allocation failed on purpose (at {inj}), the program never finished: check every malloc/realloc result for NULL, report the failure and exit"},
     {"unchecked_alloc_failure", NULL, "when an allocation failed on purpose (at {inj}), the code misbehaved"},
 };
 
@@ -607,6 +618,14 @@ static void blocked_note(const ev *e, char *note, size_t nl)
     char name[32] = "a system call";
     if (e->nr >= 0)
         sbx_syscall_name(e->nr, name, sizeof name);
+    static const char *const spawn[] = {"fork", "vfork", "clone", "clone3", "execve", "execveat"};
+    for (size_t i = 0; i < sizeof spawn / sizeof spawn[0]; i++)
+        if (!strcmp(name, spawn[i])) {
+            /* system(), popen(), fork(): one clear sentence */
+            snprintf(note, nl, "the test was stopped: it called %s: a submission may not start "
+                     "processes or run other programs (system(), popen(), fork(), exec())", name);
+            return;
+        }
     snprintf(note, nl, "the test was stopped: it called %s, which a submission may not use "
              "(it would change how the grader watches memory, or its report)", name);
 }
@@ -1294,8 +1313,13 @@ static bool same_text(const char *a, const char *b)
     return *a == *b;
 }
 
+typedef struct {
+    unsigned long k[PROG_SITES], pcs[PROG_SITES][NFR];
+    size_t n;
+} prog_sites;
+
 static int grade_program_test(ctx *c, const grd_test *t, const char *token, json_t *tests,
-                              char *err, size_t errlen)
+                              prog_sites *ps, char *err, size_t errlen)
 {
     const grd_assignment *a = c->a;
     int rc = -1;
@@ -1466,6 +1490,9 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
     if (t->check_addrspace)
         check_addrspace(&rp, out_s, vis, &fb, &ok);
     add_test_result(tests, t, errs, &fb, status, ok);
+    ps->n = rp.nas;
+    memcpy(ps->k, rp.as_k, sizeof ps->k);
+    memcpy(ps->pcs, rp.as_pcs, sizeof ps->pcs);
     rc = 0;
 out:
     json_decref(errs);
@@ -1487,6 +1514,7 @@ typedef struct {
     const ctx *base;
     const char *token;
     json_t **outs;           /* one array per test, holding its result */
+    prog_sites *sites;       /* one per test: where it first allocated */
     size_t next;             /* next test to take (atomic) */
     size_t workers;          /* workers started so far (atomic) */
     int rc;                  /* first failure wins */
@@ -1533,7 +1561,8 @@ static void *prog_worker(void *arg)
         size_t i = __atomic_fetch_add(&pp->next, 1, __ATOMIC_SEQ_CST);
         if (i >= c->a->ntests)
             break;
-        if (grade_program_test(c, &c->a->tests[i], pp->token, pp->outs[i], err, sizeof err)) {
+        if (grade_program_test(c, &c->a->tests[i], pp->token, pp->outs[i], &pp->sites[i], err,
+                               sizeof err)) {
             pthread_mutex_lock(&pp->mu);
             if (!pp->rc)
                 snprintf(pp->err, sizeof pp->err, "%s", err);
@@ -1615,6 +1644,153 @@ static void doc_errors(const ctx *c, json_t *doc)
     }
 }
 
+/* One run of test t with the program's k-th allocation failing (and its
+ * retries at the same site): a crash, a hang, a retry loop or a leak after
+ * it is the test's unchecked_alloc_failure, added to its entry tj. What
+ * the program prints then is not judged: saying so and exiting is right. */
+static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned long k,
+                          json_t *tj, char *err, size_t errlen)
+{
+    sbx_policy *p = sbx_policy_new("run");
+    char tokenv[64], fail_at[40];
+    const char *argv[40];
+    report rp;
+    sbx_result res;
+    int rc = -1;
+    json_t *errs = json_array();
+    memset(&rp, 0, sizeof rp);
+    memset(&res, 0, sizeof res);
+    if (!p || !errs) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t n = 0;
+    argv[n++] = "/box/prog";
+    for (size_t i = 0; i < t->nargs && n < 39; i++)
+        argv[n++] = t->args[i];
+    argv[n] = NULL;
+    sbx_policy_set_memory(p, (t->memory_mb ? t->memory_mb : c->a->memory_mb) << 20);
+    sbx_policy_set_wall_ms(p, 4 * c->a->test_ms);
+    sbx_policy_set_cpu_ms(p, c->a->test_ms);
+    sbx_policy_allow_processes(p, true);
+    sbx_policy_set_processes(p, 8);
+    sbx_policy_set_output_keep(p, GRD_REPORT_KEEP_BYTES);
+    snprintf(fail_at, sizeof fail_at, "MGRT_FAIL_AT=%lu", k);
+    const char *envp[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
+                          default_env_token(tokenv, sizeof tokenv, token), fail_at, NULL};
+    sbx_cmd cmd = {.argv = argv, .envp = envp, .stdin_data = t->stdin_data,
+                   .stdin_len = t->stdin_data ? strlen(t->stdin_data) : 0, .capture_fd3 = true};
+    if (sbx_run(p, c->box, &cmd, &res, err, errlen))
+        goto out;
+    parse_report(res.fd3.data, res.fd3.len, token, &rp, true, 1);
+    if (!rp.n) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    run *r = &rp.r[0];
+    const ev *inj = NULL, *crash = NULL, *retry = NULL, *leak = NULL;
+    for (size_t i = 0; i < r->nev; i++) {
+        const ev *e = &r->evs[i];
+        if (e->type == EV_INJ && !inj)
+            inj = e;
+        else if (e->type == EV_ERR && !strcmp(e->kind, "retry"))
+            retry = e;
+        else if (e->type == EV_ERR && !crash && is_memory_kind(e->kind))
+            crash = e;
+        else if (e->type == EV_LEAK && !leak && t->leaks)
+            leak = e;
+    }
+    rc = 0;
+    if (!inj) /* this run never came to the k-th allocation */
+        goto out;
+    want_run_syms(c, r);
+    if (symbolize(c, err, errlen)) {
+        rc = -1;
+        goto out;
+    }
+    char injs[96], loc[96], aloc[96], msg[700];
+    if (!student_loc(c, inj, inj->apcs, injs, sizeof injs))
+        snprintf(injs, sizeof injs, "allocation #%lu of the program", k);
+    msg_args m = {.kind = "unchecked_alloc_failure", .inj = injs};
+    const char *where = NULL;
+    json_t *stack = NULL;
+    if (retry) {
+        m.what = "retry";
+        where = student_loc(c, retry, retry->apcs, loc, sizeof loc) ? loc : NULL;
+        stack = stack_json(c, retry, retry->apcs);
+    } else if (crash || res.verdict == SBX_SIGNALED) {
+        m.what = "crash";
+        m.crash = crash_words(crash, res.signal);
+        if (crash && student_loc(c, crash, crash->pcs, loc, sizeof loc))
+            where = loc;
+        if (crash)
+            stack = stack_json(c, crash, crash->pcs);
+    } else if (res.verdict == SBX_TIME_LIMIT) {
+        m.what = "hang";
+    } else if (leak) {
+        m.what = "leak";
+        if (student_loc(c, leak, leak->apcs, aloc, sizeof aloc))
+            m.alloc = aloc;
+        stack = stack_json(c, leak, leak->apcs);
+    } else {
+        goto out; /* the failure was handled */
+    }
+    if (!where && strncmp(injs, "allocation #", 12))
+        where = injs;
+    render(&m, msg, sizeof msg);
+    add_error(c, errs, "unchecked_alloc_failure", msg, where, m.alloc, NULL, stack);
+    /* The test fails, its entry says why. */
+    json_t *e = json_array_get(errs, 0), *me = json_object_get(tj, "memory_errors");
+    if (!e || !me)
+        goto out;
+    json_array_append(me, e);
+    const char *l = json_string_value(json_object_get(e, "location"));
+    const char *old = json_string_value(json_object_get(tj, "output"));
+    const char *st = json_string_value(json_object_get(tj, "status"));
+    sbuf fb = {0};
+    sb_add(&fb, "unchecked_alloc_failure%s%s: %s\n", l ? " at " : "", l ? l : "",
+           json_string_value(json_object_get(e, "message")));
+    if (st && !strcmp(st, "passed"))
+        sb_add(&fb, "(test: %s)", t->description ? t->description : t->name);
+    else
+        sb_add(&fb, "%s", old ? old : "");
+    json_object_set_new(tj, "output", json_string(fb.s ? fb.s : ""));
+    free(fb.s);
+    json_object_set_new(tj, "score", json_real(0.0));
+    if (st && !strcmp(st, "passed"))
+        json_object_set_new(tj, "status", json_string("failed"));
+out:
+    json_decref(errs);
+    report_free(&rp);
+    sbx_result_free(&res);
+    sbx_policy_free(p);
+    return rc;
+}
+
+/* After every test ran: each allocation site of the program fails once,
+ * in the first test (manifest order) that reached it, at most
+ * PROG_INJ_RUNS runs a submission: a program that never checks malloc is
+ * seen, without a run per allocation of every test. */
+static int prog_injections(ctx *c, const char *token, json_t **outs, const prog_sites *ps,
+                           char *err, size_t errlen)
+{
+    unsigned long seen[PROG_INJ_RUNS][NFR];
+    size_t nseen = 0;
+    for (size_t i = 0; i < c->a->ntests && nseen < PROG_INJ_RUNS; i++)
+        for (size_t j = 0; j < ps[i].n && nseen < PROG_INJ_RUNS; j++) {
+            size_t q = 0;
+            while (q < nseen && memcmp(seen[q], ps[i].pcs[j], sizeof seen[q]))
+                q++;
+            if (q < nseen)
+                continue;
+            memcpy(seen[nseen++], ps[i].pcs[j], sizeof seen[0]);
+            json_t *tj = json_array_get(outs[i], 0);
+            if (tj && inject_program(c, &c->a->tests[i], token, ps[i].k[j], tj, err, errlen))
+                return -1;
+        }
+    return 0;
+}
+
 static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, size_t errlen)
 {
     json_t *tests = json_object_get(doc, "tests");
@@ -1623,7 +1799,10 @@ static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, s
     pthread_t th[PROG_WORKERS];
     size_t started = 0;
     pp.outs = calloc(n, sizeof *pp.outs);
-    if (!pp.outs) {
+    pp.sites = calloc(n ? n : 1, sizeof *pp.sites);
+    if (!pp.outs || !pp.sites) {
+        free(pp.outs);
+        free(pp.sites);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -1638,6 +1817,8 @@ static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, s
         prog_worker(&pp); /* no thread to be had: do it here */
     for (size_t w = 0; w < started; w++)
         pthread_join(th[w], NULL);
+    if (!pp.rc && prog_injections(c, token, pp.outs, pp.sites, pp.err, sizeof pp.err))
+        pp.rc = -1;
     for (size_t i = 0; i < n && !pp.rc; i++) {
         json_t *tj = json_array_get(pp.outs[i], 0);
         if (!tj)
@@ -1649,6 +1830,7 @@ static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, s
     for (size_t i = 0; i < n; i++)
         json_decref(pp.outs[i]);
     free(pp.outs);
+    free(pp.sites);
     pthread_mutex_destroy(&pp.mu);
     return pp.rc;
 }

@@ -1344,7 +1344,7 @@ static _Noreturn void monitor_main(pid_t pid, int fd)
     close(2);
     fcntl(fd, F_SETFL, O_NONBLOCK);
     fcntl(fd, F_SETPIPE_SZ, MON_PIPE_BYTES);
-    mgrt_mon_start(RUN.pattern, 0, 1u << 20, 0);
+    mgrt_mon_start(RUN.pattern, RUN.fail_at, 1u << 20, 0);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -1382,6 +1382,18 @@ static _Noreturn void monitor_main(pid_t pid, int fd)
         ;
 }
 
+/* The stack main is about to use gets the run's byte (0xCC or 0x33), as a
+ * test's child does (mgrt_srv.c): a local never set differs between the
+ * runs. */
+static __attribute__((noinline)) void poison_stack(int depth, unsigned char byte)
+{
+    volatile unsigned char buf[16384];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = byte;
+    if (depth > 0)
+        poison_stack(depth - 1, byte);
+}
+
 /* Forks the program off; returns in the program, never in the monitor. */
 static void monitor_fork(void)
 {
@@ -1393,6 +1405,7 @@ static void monitor_fork(void)
         close(p[0]);
         close(p[1]);
         S.token[0] = 0; /* the monitor frames what the program says */
+        poison_stack(8, RUN.pattern ? 0x33 : 0xCC);
         return;
     }
     if (pid < 0) {
@@ -1583,6 +1596,12 @@ void mgrt_init(void)
     for (size_t i = 0; env && env[i];) {
         if (!strcmp(env[i], "MGRT_PATTERN=1")) { /* a whole program's second run */
             RUN.pattern = 1;
+            for (size_t j = i; env[j]; j++)
+                env[j] = env[j + 1];
+            continue;
+        }
+        if (!strncmp(env[i], "MGRT_FAIL_AT=", 13)) { /* a whole program's injected failure */
+            RUN.fail_at = strtoul(env[i] + 13, NULL, 10);
             for (size_t j = i; env[j]; j++)
                 env[j] = env[j + 1];
             continue;

@@ -164,16 +164,19 @@ unsigned long mgt_heap_live(void) { return FROM_DRIVER() ? mgrt_live_student() :
 
 static size_t ntests;
 
-/* Fills the stack the test is about to use, so a local the student never
- * sets holds a non-canonical pattern, faults when used as a pointer, and is
- * named a wild access instead of passing for NULL or a stale value. */
-static __attribute__((noinline)) void poison_stack(int depth)
+/* Fills the stack the test is about to use, with a byte that differs
+ * between the two runs: a local the student never sets holds a
+ * non-canonical pattern (0xCC.. or 0x33..), faults when used as a pointer
+ * and is named a wild access instead of passing for NULL or a stale value,
+ * and an outcome that depends on its value differs between the runs
+ * (uninitialized_read). */
+static __attribute__((noinline)) void poison_stack(int depth, unsigned char byte)
 {
     volatile unsigned char buf[16384];
     for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = 0xCC;
+        buf[i] = byte;
     if (depth > 0)
-        poison_stack(depth - 1);
+        poison_stack(depth - 1, byte);
 }
 static long test_ms = 2000;
 
@@ -201,7 +204,7 @@ static _Noreturn void child_main(size_t i, int pat, unsigned long k, int w)
         _exit(3);
     close(null);
     close(w);
-    poison_stack(16);
+    poison_stack(16, pat ? 0x33 : 0xCC);
     mgrt_child();
     mgrt_test_begin(pat, k);
     if (mgrt_lockdown()) {

@@ -121,6 +121,8 @@ PROGRAMS = {
     "many_blocks_overflow.c": ("heap_overflow", 14),  # found when freed: the free line
     "libc_caches.c": None,           # the C library's caches are not leaks
     "asprintf_leak.c": ("leak", 10), # a block the C library made for the program
+    "unchecked_malloc.c": ("unchecked_alloc_failure", 11),  # its one allocation failed on purpose
+    "retry_malloc.c": ("unchecked_alloc_failure", 11),      # retried forever: the malloc line
 }
 
 
