@@ -658,9 +658,14 @@ static int h_regrade_start(api_req *r)
     db_crole mine;
     if (course_access(r, r->params[0], NEED_INSTRUCTOR, &mine))
         return r->status;
-    if (!grd_catalog_find(r->s->catalog, r->params[1]))
-        return reply_error(r, 404, "no such assignment '%.64s'", r->params[1]);
     db *d = srv_db(r->s);
+    db_offer of;
+    int rc = grd_catalog_find(r->s->catalog, r->params[1])
+                 ? offer_of(r, d, r->params[0], r->params[1], &of) : DB_NOT_FOUND;
+    if (rc == DB_NOT_FOUND)
+        return reply_error(r, 404, "%.64s is not offered in %.64s", r->params[1], r->params[0]);
+    if (rc != DB_OK)
+        return reply_error(r, 500, "the database is unavailable");
     int64_t id = 0, total = 0;
     if (db_regrade_create(d, r->params[0], r->params[1], &id, &total) != DB_OK)
         return reply_error(r, 500, "the database is unavailable");

@@ -44,6 +44,10 @@ st, _, doc = srv.json("POST", "/api/v1/courses/cs101/assignments/mystr/regrade",
 check(st == 403, "a student cannot start a regrade: %d" % st)
 st, _, doc = srv.json("POST", "/api/v1/courses/cs101/assignments/mystr/regrade", token=tina)
 check(st == 403, "a TA cannot start a regrade: %d" % st)
+st, _, doc = srv.json("POST", "/api/v1/courses/cs101/assignments/vector/regrade", token=prof)
+check(st == 404 and "not offered" in doc["error"], "no regrade of an assignment not offered: %d" % st)
+st, _, doc = srv.json("POST", "/api/v1/courses/nope/assignments/mystr/regrade", token=prof)
+check(st == 404, "no regrade in an unknown course: %d" % st)
 st, hd, doc = srv.json("POST", "/api/v1/courses/cs101/assignments/mystr/regrade", token=prof)
 check(st == 202 and doc["total"] == N and doc["url"] == "/api/v1/courses/cs101/regrades/%d" % doc["id"],
       "prof starts a regrade of the %d cs101 submissions: %d %s" % (N, st, doc))
