@@ -26,7 +26,7 @@
 #define PROG_SITES 16       /* a whole program's allocation sites named by its monitor */
 #define PROG_INJ_RUNS 16    /* a whole program's runs with an injected failure, at most */
 
-enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM };
+enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM, EV_SPIN };
 
 typedef struct {
     enum ev_type type;
@@ -49,6 +49,7 @@ typedef struct {
     bool ended, status, timeout, tampered, flood;
     int exit, sig, pid;
     unsigned long allocs;
+    char *out;               /* what the code printed (visible tests only), escaped */
     json_t *obs;
     char *fail;
     ev *evs;                 /* up to MAX_EVS, allocated as they come */
@@ -213,6 +214,11 @@ static void child_record(report *rp, run *r, const char *word, const char *rest,
         add_ev(r, rest, EV_INJ);
     } else if (!strcmp(word, "nomem")) {
         add_ev(r, rest, EV_NOMEM);
+    } else if (!strcmp(word, "spin") && !program) {
+        add_ev(r, rest, EV_SPIN);
+    } else if (!strcmp(word, "out") && !program) {
+        if (!r->out)
+            r->out = strndup(rest, 4096);
     } else if (!strcmp(word, "end") && !program) {
         r->ended = true;
         r->allocs = ufield(rest, "allocs", 10);
@@ -307,6 +313,7 @@ static void report_free(report *rp)
     for (size_t i = 0; i < rp->n; i++) {
         json_decref(rp->r[i].obs);
         free(rp->r[i].fail);
+        free(rp->r[i].out);
         free(rp->r[i].evs);
     }
     free(rp->r);
@@ -668,7 +675,7 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         bool hl = false, ha, hf;
         if (e->type == EV_NOMEM && !nomem)
             nomem = e;
-        if (e->type == EV_UNW || e->type == EV_INJ || e->type == EV_NOMEM)
+        if (e->type == EV_UNW || e->type == EV_INJ || e->type == EV_NOMEM || e->type == EV_SPIN)
             continue;
         if (e->type == EV_ERR && !strcmp(e->kind, "retry"))
             continue; /* judged with the injection that caused it */
@@ -918,6 +925,53 @@ static void add_test_result(json_t *tests, const grd_test *t, json_t *errs, sbuf
     *fb = (sbuf){0};
 }
 
+/* What a failed visible test's code printed (students debug with printf),
+ * unescaped from the fork server's "out" record, at most ~1000 bytes. */
+static void printed(sbuf *fb, const char *esc)
+{
+    char b[1100];
+    size_t n = 0;
+    for (const char *p = esc; *p && n < 1000; p++) {
+        unsigned v;
+        if (*p == '\\' && p[1] == 'n') {
+            b[n++] = '\n';
+            p++;
+        } else if (*p == '\\' && p[1] == '\\') {
+            b[n++] = '\\';
+            p++;
+        } else if (*p == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &v) == 1) {
+            n += (size_t)snprintf(b + n, sizeof b - n, "\\x%02x", v); /* shown as such */
+            p += 3;
+        } else if (*p == '\\' && p[1] == '.') {
+            n += (size_t)snprintf(b + n, sizeof b - n, "...");
+            p++;
+        } else {
+            b[n++] = *p;
+        }
+    }
+    if (n >= 1000)
+        n += (size_t)snprintf(b + n, sizeof b - n, "...");
+    b[n < sizeof b ? n : sizeof b - 1] = 0;
+    while (n && b[n - 1] == '\n')
+        b[--n] = 0;
+    if (n)
+        sb_add(fb, "your code printed:\n%s\n", b);
+}
+
+/* A test that ran out of time: where its code was when it was stopped,
+ * when the student's own line can be found. */
+static void spin_words(const ctx *c, const run *r, sbuf *fb)
+{
+    char loc[96];
+    for (size_t i = 0; i < r->nev; i++)
+        if (r->evs[i].type == EV_SPIN && student_loc(c, &r->evs[i], r->evs[i].pcs, loc, sizeof loc)) {
+            sb_add(fb, "the test took too long: it was still running at %s when it was stopped "
+                       "(an endless loop?)\n", loc);
+            return;
+        }
+    sb_add(fb, "the test took too long (an endless loop?)\n");
+}
+
 static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *tests)
 {
     run *A = find_run(rp, t->name, 0, 0), *B = find_run(rp, t->name, 1, 0);
@@ -929,7 +983,7 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
 
     if (A && A->timeout && !B) {
         status = "timeout"; /* the fork server skips the second run of a hang */
-        sb_add(&fb, "the test took too long (an endless loop?)\n");
+        spin_words(c, A, &fb);
         ok = false;
         goto done;
     }
@@ -942,7 +996,7 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
     int ne = run_errors(c, A, errs, note, sizeof note) + run_errors(c, B, errs, note, sizeof note);
     if (A->timeout || B->timeout) {
         status = "timeout";
-        sb_add(&fb, "the test took too long (an endless loop?)\n");
+        spin_words(c, A->timeout ? A : B, &fb);
         ok = false;
     } else if (!A->ended || !B->ended || A->exit || B->exit || A->sig || B->sig) {
         status = "error";
@@ -1014,6 +1068,8 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
             ok = false;
     }
 done:
+    if (!ok && A && A->out)
+        printed(&fb, A->out);
     add_test_result(tests, t, errs, &fb, status, ok);
     json_decref(errs);
 }
@@ -1048,6 +1104,15 @@ static int run_server(ctx *c, const char *prog, bool visible, bool others, const
     c->nsyms = 0;
     size_t plan = 0; /* the runs asked for: two each, and the injected ones */
     sb_add(&in, "cfg test_ms=%lu\n", a->test_ms);
+    /* A program that holds visible tests only may show the student what
+     * their code printed: nothing of a hidden test is in it. */
+    bool only_visible = true;
+    for (size_t i = 0; i < a->ntests; i++)
+        if ((others || !!strcmp(a->tests[i].visibility, "visible") != visible) &&
+            strcmp(a->tests[i].visibility, "visible"))
+            only_visible = false;
+    if (only_visible)
+        sb_add(&in, "cfg show_output=1\n");
     for (size_t i = 0; i < a->ntests; i++) {
         const grd_test *t = &a->tests[i];
         if (!others && !!strcmp(t->visibility, "visible") == visible)

@@ -51,6 +51,8 @@ MGRT_HIDDEN unsigned long mgrt_test_end(void);
 MGRT_HIDDEN unsigned long mgrt_calls(void);
 /* In a test's child, before the lockdown: its records go to the server. */
 MGRT_HIDDEN void mgrt_child(void);
+/* In a test's child: SIGPROF makes it say where it is ("spin") and end. */
+MGRT_HIDDEN void mgrt_spin_handler(void);
 /* Frees p, a result of the student's function fn (an address), for the
  * driver: anything but a live block of the student's is fn's error. */
 MGRT_HIDDEN void mgrt_free_result(void *p, uintptr_t fn, const uintptr_t *st);

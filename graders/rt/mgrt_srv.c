@@ -179,6 +179,8 @@ static __attribute__((noinline)) void poison_stack(int depth, unsigned char byte
         poison_stack(depth - 1, byte);
 }
 static long test_ms = 2000;
+static int show_output;          /* the program holds visible tests only */
+#define OUT_KEEP 1000            /* bytes of a test's printing kept */
 
 static long now_ms(void)
 {
@@ -189,23 +191,30 @@ static long now_ms(void)
 
 /* A test's child: its own pipe in place of the report channel, nothing of
  * the server's, the runtime's filter on, then the test. */
-static _Noreturn void child_main(size_t i, int pat, unsigned long k, int w)
+static _Noreturn void child_main(size_t i, int pat, unsigned long k, int w, int o)
 {
     setpgid(0, 0); /* the test and whatever it forks: one group to clean up */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    /* What a test prints is never judged; sent to /dev/null, a chatty
-     * submission cannot reach the sandbox's output limit and take the
-     * remaining tests down with it. */
+    /* What a test prints is never judged; sent to /dev/null (or, for a
+     * visible test, to the server, which keeps a little of it for the
+     * student), a chatty submission cannot reach the sandbox's output limit
+     * and take the remaining tests down with it. */
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+    int out = o >= 0 ? o : null;
+    if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
         dup2(w, CFG.rep_fd) < 0)
         _exit(3);
     close(null);
     close(w);
+    if (o >= 0) {
+        close(o);
+        setvbuf(stdout, NULL, _IONBF, 0); /* printed before a crash is shown too */
+    }
     poison_stack(16, pat ? 0x33 : 0xCC);
     mgrt_child();
+    mgrt_spin_handler();
     mgrt_test_begin(pat, k);
     if (mgrt_lockdown()) {
         mgrt_rep("err blocked what=lockdown nr=-1 pcs=- apcs=- fpcs=-");
@@ -223,13 +232,66 @@ static _Noreturn void child_main(size_t i, int pat, unsigned long k, int w)
 static int last_timed_out;
 static size_t last_test = (size_t)-1;
 
+/* Keeps the first OUT_KEEP bytes a test printed, drains the rest. */
+static char out_buf[OUT_KEEP];
+static size_t out_len;
+static int out_more;
+
+static void drain_out(int fd)
+{
+    char b[4096];
+    for (ssize_t n; fd >= 0 && (n = read(fd, b, sizeof b)) != 0;) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        size_t take = (size_t)n < OUT_KEEP - out_len ? (size_t)n : OUT_KEEP - out_len;
+        memcpy(out_buf + out_len, b, take);
+        out_len += take;
+        out_more |= take < (size_t)n;
+    }
+}
+
+/* One record: what the test printed, escaped onto one line. */
+static void report_out(void)
+{
+    static char e[OUT_KEEP * 4 + 8];
+    size_t n = 0;
+    for (size_t j = 0; j < out_len; j++) {
+        unsigned char ch = (unsigned char)out_buf[j];
+        if (ch == '\n') {
+            e[n++] = '\\';
+            e[n++] = 'n';
+        } else if (ch == '\\') {
+            e[n++] = '\\';
+            e[n++] = '\\';
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            n += (size_t)snprintf(e + n, sizeof e - n, "\\x%02x", ch);
+        } else {
+            e[n++] = (char)ch;
+        }
+    }
+    if (out_more) {
+        e[n++] = '\\';
+        e[n++] = '.';
+    }
+    e[n] = 0;
+    if (n)
+        mgrt_rep("c out %s", e);
+}
+
 static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
 {
-    int pfd[2];
+    int pfd[2], ofd[2] = {-1, -1};
     if (allocs)
         *allocs = 0;
     fflush(NULL);
     mgrt_rep("begin %zu %d %lu", i, pat, k);
+    if (show_output && !k && !pat && pipe2(ofd, O_CLOEXEC))
+        ofd[0] = ofd[1] = -1;
+    out_len = 0;
+    out_more = 0;
     pid_t pid = pipe2(pfd, O_CLOEXEC) ? -1 : fork();
     if (pid < 0) {
         mgrt_rep("status %zu %d %lu pid=0 exit=-1 sig=0 timeout=0 flood=0 forkfail=1", i, pat, k);
@@ -237,9 +299,15 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
     }
     if (pid == 0) {
         close(pfd[0]);
-        child_main(i, pat, k, pfd[1]);
+        if (ofd[0] >= 0)
+            close(ofd[0]);
+        child_main(i, pat, k, pfd[1], ofd[1]);
     }
     close(pfd[1]);
+    if (ofd[1] >= 0) {
+        close(ofd[1]);
+        fcntl(ofd[0], F_SETFL, O_NONBLOCK);
+    }
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
     fcntl(pfd[0], F_SETPIPE_SZ, MON_PIPE_BYTES);
     mgrt_mon_start(pat, k, CHILD_KEEP, 1);
@@ -257,6 +325,7 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
     for (;;) {
         if (!eof)
             eof = mgrt_mon_drain(pfd[0]);
+        drain_out(ofd[0]);
         pid_t w = waitpid(pid, &st, WNOHANG);
         if (w == pid)
             break;
@@ -266,6 +335,14 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
             used.tv_sec * 1000 + used.tv_nsec / 1000000 >= test_ms)
             left = 0;
         if (left <= 0) {
+            /* Where is it? The child says (mgrt_spin), if it still can, before
+             * it is killed. */
+            kill(pid, SIGPROF);
+            for (int n = 0; n < 10 && waitpid(pid, &st, WNOHANG) == 0; n++) {
+                struct timespec ts = {0, 5 * 1000000L};
+                sigtimedwait(&chld, NULL, &ts);
+                mgrt_mon_drain(pfd[0]);
+            }
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             timed_out = 1;
@@ -283,6 +360,12 @@ static void run_one(size_t i, int pat, unsigned long k, unsigned long *allocs)
     kill(-pid, SIGKILL); /* processes the test left behind would eat the next one's quota */
     mgrt_mon_drain(pfd[0]);
     close(pfd[0]);
+    if (ofd[0] >= 0) {
+        drain_out(ofd[0]);
+        close(ofd[0]);
+        if (!pat)
+            report_out();
+    }
     mgrt_mon_finish(!timed_out && WIFEXITED(st));
     /* How many allocations the next runs fail, one each: the ledger's
      * count, not the child's word. */
@@ -337,6 +420,8 @@ int main(void)
         char name[64] = "";
         if (sscanf(line, "cfg test_ms=%ld", &ms) == 1 && ms > 0) {
             test_ms = ms;
+        } else if (!strcmp(line, "cfg show_output=1")) {
+            show_output = 1;
         } else if (sscanf(line, "run %63s %d %lu", name, &pat, &k) == 3 &&
                    (i = find_test(name)) < ntests) {
             /* A test that hung once hangs again: its second run would only

@@ -64,6 +64,10 @@ def kinds(doc):
     return {e["kind"] for e in doc["memory_errors"]}
 
 
+def test_output(doc, name):
+    return next((t["output"] for t in doc["tests"] if t["name"] == name), "")
+
+
 # Each tamper fixture (a mystr submission) and what must hold for it.
 TAMPER = {
     "define_malloc.c": lambda d: d["status"] == "compile_error" and "may not define them" in d["compile"]["output"],
@@ -80,7 +84,8 @@ TAMPER = {
     "exit_in_test.c": lambda d: test_status(d, "dup_basic") == "error" and d["score"] <= d["max_score"] / 3,
     "kill_server.c": lambda d: d["score"] == 0,
     "forge_observation.c": lambda d: test_status(d, "dup_basic") != "passed" and test_status(d, "concat_basic") != "passed",
-    "hang_everywhere.c": lambda d: d["score"] == 0 and test_status(d, "dup_basic") == "timeout" and d["duration_ms"] < 90000,
+    "hang_everywhere.c": lambda d: d["score"] == 0 and test_status(d, "dup_basic") == "timeout" and d["duration_ms"] < 90000
+                                   and "still running at mystr.c:7 " in test_output(d, "dup_basic"),
     "hide_in_section.c": lambda d: {"leak", "unchecked_alloc_failure"} <= kinds(d),
     "redefine_write.c": lambda d: d["status"] == "compile_error" and "a C library function" in d["compile"]["output"],
     "output_flood.c": lambda d: all(test_status(d, n) == "passed" for n in ("dup_basic", "dup_null", "dup_long", "dup_alloc_failure")),
@@ -88,6 +93,8 @@ TAMPER = {
     "call_runtime.c": lambda d: d["status"] == "compile_error" and "undefined reference" in d["compile"]["output"],
     "incbin_driver.c": lambda d: d["status"] == "compile_error" and "file not found" in d["compile"]["output"],
     "read_box.c": lambda d: all(test_status(d, n) == "passed" for n in ("dup_basic", "dup_long", "dup_alloc_failure")),
+    "printf_inputs.c": lambda d: "your code printed:\ninput: hello (5 bytes)" in test_output(d, "dup_basic") and
+                                 not any("your code printed" in t["output"] for t in d["tests"] if t["visibility"] != "visible"),
 }
 
 

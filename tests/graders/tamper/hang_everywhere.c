@@ -1,5 +1,6 @@
 /* Tamper (or a slip): every function loops forever. Each test must end as a
- * timeout, and the whole grade in bounded time. */
+ * timeout that names the line it spins on, and the whole grade in bounded
+ * time. */
 #include <stddef.h>
 #include "mystr.h"
 static volatile int spin = 1;
