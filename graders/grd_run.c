@@ -468,7 +468,8 @@ static const struct {
 } messages[] = {
     {"heap_overflow", "found_at_free", "wrote past the end of a {size}-byte heap block (allocated at {alloc}); noticed when it was freed: not allocating enough memory?"},
     {"heap_overflow", "before", "{rw} memory {before} byte(s) before the start of a {size}-byte heap block (allocated at {alloc})"},
-    {"heap_overflow", NULL, "{rw} memory {past} byte(s) past the end of a {size}-byte heap block (allocated at {alloc}): not allocating enough memory (the +1 for '\\0'? sizeof of a pointer?)"},
+    {"heap_overflow", "at_end", "{rw} memory right after the end of a {size}-byte heap block (allocated at {alloc}): the block is smaller than what the code stores in it (a string needs strlen(s) + 1 bytes, for its '\\0'; an array of n elements n * sizeof *p)"},
+    {"heap_overflow", NULL, "{rw} memory {past} byte(s) past the end of a {size}-byte heap block (allocated at {alloc}): an index or a length that runs past the block (the last of n elements is [n - 1])"},
     {"use_after_free", NULL, "{rw} memory after freeing it (a dangling pointer): the {size}-byte block allocated at {alloc} was freed at {free}"},
     {"double_free", "realloc", "realloc was given a block that was already freed at {free}"},
     {"double_free", NULL, "freed memory twice: the block allocated at {alloc} was already freed at {free}"},
@@ -743,6 +744,12 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         const char *what = e->what;
         if (!strcmp(kind, "heap_overflow") && !strcmp(what, "fault") && e->off < 0)
             what = "before";
+        /* The first byte past the end is where an access that began inside
+         * the block (an 8-byte store into 2 bytes) faults too: "right after
+         * the end", never a count of bytes it cannot know. */
+        else if (!strcmp(kind, "heap_overflow") && !strcmp(what, "fault") && e->size &&
+                 e->off == (long)e->size)
+            what = "at_end";
         if (!strcmp(what, "found_at_free") && ha && already(test_errs, "heap_overflow", aloc))
             continue; /* the same overflow, seen at once in the other run */
         if (!strcmp(kind, "uninitialized_read"))
