@@ -153,14 +153,15 @@ def vg_kind(e):
         m = re.search(r"Address (0x[0-9a-fA-F]+) is not stack'd", aux)
         if m:
             return "null_dereference" if int(m.group(1), 16) < 4096 else "wild_access"
-        if re.search(r"inside a block of size \d+ free'd", aux):
+        # (sizes are printed with thousands separators: "size 4,096")
+        if re.search(r"inside a block of size [\d,]+ free'd", aux):
             return "use_after_free"
-        if re.search(r"bytes (after|before|inside) a block of size \d+ alloc'd", aux):
+        if re.search(r"bytes (after|before|inside) a block of size [\d,]+ alloc'd", aux):
             return "heap_overflow"
-        # A frame far bigger than the stack: valgrind names the access
-        # "on thread 1's stack, N bytes below stack pointer".
-        m = re.search(r"stack; (\d+) bytes below stack pointer", aux)
-        if m and int(m.group(1)) >= 1 << 20:
+        # Memcheck never flags an access to the mapped stack: one "on thread
+        # 1's stack" is past what the stack could grow to (a frame bigger
+        # than the stack limit).
+        if re.search(r"is on thread \d+'s stack", aux):
             return "stack_overflow"
         return "wild_access"
     if kind == "InvalidFree":

@@ -1,5 +1,5 @@
-/* expect: uninitialized_read|wild_access 7|10|11
- * CWE-824/CWE-457: a local pointer that was never set is written through. */
+/* expect: uninitialized_read|wild_access|null_dereference 7|10|11
+ * CWE-824/CWE-457: a local pointer that was never set is written through (whatever it holds). */
 #include <stdio.h>
 
 static void fill(int choice)
