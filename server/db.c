@@ -139,6 +139,32 @@ static const char *const migrations[] = {
     " JOIN jobs j ON j.submission_id = s.id"                                  \
     " LEFT JOIN results r ON r.submission_id = s.id"
 
+/* Late days and penalty of a course's submissions under the current offer
+ * and extensions (whole days rounded up), so an extension or a new policy
+ * reaches work already handed in; WHERE narrows it to one user or one
+ * submission (a separate statement each, so each uses its index). Staff
+ * (course TAs and instructors, global instructors) are never late, as at
+ * submission time. */
+#define LATE_RECOMPUTE(WHERE)                                                  \
+    "UPDATE submissions AS s SET"                                              \
+    " late_days = CASE WHEN t.due IS NULL OR s.created_at <= t.due"            \
+    "  THEN 0 ELSE (s.created_at - t.due + 86399999) / 86400000 END,"          \
+    " late_pct = CASE WHEN t.due IS NULL OR s.created_at <= t.due"             \
+    "  THEN 0 ELSE t.pct END"                                                  \
+    " FROM (SELECT x.id AS sid, COALESCE(e.due, o.due) AS due,"                \
+    "  o.late_penalty_per_day AS pct FROM submissions x"                       \
+    "  JOIN course_assignments o ON o.course_id = x.course"                    \
+    "   AND o.assignment = x.assignment"                                       \
+    "  LEFT JOIN extensions e ON e.course_id = x.course"                       \
+    "   AND e.assignment = x.assignment AND e.user_id = x.user_id"             \
+    "  WHERE x.course = ?1 AND x.assignment = ?2" WHERE                        \
+    "   AND NOT EXISTS (SELECT 1 FROM course_members m"                        \
+    "    WHERE m.course_id = x.course AND m.user_id = x.user_id"               \
+    "    AND m.role <> 'student')"                                             \
+    "   AND NOT EXISTS (SELECT 1 FROM users u"                                 \
+    "    WHERE u.id = x.user_id AND u.role = 'instructor')) AS t"              \
+    " WHERE s.id = t.sid"
+
 #define DB_STMTS(X)                                                            \
     X(BEGIN, "BEGIN IMMEDIATE")                                                \
     X(COMMIT, "COMMIT")                                                        \
@@ -191,6 +217,9 @@ static const char *const migrations[] = {
     X(EXT_EACH, "SELECT u.name, e.due, e.accept_until FROM extensions e"         \
                 " JOIN users u ON u.id = e.user_id"                            \
                 " WHERE e.course_id = ?1 AND e.assignment = ?2 ORDER BY u.name")  \
+    X(LATE_ALL, LATE_RECOMPUTE(""))                                            \
+    X(LATE_USER, LATE_RECOMPUTE(" AND x.user_id = ?3"))                        \
+    X(LATE_ONE, LATE_RECOMPUTE(" AND x.id = ?3"))                              \
     X(COURSE_GRADES, "SELECT u.name, s.id, s.created_at, s.late_days,"         \
                      " CASE WHEN r.score IS NULL THEN NULL ELSE"               \
                      "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) END," \
@@ -694,6 +723,22 @@ int db_user_each(db *d, void (*fn)(void *ctx, const db_user *u), void *ctx)
 
 /* ---- submissions ------------------------------------------------------------ */
 
+/* Recomputes the late figures of assignment in course (LATE_RECOMPUTE):
+ * of sub_id alone when non-zero, else of user_id's when non-zero, else of
+ * everyone's. */
+static int late_recompute(db *d, const char *course, const char *assignment, int64_t user_id,
+                          int64_t sub_id)
+{
+    sqlite3_stmt *s = stmt(d, sub_id ? ST_LATE_ONE : user_id ? ST_LATE_USER : ST_LATE_ALL);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    if (sub_id || user_id)
+        sqlite3_bind_int64(s, 3, sub_id ? sub_id : user_id);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
 static int submission_create_locked(db *d, int64_t user_id, const char *assignment,
                                     const db_file *files, size_t nfiles, const char *key,
                                     const uint8_t digest[AUTH_HASH_LEN], const db_sub_ctx *ctx,
@@ -766,7 +811,14 @@ static int submission_create_locked(db *d, int64_t user_id, const char *assignme
     if (!(s = stmt(d, ST_JOB_ADD)))
         goto out;
     sqlite3_bind_int64(s, 1, sid);
-    if (step_done(d, s) || tx_commit(d))
+    if (step_done(d, s))
+        goto out;
+    /* The caller judged lateness from the offer it read before this
+     * transaction; an extension or offer committed since then must still
+     * count, so the stored figures come from the rows as they are now. */
+    if (late_recompute(d, course, assignment, user_id, sid) != DB_OK)
+        goto out;
+    if (tx_commit(d))
         goto out;
     *id = sid;
     rc = DB_OK;
@@ -1394,9 +1446,26 @@ static int offer_put_locked(db *d, const char *course, const db_offer *o)
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
+/* The new offer and the late days it gives the work already submitted
+ * commit together: a crash leaves the old policy or the new one, never a
+ * gradebook that mixes them. */
+static int offer_put_tx(db *d, const char *course, const db_offer *o)
+{
+    if (tx_begin(d))
+        return DB_ERROR;
+    int rc = offer_put_locked(d, course, o);
+    if (rc == DB_OK)
+        rc = late_recompute(d, course, o->assignment, 0, 0);
+    if (rc == DB_OK && tx_commit(d))
+        rc = DB_ERROR;
+    if (rc != DB_OK)
+        tx_rollback(d);
+    return rc;
+}
+
 int db_offer_put(db *d, const char *course, const db_offer *o)
 {
-    WRITE_LOCKED(offer_put_locked(d, course, o));
+    WRITE_LOCKED(offer_put_tx(d, course, o));
 }
 
 static int extension_put_locked(db *d, const char *course, const char *assignment,
@@ -1410,7 +1479,14 @@ static int extension_put_locked(db *d, const char *course, const char *assignmen
     sqlite3_bind_int64(s, 3, user_id);
     bind_time(s, 4, due);
     bind_time(s, 5, accept_until);
-    return step_done(d, s) ? DB_ERROR : DB_OK;
+    if (tx_begin(d))
+        return DB_ERROR;
+    int rc = step_done(d, s) ? DB_ERROR : late_recompute(d, course, assignment, user_id, 0);
+    if (rc == DB_OK && tx_commit(d))
+        rc = DB_ERROR;
+    if (rc != DB_OK)
+        tx_rollback(d);
+    return rc;
 }
 
 int db_extension_put(db *d, const char *course, const char *assignment, int64_t user_id,

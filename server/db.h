@@ -98,7 +98,10 @@ typedef struct {
 } db_submission;
 
 /* Where a submission goes and what the deadline made of it, decided by the
- * caller (api.c) from the course's offer at the time it passes in now. */
+ * caller (api.c) from the course's offer at the time it passes in now. The
+ * stored late_days and late_pct are then taken from the offer and extension
+ * as they stand in the insert's transaction (a change that raced the
+ * request still counts); staff are never late. */
 typedef struct {
     const char *course;        /* NULL: "default" */
     int64_t now;               /* ms since the epoch: the submission's time */
@@ -196,12 +199,17 @@ typedef struct {
  * default course offers every assignment with no deadline unless a row
  * says otherwise, which the caller decides (it knows the catalog). */
 int db_offer_get(db *d, const char *course, const char *assignment, db_offer *out);
-/* Offers or changes (upsert). DB_NOT_FOUND when the course does not exist. */
+/* Offers or changes (upsert). DB_NOT_FOUND when the course does not exist.
+ * In the same transaction, the late days and penalty of every student's
+ * submission of that assignment are recomputed from the new offer and their
+ * extensions. */
 int db_offer_put(db *d, const char *course, const db_offer *o);
 /* Each stored offer of course, by assignment. */
 int db_offer_each(db *d, const char *course, void (*fn)(void *ctx, const db_offer *o),
                   void *ctx);
-/* A per-student extension; 0 for a time not extended. */
+/* A per-student extension; 0 for a time not extended. In the same
+ * transaction, the late days and penalty of that student's submissions of
+ * the assignment are recomputed against it. */
 int db_extension_put(db *d, const char *course, const char *assignment, int64_t user_id,
                      int64_t due, int64_t accept_until);
 /* DB_NOT_FOUND when user_id has no extension there. */

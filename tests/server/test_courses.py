@@ -339,6 +339,100 @@ st, _, doc = srv.json("GET", "/api/v1/assignments/mystr/grades", token=tok["prof
 check(st == 200 and {"alice", "bob", "carol"} <= {r["user"] for r in doc["students"]},
       "the §5 gradebook still answers")
 
+# ---- a later extension or policy change reaches work already submitted -------------
+# bob's late1 is 1 s after DUE and late3 exactly at UNTIL (2 days); policy last.
+
+
+def bob_now(what):
+    """bob's late figures as the result documents (his view and prof's) and
+    the gradebook (JSON and CSV) show them."""
+    out = {}
+    for sid, name in [(late1, "late1"), (late3, "late3")]:
+        for who in ("bob", "prof"):
+            st, _, d = srv.json("GET", "/api/v1/submissions/%d" % sid, token=tok[who])
+            check(st == 200, "%s: %s reads %s (%d)" % (what, who, name, st))
+            out[name, who] = {k: d["result"].get(k) for k in ("late_days", "late_penalty",
+                                                              "final_score", "score")}
+    st, _, d = srv.json("GET", "/api/v1/courses/cs101/assignments/mystr/grades", token=tok["prof"])
+    out["json"] = {r["user"]: r for r in d.get("students", [])}["bob"]
+    st, _, body = srv.request("GET", "/api/v1/courses/cs101/assignments/mystr/grades?format=csv",
+                              token=tok["prof"])
+    out["csv"] = {r["user"]: r for r in csv.DictReader(io.StringIO(body.decode()))}["bob"]
+    return out
+
+
+def close(a, b):
+    return a is not None and abs(float(a) - b) < 1e-9
+
+
+st, _, doc = srv.json("PUT", "/api/v1/courses/cs101/assignments/mystr/extensions/bob",
+                      {"due": "2026-12-04T00:00:00Z"}, tok["prof"])
+check(st == 200, "prof extends bob past both his submissions: %d %s" % (st, doc))
+b = bob_now("covering extension")
+for name in ("late1", "late3"):
+    for who in ("bob", "prof"):
+        r = b[name, who]
+        check(r["late_days"] is None and r["late_penalty"] is None and r["final_score"] is None and
+              r["score"] == MAX, "an extension covering %s: no penalty in %s's view: %s" % (name, who, r))
+check(b["json"]["late_days"] == 0 and close(b["json"]["final_score"], MAX) and
+      close(b["json"]["best_score"], MAX) and close(b["json"]["last_score"], MAX),
+      "covering extension: the gradebook drops bob's penalty: %s" % b["json"])
+check(b["csv"]["late_days"] == "0" and close(b["csv"]["final_score"], MAX),
+      "covering extension: the CSV gradebook too: %s" % b["csv"])
+
+PART = "2026-12-02T23:59:30Z"   # late1 on time; late3 30 s short of a day late: 1 day
+st, _, doc = srv.json("PUT", "/api/v1/courses/cs101/assignments/mystr/extensions/bob",
+                      {"due": PART, "accept_until": UNTIL}, tok["prof"])
+check(st == 200, "prof narrows bob's extension to %s: %d %s" % (PART, st, doc))
+b = bob_now("partial extension")
+for who in ("bob", "prof"):
+    check(b["late1", who]["late_days"] is None, "%s: late1 is on time under the extension" % who)
+    r = b["late3", who]
+    check(r["late_days"] == 1 and close(r["late_penalty"], MAX * 0.10) and
+          close(r["final_score"], MAX * 0.90),
+          "partial extension: late3 is 1 day late, 10%% off in %s's view: %s" % (who, r))
+check(b["json"]["late_days"] == 1 and close(b["json"]["final_score"], MAX * 0.90) and
+      close(b["json"]["best_score"], MAX),
+      "partial extension: gradebook recomputed: %s" % b["json"])
+check(b["csv"]["late_days"] == "1" and close(b["csv"]["final_score"], MAX * 0.90),
+      "partial extension: CSV recomputed: %s" % b["csv"])
+st, _, doc = srv.json("GET", "/api/v1/courses/cs101/assignments/mystr/grades", token=tok["prof"])
+rows = {r["user"]: r for r in doc.get("students", [])}
+check(rows["alice"]["late_days"] == 0 and close(rows["alice"]["final_score"], MAX),
+      "bob's extension leaves alice alone: %s" % rows.get("alice"))
+
+st, _, doc = srv.json("PUT", "/api/v1/courses/cs101/assignments/mystr",
+                      {"due": DUE, "accept_until": UNTIL, "late_penalty_per_day": 25,
+                       "max_submissions": 4, "policy": "last"}, tok["prof"])
+check(st == 200 and doc["late_penalty_per_day"] == 25, "prof raises the penalty to 25%%/day: %s" % doc)
+b = bob_now("new penalty")
+for who in ("bob", "prof"):
+    r = b["late3", who]
+    check(r["late_days"] == 1 and close(r["late_penalty"], MAX * 0.25) and
+          close(r["final_score"], MAX * 0.75),
+          "a new penalty per day reaches late3 in %s's view: %s" % (who, r))
+check(b["json"]["late_days"] == 1 and close(b["json"]["final_score"], MAX * 0.75),
+      "new penalty: gradebook: %s" % b["json"])
+check(b["csv"]["late_days"] == "1" and close(b["csv"]["final_score"], MAX * 0.75),
+      "new penalty: CSV: %s" % b["csv"])
+st, _, doc = srv.json("PUT", "/api/v1/courses/cs101/assignments/mystr",
+                      {"due": DUE, "accept_until": UNTIL, "late_penalty_per_day": 60,
+                       "max_submissions": 4, "policy": "last"}, tok["prof"])
+st, _, doc = srv.json("PUT", "/api/v1/courses/cs101/assignments/mystr/extensions/bob",
+                      {"accept_until": UNTIL}, tok["prof"])
+b = bob_now("no extended due, 60%/day")
+r = b["late3", "bob"]
+check(r["late_days"] == 2 and close(r["late_penalty"], MAX) and close(r["final_score"], 0) and
+      close(b["json"]["final_score"], 0) and b["json"]["late_days"] == 2,
+      "back to the course's due: 2 days at 60%% is never below 0 points: %s %s" % (r, b["json"]))
+st, _, doc = srv.json("GET", "/api/v1/courses/cs101/assignments/mystr/grades", token=tok["prof"])
+rows = {r["user"]: r for r in doc.get("students", [])}
+check(rows["alice"]["late_days"] == 0 and close(rows["alice"]["final_score"], MAX),
+      "a stiffer penalty leaves alice's on-time work alone: %s" % rows.get("alice"))
+srv.json("PUT", "/api/v1/courses/cs101/assignments/mystr",
+         {"due": DUE, "accept_until": UNTIL, "late_penalty_per_day": 10, "max_submissions": 4,
+          "policy": "last"}, tok["prof"])
+
 # ---- dropping a student ------------------------------------------------------------
 st, _, doc = srv.json("DELETE", "/api/v1/courses/cs101/members/bob", token=tok["tina"])
 check(st == 403, "a TA cannot drop a student: %d" % st)
