@@ -1717,9 +1717,11 @@ static void doc_errors(const ctx *c, json_t *doc)
 }
 
 /* One run of test t with the program's k-th allocation failing (and its
- * retries at the same site): a crash, a hang, a retry loop or a leak after
- * it is the test's unchecked_alloc_failure, added to its entry tj. What
- * the program prints then is not judged: saying so and exiting is right. */
+ * retries at the same site): a crash, a hang or a retry loop after it is
+ * the test's unchecked_alloc_failure, added to its entry tj. What the
+ * program prints then is not judged: saying so and exiting is right, and
+ * so is exiting without freeing what it had (the process ends; a function
+ * that returns to its caller must, and function-level tests say so). */
 static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned long k,
                           json_t *tj, char *err, size_t errlen)
 {
@@ -1760,7 +1762,7 @@ static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned
         goto out;
     }
     run *r = &rp.r[0];
-    const ev *inj = NULL, *crash = NULL, *retry = NULL, *leak = NULL;
+    const ev *inj = NULL, *crash = NULL, *retry = NULL;
     for (size_t i = 0; i < r->nev; i++) {
         const ev *e = &r->evs[i];
         if (e->type == EV_INJ && !inj)
@@ -1769,8 +1771,6 @@ static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned
             retry = e;
         else if (e->type == EV_ERR && !crash && is_memory_kind(e->kind))
             crash = e;
-        else if (e->type == EV_LEAK && !leak && t->leaks)
-            leak = e;
     }
     rc = 0;
     if (!inj) /* this run never came to the k-th allocation */
@@ -1780,7 +1780,7 @@ static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned
         rc = -1;
         goto out;
     }
-    char injs[96], loc[96], aloc[96], msg[700];
+    char injs[96], loc[96], msg[700];
     if (!student_loc(c, inj, inj->apcs, injs, sizeof injs))
         snprintf(injs, sizeof injs, "allocation #%lu of the program", k);
     msg_args m = {.kind = "unchecked_alloc_failure", .inj = injs};
@@ -1799,11 +1799,6 @@ static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned
             stack = stack_json(c, crash, crash->pcs);
     } else if (res.verdict == SBX_TIME_LIMIT) {
         m.what = "hang";
-    } else if (leak) {
-        m.what = "leak";
-        if (student_loc(c, leak, leak->apcs, aloc, sizeof aloc))
-            m.alloc = aloc;
-        stack = stack_json(c, leak, leak->apcs);
     } else {
         goto out; /* the failure was handled */
     }
