@@ -1769,8 +1769,8 @@ static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned
             inj = e;
         else if (e->type == EV_ERR && !strcmp(e->kind, "retry"))
             retry = e;
-        else if (e->type == EV_ERR && !crash && is_memory_kind(e->kind))
-            crash = e;
+        else if (e->type == EV_ERR && !crash && is_memory_kind(e->kind) && !strcmp(e->what, "fault"))
+            crash = e; /* a fault; a bad free does not stop the program */
     }
     rc = 0;
     if (!inj) /* this run never came to the k-th allocation */
@@ -1801,6 +1801,17 @@ static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned
         m.what = "hang";
     } else {
         goto out; /* the failure was handled */
+    }
+    /* A fault the test's own run had at the same line is that bug, not
+     * the failure's doing. */
+    size_t ei;
+    json_t *old_e;
+    json_array_foreach(json_object_get(tj, "memory_errors"), ei, old_e) {
+        const char *ol = json_string_value(json_object_get(old_e, "location"));
+        if (crash && where && ol && !strcmp(ol, where)) {
+            json_decref(stack);
+            goto out;
+        }
     }
     if (!where && strncmp(injs, "allocation #", 12))
         where = injs;
