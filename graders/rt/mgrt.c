@@ -1323,6 +1323,22 @@ void mgrt_arm(void)
 }
 #endif
 
+/* Fills the stack the code is about to use with the run's byte (0xCC in
+ * the first run, 0x33 in the second): a local the student never sets holds
+ * a non-canonical pattern, faults when used as a pointer and is named a
+ * wild access instead of passing for NULL or a stale value, and an outcome
+ * that depends on its value differs between the runs (uninitialized_read).
+ * Before main in a whole program; before each test in a test's child
+ * (mgrt_srv.c). */
+static __attribute__((noinline)) void poison_stack(int depth, unsigned char byte)
+{
+    volatile unsigned char buf[16384];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = byte;
+    if (depth > 0)
+        poison_stack(depth - 1, byte);
+}
+
 /* ---- the monitor ---------------------------------------------------------- */
 
 #include "mgrt_led.c"
@@ -1375,18 +1391,6 @@ static _Noreturn void monitor_main(pid_t pid, int fd)
     rt_sys(SYS_exit_group, 128 + sig, 0, 0, 0, 0, 0);
     for (;;)
         ;
-}
-
-/* The stack main is about to use gets the run's byte (0xCC or 0x33), as a
- * test's child does (mgrt_srv.c): a local never set differs between the
- * runs. */
-static __attribute__((noinline)) void poison_stack(int depth, unsigned char byte)
-{
-    volatile unsigned char buf[16384];
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = byte;
-    if (depth > 0)
-        poison_stack(depth - 1, byte);
 }
 
 /* Forks the program off; returns in the program, never in the monitor. */

@@ -38,11 +38,11 @@ MGRT_HIDDEN void mgrt_mon_start(int pattern, unsigned long fail_at, size_t keep,
 MGRT_HIDDEN void mgrt_mon_bytes(const char *p, size_t n);
 MGRT_HIDDEN int mgrt_mon_drain(int fd);
 MGRT_HIDDEN void mgrt_mon_finish(int exited);
-MGRT_HIDDEN unsigned long mgrt_mon_attempts(void);
-MGRT_HIDDEN int mgrt_mon_flood(void);
 
 #if defined MGRT_SERVER || !defined MGRT_UNITY
 /* The fork server's (mgrt_srv.c). */
+MGRT_HIDDEN unsigned long mgrt_mon_attempts(void);
+MGRT_HIDDEN int mgrt_mon_flood(void);
 /* In a test child: placement/fill pattern (0 or 1) and the student
  * allocation to fail (0: none). Starts counting for the test. */
 MGRT_HIDDEN void mgrt_test_begin(int pattern, unsigned long fail_at);

@@ -453,5 +453,7 @@ MGRT_HIDDEN void mgrt_mon_finish(int exited)
     }
 }
 
+#if defined MGRT_SERVER || !defined MGRT_UNITY /* the fork server's */
 MGRT_HIDDEN unsigned long mgrt_mon_attempts(void) { return M.attempts; }
 MGRT_HIDDEN int mgrt_mon_flood(void) { return M.flood; }
+#endif

@@ -164,20 +164,6 @@ unsigned long mgt_heap_live(void) { return FROM_DRIVER() ? mgrt_live_student() :
 
 static size_t ntests;
 
-/* Fills the stack the test is about to use, with a byte that differs
- * between the two runs: a local the student never sets holds a
- * non-canonical pattern (0xCC.. or 0x33..), faults when used as a pointer
- * and is named a wild access instead of passing for NULL or a stale value,
- * and an outcome that depends on its value differs between the runs
- * (uninitialized_read). */
-static __attribute__((noinline)) void poison_stack(int depth, unsigned char byte)
-{
-    volatile unsigned char buf[16384];
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = byte;
-    if (depth > 0)
-        poison_stack(depth - 1, byte);
-}
 static long test_ms = 2000;
 static int show_output;          /* the program holds visible tests only */
 #define OUT_KEEP 1000            /* bytes of a test's printing kept */
