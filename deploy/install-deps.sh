@@ -3,7 +3,8 @@
 # Usage: deploy/install-deps.sh [--test]   (--test adds the test-only tools)
 set -eu
 pkgs="build-essential cmake pkg-config gcc binutils libc6-dev
-      libmicrohttpd-dev libsqlite3-dev libseccomp-dev libjansson-dev zlib1g-dev"
+      libmicrohttpd-dev libsqlite3-dev libseccomp-dev libjansson-dev zlib1g-dev
+      libsodium-dev"
 if [ "${1:-}" = "--test" ]; then
   pkgs="$pkgs util-linux iproute2 curl python3 bubblewrap hyperfine wrk valgrind clang
         libclang-rt-dev"

@@ -22,10 +22,11 @@
 #include "api_submit.h"
 #include "auth.h"
 #include "clock.h"
+#include "web.h"
 
 /* The statuses we answer with, once: metrics count per entry. */
 #define API_STATUSES(X) \
-    X(200) X(201) X(202) X(400) X(401) X(403) X(404) X(405) X(409) X(413) X(415) X(422) X(429) X(500) X(503)
+    X(200) X(201) X(202) X(303) X(400) X(401) X(403) X(404) X(405) X(409) X(413) X(415) X(422) X(429) X(500) X(503)
 
 static const int api_status_codes[] = {
 #define API_CODE_(n) n,
@@ -109,7 +110,10 @@ static enum MHD_Result send_reply(api_req *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->ctype ? r->ctype : "application/json");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->headers) /* the pages' own: CSP, cookies, caching of assets */
+        r->headers(r, resp);
+    if (!MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->retry_after[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
     if (r->location[0])
@@ -142,6 +146,12 @@ void iso_time(int64_t ms, char out[32])
 
 const char *query(api_req *r, const char *key)
 {
+    if (r->qargs) { /* an internal call from a page: its own query only */
+        for (const char *const *q = r->qargs; q[0]; q += 2)
+            if (!strcmp(q[0], key))
+                return q[1];
+        return NULL;
+    }
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
@@ -179,6 +189,10 @@ static int authenticate(api_req *r)
 {
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                 MHD_HTTP_HEADER_AUTHORIZATION);
+    /* The web session cookie works too (SPEC §6); a state-changing request
+     * made with it must carry the session's CSRF token. */
+    if (!h && !web_api_cookie_auth(r))
+        return web_api_csrf(r);
     if (!h)
         return reply_error(r, 401, "authentication required: send Authorization: Bearer TOKEN");
     if (strncasecmp(h, "Bearer ", 7))
@@ -985,6 +999,9 @@ static const struct {
     {routes, &api_nroutes},
     {api_course_routes, &api_course_nroutes},
     {api_upload_routes, &api_upload_nroutes},
+    {web_routes, &web_nroutes},
+    {web_auth_routes, &web_auth_nroutes},
+    {web_student_routes, &web_student_nroutes},
 };
 
 /* Picks the route; a status (404/405) when none fits. Allow lists the
@@ -1020,6 +1037,8 @@ static int route(api_req *r, const char *url)
         r->allow = allows[have & 15];
         return reply_error(r, 405, "method %s is not allowed here", r->method);
     }
+    if (web_is_page_path(url))
+        return web_not_found(r);
     return reply_error(r, 404, "no such resource");
 }
 
@@ -1128,9 +1147,52 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
     api_sub_free(r->sub);
+    if (r->web.ctx_free)
+        r->web.ctx_free(r->web.ctx);
     free(r->json);
     free(r->body);
     free(r);
+}
+
+/* ---- for the pages (web*.c) ------------------------------------------------ */
+
+int api_internal_get(api_req *r, const char *path, const char *const *qargs, char **body,
+                     size_t *len)
+{
+    api_req *q = calloc(1, sizeof *q);
+    if (!q)
+        return 500;
+    q->s = r->s;
+    q->conn = r->conn;
+    q->t0 = r->t0;
+    snprintf(q->method, sizeof q->method, "GET");
+    q->user = r->user;
+    q->authed = r->authed;
+    static const char *const none[] = {NULL};
+    q->qargs = qargs ? qargs : none;
+    if (!route(q, path)) {
+        if (q->route->auth != AUTH_NONE && !q->authed)
+            reply_error(q, 401, "authentication required");
+        else if (q->route->auth == AUTH_INSTRUCTOR && !is_instructor(q))
+            reply_error(q, 403, "instructors only");
+        else
+            q->route->fn(q);
+    }
+    int st = q->status ? q->status : 500;
+    *body = q->body;
+    *len = q->body ? q->body_len : 0;
+    free(q);
+    return st;
+}
+
+int api_submit_begin(api_req *r)
+{
+    return submit_begin(r);
+}
+
+int api_submit(api_req *r)
+{
+    return h_submit(r);
 }
 
 struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)

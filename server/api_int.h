@@ -11,8 +11,11 @@
 #include <jansson.h>
 
 #include "api_submit.h"
+#include "auth.h"
 #include "db.h"
 #include "srv.h"
+
+struct MHD_Response;
 
 typedef enum { AUTH_NONE, AUTH_USER, AUTH_INSTRUCTOR } api_auth;
 
@@ -62,7 +65,34 @@ struct api_req {
     int queued;                   /* a response was handed to MHD */
     int replayed;                 /* an Idempotency-Key retry */
     size_t body_max;              /* the route's body cap; 0: --max-request */
+
+    /* the pages (web*.c) */
+    void (*headers)(api_req *r, struct MHD_Response *resp); /* extra response headers */
+    const char *const *qargs;     /* internal API calls: the query as key,
+                                   * value, ..., NULL (query() reads only it) */
+    struct {
+        int checked, live;        /* web_session ran; found a live session */
+        int by_cookie;            /* the API request was authenticated by it */
+        uint8_t sid[AUTH_HASH_LEN]; /* the session id's hash */
+        char csrf[AUTH_TOKEN_LEN + 1]; /* the session's CSRF token */
+        char set_cookie[256];     /* a Set-Cookie to send, or "" */
+        char location[512];       /* a page redirect's Location, or "" */
+        char form_csrf[AUTH_TOKEN_LEN + 1]; /* the token a multipart form sent */
+        char paste_name[129];     /* a pasted file's name (multipart form) */
+        void *ctx;                /* a page's own per-request state */
+        void (*ctx_free)(void *ctx);
+    } web;
 };
+
+/* The request's route for internal use by the pages (web.c): runs GET path
+ * as r's user with the query qargs (key, value, ..., NULL), the body and
+ * its length into *body (malloc'd, caller frees). Returns the status. */
+int api_internal_get(api_req *r, const char *path, const char *const *qargs, char **body,
+                     size_t *len);
+/* The submission route's two halves, for the submit page (web_student.c):
+ * the checks before the body and the handler once it is in. */
+int api_submit_begin(api_req *r);
+int api_submit(api_req *r);
 
 /* A bounded growable text buffer for /metrics and CSV. */
 typedef struct {

@@ -23,12 +23,18 @@ int auth_token_new(char out[AUTH_TOKEN_LEN + 1], uint8_t hash[AUTH_HASH_LEN]);
 void auth_pbkdf2(const char *password, size_t plen, const uint8_t *salt, size_t slen,
                  unsigned iterations, uint8_t out[AUTH_HASH_LEN]);
 
-/* A stored password: "pbkdf2-sha256$ITERATIONS$SALT$HASH" (hex) with a fresh
- * random salt, into out. 0, or -errno when the kernel gives no randomness. */
+/* A stored password: argon2id in libsodium's crypto_pwhash_str form
+ * ("$argon2id$v=19$m=...,t=...,p=1$SALT$HASH") with a fresh random salt,
+ * into out. 0, or -errno when libsodium fails (no memory, no randomness). */
 #define AUTH_PASSWORD_LEN 160
 int auth_password_hash(const char *password, char out[AUTH_PASSWORD_LEN]);
-/* 1 when password matches stored (a string from auth_password_hash). */
+/* 1 when password matches stored: an argon2id string from
+ * auth_password_hash, or "pbkdf2-sha256$ITERATIONS$SALT$HASH" (hex) as
+ * earlier versions stored them. 0 for anything else, "" and NULL. */
 int auth_password_verify(const char *password, const char *stored);
+/* Whether stored should be replaced by a fresh auth_password_hash after a
+ * successful login: PBKDF2, or argon2id with weaker limits than ours. */
+int auth_password_needs_rehash(const char *stored);
 
 /* The hash under which a presented token is looked up. Tokens of the wrong
  * shape still hash (the lookup then simply fails). */

@@ -124,6 +124,20 @@ static const char *const migrations[] = {
     /* 5: a password for the web login (memgrade user passwd), stored as
      * auth_password_hash makes it; NULL: token only. */
     "ALTER TABLE users ADD COLUMN password TEXT;",
+    /* web sessions and one-time login links (issue 11): only the SHA-256 of
+     * a session id or link token is stored, as for API tokens. */
+    "CREATE TABLE sessions("
+    "  hash BLOB PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  csrf TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE TABLE login_links("
+    "  hash BLOB PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  expires_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define SUBMISSION_COLS                                                        \
@@ -177,6 +191,22 @@ static const char *const migrations[] = {
     X(USER_BY_TOKEN, "SELECT u.id, u.name, u.role FROM tokens t"               \
                      " JOIN users u ON u.id = t.user_id WHERE t.hash = ?1")    \
     X(USER_EACH, "SELECT id, name, role FROM users ORDER BY name")             \
+    X(USER_LOGIN, "SELECT id, name, role, password FROM users WHERE name = ?1") \
+    X(USER_COUNT, "SELECT COUNT(*) FROM users")                                \
+    X(SESSION_ADD, "INSERT INTO sessions(hash, user_id, csrf, created_at,"     \
+                   " last_seen, expires_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)")  \
+    X(SESSION_GET, "SELECT u.id, u.name, u.role, s.csrf, s.last_seen"          \
+                   " FROM sessions s JOIN users u ON u.id = s.user_id"         \
+                   " WHERE s.hash = ?1 AND s.expires_at > ?2")                 \
+    X(SESSION_TOUCH, "UPDATE sessions SET last_seen = ?2 WHERE hash = ?1")     \
+    X(SESSION_DEL, "DELETE FROM sessions WHERE hash = ?1")                     \
+    X(SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= ?1"             \
+                     " OR last_seen <= ?2")                                    \
+    X(LINK_ADD, "INSERT INTO login_links(hash, user_id, expires_at)"           \
+                " VALUES (?1, ?2, ?3)")                                        \
+    X(LINK_TAKE, "DELETE FROM login_links WHERE hash = ?1"                     \
+                 " RETURNING user_id, expires_at")                             \
+    X(USER_BY_ID, "SELECT id, name, role FROM users WHERE id = ?1")            \
     X(SUB_ADD, "INSERT INTO submissions(user_id, assignment, created_at,"      \
                " idempotency_key, digest, course, late_days, late_pct)"        \
                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                     \
@@ -1757,4 +1787,163 @@ static int regrade_requeue_locked(db *d, int64_t item_id, const char *owner)
 int db_regrade_requeue(db *d, int64_t item_id, const char *owner)
 {
     WRITE_LOCKED(regrade_requeue_locked(d, item_id, owner));
+}
+
+/* ---- web sessions and login links ---------------------------------------------- */
+
+int db_user_login(db *d, const char *name, db_user *out, char *stored, size_t cap)
+{
+    sqlite3_stmt *s = stmt(d, ST_USER_LOGIN);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        user_from_row(s, out);
+        const unsigned char *pw = sqlite3_column_text(s, 3);
+        snprintf(stored, cap, "%s", pw ? (const char *)pw : "");
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_user_count(db *d, int64_t *n)
+{
+    sqlite3_stmt *s = stmt(d, ST_USER_COUNT);
+    if (!s)
+        return DB_ERROR;
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+}
+
+static int session_add_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
+                              const char *csrf, int64_t now, int64_t expires_at,
+                              int64_t idle_before)
+{
+    sqlite3_stmt *s = stmt(d, ST_SESSION_PURGE);
+    if (!s)
+        return DB_ERROR;
+    /* Expired sessions go whenever someone logs in: the table stays small
+     * without a sweeper thread. */
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, idle_before);
+    if (step_done(d, s) || !(s = stmt(d, ST_SESSION_ADD)))
+        return DB_ERROR;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_text(s, 3, csrf, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_int64(s, 5, expires_at);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_session_add(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id, const char *csrf,
+                   int64_t now, int64_t expires_at, int64_t idle_before)
+{
+    WRITE_LOCKED(session_add_locked(d, hash, user_id, csrf, now, expires_at, idle_before));
+}
+
+int db_session_get(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out,
+                   char csrf[AUTH_TOKEN_LEN + 1], int64_t *last_seen)
+{
+    sqlite3_stmt *s = stmt(d, ST_SESSION_GET);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        user_from_row(s, out);
+        const unsigned char *c = sqlite3_column_text(s, 3);
+        snprintf(csrf, AUTH_TOKEN_LEN + 1, "%s", c ? (const char *)c : "");
+        *last_seen = sqlite3_column_int64(s, 4);
+    }
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+static int session_touch_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now)
+{
+    sqlite3_stmt *s = stmt(d, ST_SESSION_TOUCH);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_session_touch(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now)
+{
+    WRITE_LOCKED(session_touch_locked(d, hash, now));
+}
+
+static int session_del_locked(db *d, const uint8_t hash[AUTH_HASH_LEN])
+{
+    sqlite3_stmt *s = stmt(d, ST_SESSION_DEL);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    if (step_done(d, s))
+        return DB_ERROR;
+    return sqlite3_changes(d->h) ? DB_OK : DB_NOT_FOUND;
+}
+
+int db_session_delete(db *d, const uint8_t hash[AUTH_HASH_LEN])
+{
+    WRITE_LOCKED(session_del_locked(d, hash));
+}
+
+static int link_add_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
+                           int64_t expires_at)
+{
+    sqlite3_stmt *s = stmt(d, ST_LINK_ADD);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, user_id);
+    sqlite3_bind_int64(s, 3, expires_at);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_login_link_add(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
+                      int64_t expires_at)
+{
+    WRITE_LOCKED(link_add_locked(d, hash, user_id, expires_at));
+}
+
+static int link_take_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out)
+{
+    sqlite3_stmt *s = stmt(d, ST_LINK_TAKE);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    int64_t uid = 0, exp = 0;
+    if (src == SQLITE_ROW) {
+        uid = sqlite3_column_int64(s, 0);
+        exp = sqlite3_column_int64(s, 1);
+        src = sqlite3_step(s); /* the DELETE completes at SQLITE_DONE */
+        if (src != SQLITE_DONE)
+            db_log(d, "taking a login link");
+        src = src == SQLITE_DONE ? SQLITE_ROW : src;
+    }
+    sqlite3_reset(s);
+    if (src == SQLITE_DONE || (src == SQLITE_ROW && exp <= now))
+        return DB_NOT_FOUND; /* unknown, used, or expired (and now gone) */
+    if (src != SQLITE_ROW || !(s = stmt(d, ST_USER_BY_ID)))
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, uid);
+    src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        user_from_row(s, out);
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}
+
+int db_login_link_take(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out)
+{
+    WRITE_LOCKED(link_take_locked(d, hash, now, out));
 }

@@ -153,6 +153,33 @@ int db_result_history(db *d, int64_t id,
                                  const char *version, int64_t graded_at),
                       void *ctx);
 
+/* ---- web sessions (web_auth.c) --------------------------------------------- */
+
+/* The user called name with their stored password (auth_password_hash's
+ * string, "" when none) into stored (cap bytes); DB_NOT_FOUND. */
+int db_user_login(db *d, const char *name, db_user *out, char *stored, size_t cap);
+/* How many users there are. */
+int db_user_count(db *d, int64_t *n);
+/* Stores a session under the hash of its id, for user_id with its CSRF
+ * token; first deletes every session that expired (expires_at <= now) or
+ * was idle since idle_before. */
+int db_session_add(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id, const char *csrf,
+                   int64_t now, int64_t expires_at, int64_t idle_before);
+/* The live (not expired at now) session with that hash: its user, CSRF
+ * token and last use; DB_NOT_FOUND. The caller judges idleness. */
+int db_session_get(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out,
+                   char csrf[AUTH_TOKEN_LEN + 1], int64_t *last_seen);
+int db_session_touch(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now);
+/* Ends a session (logout); DB_NOT_FOUND when there was none. */
+int db_session_delete(db *d, const uint8_t hash[AUTH_HASH_LEN]);
+/* A one-time login link (its token's hash) for user_id. */
+int db_login_link_add(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
+                      int64_t expires_at);
+/* Uses up the link with that hash: DB_OK with its user when it was live at
+ * now; DB_NOT_FOUND when unknown, already used or expired. Deleted in the
+ * same statement that reads it, so two racing requests cannot both use it. */
+int db_login_link_take(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out);
+
 /* ---- courses -------------------------------------------------------------- */
 
 /* A role inside one course. */

@@ -29,6 +29,8 @@ typedef struct {
     int max_connections;
     int retries;             /* grading attempts when our machinery fails */
     const char *access_log;  /* path, "-" for stderr, "off" */
+    int login_limit;         /* failed web logins per user name per 15 min */
+    int trust_proxy;         /* 1: X-Forwarded-Proto/-For from a TLS proxy count */
 } srv_config;
 
 /* Grading-duration histogram bucket bounds, seconds (Prometheus le=). */

@@ -51,6 +51,8 @@ static const serve_opt serve_opts[] = {
     {"--max-connections", OPT_INT, CFG(max_connections), 1, 1000000, "N      concurrent connections (default 1024)"},
     {"--retries", OPT_INT, CFG(retries), 1, 100, "N      grading attempts when the grader fails (default 3)"},
     {"--access-log", OPT_STR, CFG(access_log), 0, 0, "PATH   access log file, - for stderr, off (default -)"},
+    {"--login-limit", OPT_INT, CFG(login_limit), 1, 100000, "N      failed web logins per user name per 15 min (default 10; 4N per address)"},
+    {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)"},
 };
 #define NOPTS (sizeof serve_opts / sizeof serve_opts[0])
 
@@ -89,6 +91,7 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         .queue_max = 1000, .rate_limit = 30, .max_file = 256 * 1024,
         .max_request = 1024 * 1024, .max_connections = 1024, .retries = 3,
         .access_log = "-",
+        .login_limit = 10,
     };
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

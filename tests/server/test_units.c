@@ -85,12 +85,27 @@ static void test_pbkdf2(void)
     }
     char stored[AUTH_PASSWORD_LEN], other[AUTH_PASSWORD_LEN];
     CHECK(auth_password_hash("correct horse", stored) == 0 &&
-          !strncmp(stored, "pbkdf2-sha256$", 14), "a password is stored as pbkdf2-sha256$...");
+          !strncmp(stored, "$argon2id$", 10), "a password is stored as $argon2id$...");
+    CHECK(!auth_password_needs_rehash(stored), "a fresh argon2id hash needs no rehash");
     CHECK(auth_password_verify("correct horse", stored), "the right password verifies");
     CHECK(!auth_password_verify("correct hors", stored), "a wrong one does not");
     CHECK(auth_password_hash("correct horse", other) == 0 && strcmp(stored, other),
           "two hashes of one password differ (salt)");
     CHECK(!auth_password_verify("x", "garbage"), "a malformed stored value never verifies");
+    CHECK(!auth_password_verify("", ""), "an empty stored value never verifies");
+    /* A PBKDF2 hash an earlier version stored (Python's hashlib): still
+     * verifies, and asks to be rehashed. */
+    char legacy[AUTH_PASSWORD_LEN];
+    uint8_t salt[16], h[32];
+    for (int i = 0; i < 16; i++)
+        salt[i] = (uint8_t)i;
+    auth_pbkdf2("hunter22", 8, salt, 16, 1000, h);
+    char hh[65];
+    hex(h, hh);
+    snprintf(legacy, sizeof legacy, "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$%s", hh);
+    CHECK(auth_password_verify("hunter22", legacy) && !auth_password_verify("hunter23", legacy),
+          "a stored PBKDF2 hash still verifies");
+    CHECK(auth_password_needs_rehash(legacy), "a PBKDF2 hash asks to be rehashed");
 }
 
 static void test_db(const char *dir)

@@ -1,0 +1,2 @@
+/* memgrade pages: progressive enhancement only. */
+"use strict";
