@@ -19,6 +19,7 @@
 #include "db.h"
 #include "sbx.h"
 #include "srv.h"
+#include "web.h"
 
 static const char *default_db(void)
 {
@@ -258,6 +259,14 @@ int srv_cmd_serve(int argc, char **argv)
     if (requeued)
         fprintf(stderr, "memgrade serve: requeued %lld job(s) left running by a previous process\n",
                 (long long)requeued);
+    /* A database without users: make an instructor and a one-time login
+     * link, printed once we listen (as Jupyter prints its token URL). */
+    char first_link[128] = "";
+    int first = web_first_start(d, first_link, sizeof first_link);
+    if (first < 0) {
+        fprintf(stderr, "memgrade serve: cannot create the first user\n");
+        goto out;
+    }
     /* Staging folders of uploads a predecessor was killed in the middle of. */
     sweep_uploads(s.cfg.assignments);
     /* Boxes (work directories, cgroups) of a predecessor killed mid-grade. */
@@ -300,6 +309,16 @@ int srv_cmd_serve(int argc, char **argv)
     }
     fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s)\n",
             s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);
+    if (first == 1) {
+        const char *where = s.cfg.bind;
+        if (!strcmp(where, "0.0.0.0") || !strcmp(where, "::"))
+            where = "localhost";
+        fprintf(stderr, "memgrade serve: first start: created instructor 'admin'. To log in, "
+                        "open this link (it works once, within 24 hours):\n\n"
+                        "    http://%s%s%s:%d%s\n\n",
+                strchr(where, ':') ? "[" : "", where, strchr(where, ':') ? "]" : "",
+                api_port(daemon), first_link);
+    }
 
     int sig = 0;
     for (;;) {
@@ -344,7 +363,8 @@ static void user_usage(void)
                     "       memgrade user token NAME [--db PATH]   (a new token for NAME)\n"
                     "       memgrade user revoke NAME [--db PATH]  (deletes all of NAME's tokens)\n"
                     "       memgrade user list [--db PATH]\n"
-                    "       memgrade user passwd NAME [--db PATH]  (the new password on stdin)\n");
+                    "       memgrade user passwd NAME [--db PATH]  (the new password on stdin)\n"
+                    "       memgrade user link NAME [--db PATH]    (a one-time web login link)\n");
 }
 
 /* Names appear in gradebooks, CSV and logs: keep them plain. */
@@ -412,9 +432,10 @@ int srv_cmd_user(int argc, char **argv)
     }
     int is_add = verb && !strcmp(verb, "add"), is_token = verb && !strcmp(verb, "token");
     int is_list = verb && !strcmp(verb, "list"), is_revoke = verb && !strcmp(verb, "revoke");
-    int is_passwd = verb && !strcmp(verb, "passwd");
-    if (!(is_add || is_token || is_list || is_revoke || is_passwd) || (is_list && (name || role)) ||
-        (!is_list && !name) || ((is_token || is_revoke || is_passwd) && role)) {
+    int is_passwd = verb && !strcmp(verb, "passwd"), is_link = verb && !strcmp(verb, "link");
+    if (!(is_add || is_token || is_list || is_revoke || is_passwd || is_link) ||
+        (is_list && (name || role)) || (!is_list && !name) ||
+        ((is_token || is_revoke || is_passwd || is_link) && role)) {
         user_usage();
         return 2;
     }
@@ -438,6 +459,17 @@ int srv_cmd_user(int argc, char **argv)
     }
     if (is_passwd) {
         rc = set_password(d, name);
+        goto out;
+    }
+    if (is_link) {
+        char link[128];
+        int lrc = web_login_link(d, name, link, sizeof link);
+        if (lrc == DB_NOT_FOUND)
+            fprintf(stderr, "memgrade user: no user '%s'\n", name);
+        else if (lrc == DB_OK)
+            printf("a login link for %s, valid once within 24 hours (after the server's "
+                   "address, e.g. http://127.0.0.1:8080):\n%s\n", name, link);
+        rc = lrc == DB_OK ? 0 : lrc == DB_NOT_FOUND ? 2 : 1;
         goto out;
     }
     if (is_revoke) {

@@ -210,7 +210,9 @@ static const web_asset *asset(const char *name)
 static void asset_url(web_buf *b, const char *name)
 {
     const web_asset *a = asset(name);
-    web_printf(b, "/static/%s?v=%s", name, a ? a->etag : "0");
+    /* the ETag without its quotes */
+    web_printf(b, "/static/%s?v=%.*s", name, a ? (int)strlen(a->etag) - 2 : 1,
+               a ? a->etag + 1 : "0");
 }
 
 void web_page_begin(web_buf *b, api_req *r, const char *title)
