@@ -60,6 +60,16 @@ typedef struct {
  * hang up on the client instead. */
 #define API_DISCARD_FACTOR 8
 
+/* Requests between their first callback and their completion: a graceful
+ * stop waits for these, not for idle keep-alive connections. */
+static atomic_int api_inflight;
+
+/* The most body bytes read and thrown away once a request is refused. */
+static size_t discard_max(const api_req *r)
+{
+    return API_DISCARD_FACTOR * (r->body_max ? r->body_max : r->s->cfg.max_request);
+}
+
 /* ---- responses ----------------------------------------------------------- */
 
 int reply(api_req *r, int status, const char *ctype, char *body, size_t len)
@@ -854,7 +864,7 @@ static int submit_data(api_req *r, const char *data, size_t size)
     size_t max = r->body_max ? r->body_max : r->s->cfg.max_request;
     r->raw += size;
     if (r->pending)
-        return r->raw > API_DISCARD_FACTOR * max ? -1 : 0;
+        return r->raw > discard_max(r) ? -1 : 0;
     if (r->raw > max) {
         set_pending(r, 413, "the request is larger than %zu bytes", max);
         return 0;
@@ -1042,6 +1052,21 @@ static int route(api_req *r, const char *url)
     return reply_error(r, 404, "no such resource");
 }
 
+/* Whether the client waits for "100 Continue" before sending its body. */
+static int expects_continue(struct MHD_Connection *c)
+{
+    const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return e && !strcasecmp(e, "100-continue");
+}
+
+/* The Content-Length the client declared; 0 when none (or chunked). */
+static unsigned long long declared_length(struct MHD_Connection *c)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return cl ? strtoull(cl, NULL, 10) : 0;
+}
+
 /* Copies s into out for the access log, escaping anything not printable so
  * a request cannot forge log lines. */
 static void log_escape(char *out, size_t cap, const char *s)
@@ -1069,27 +1094,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         *con_cls = r;
+        atomic_fetch_add(&api_inflight, 1);
         r->s = s;
         r->conn = c;
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
         log_escape(r->method, sizeof r->method, method);
         log_escape(r->path, sizeof r->path, url);
-        if (route(r, url))
-            return send_reply(r);
-        const api_route *rt = r->route;
-        if (rt->auth != AUTH_NONE && authenticate(r))
-            return send_reply(r);
-        if (rt->auth == AUTH_INSTRUCTOR && !is_instructor(r)) {
-            reply_error(r, 403, "instructors only");
-            return send_reply(r);
+        if (!route(r, url)) {
+            const api_route *rt = r->route;
+            if (rt->auth != AUTH_NONE && authenticate(r))
+                ;
+            else if (rt->auth == AUTH_INSTRUCTOR && !is_instructor(r))
+                reply_error(r, 403, "instructors only");
+            else if (rt->begin)
+                rt->begin(r); /* checks before the body; a refusal sets r->status */
         }
-        if (rt->begin) {
-            if (rt->begin(r))
-                return send_reply(r);
-            return MHD_YES; /* now read the body */
-        }
-        rt->fn(r);
-        return send_reply(r);
+        /* Every answer waits for the end of the request, a refusal too (its
+         * body read and thrown away): libmicrohttpd closes the connection
+         * after a response queued before the body, so keep-alive and
+         * pipelining would end there, and a client still sending its body
+         * would see a reset instead of our answer. Two refusals go at once:
+         * to a client waiting for "100 Continue" (it has sent no body yet),
+         * and for a declared body too large to be worth reading. */
+        if (r->status && (expects_continue(c) || declared_length(c) > discard_max(r)))
+            return send_reply(r);
+        return MHD_YES;
     }
     if (r->queued) {
         *upload_data_size = 0;
@@ -1098,11 +1127,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!r->route->begin) /* a body on a route without one */
-            return MHD_YES;
+        if (r->status || !r->route->begin) { /* refused, or a body where none belongs */
+            r->raw += n;
+            return r->raw > discard_max(r) ? MHD_NO : MHD_YES;
+        }
         return submit_data(r, upload_data, n) ? MHD_NO : MHD_YES;
     }
-    r->route->fn(r);
+    if (!r->status)
+        r->route->fn(r);
     return send_reply(r);
 }
 
@@ -1114,6 +1146,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
+    atomic_fetch_sub(&api_inflight, 1);
     if (r->status)
         atomic_fetch_add(&http_requests[status_index(r->status)], 1);
     if (s->access_fd >= 0) {
@@ -1262,9 +1295,11 @@ void api_stop(struct MHD_Daemon *d, srv *s, int grace_ms)
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
+    /* Requests in progress finish (their answers say Connection: close);
+     * idle keep-alive connections would wait for their client, so
+     * MHD_stop_daemon closes them. */
     for (int waited = 0; waited < grace_ms; waited += 20) {
-        const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!i || i->num_connections == 0)
+        if (atomic_load(&api_inflight) == 0)
             break;
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);

@@ -35,6 +35,9 @@ struct api_sub {
     const grd_assignment *a;
     int status;
     char error[256];
+    /* The part the last multipart piece belonged to (its text field's
+     * length, or its file), so an announced-empty part's bytes continue it. */
+    size_t *last_len;
 };
 
 api_sub *api_sub_new(const grd_catalog *c, size_t max_file, size_t max_request)
@@ -158,12 +161,27 @@ static sub_file *file_new(api_sub *s, const char *name, size_t len)
     return f;
 }
 
+/* Whether a multipart piece at offset off continues the part whose length
+ * is *len rather than starting a new one. libmicrohttpd's post processor
+ * reports every part at offset 0 as soon as the part begins, with no bytes
+ * when its value has not arrived yet (the read ended inside it), and then
+ * passes those bytes at offset 0 again; so a piece at offset 0 continues
+ * the last part when that part is this one and still empty. A second part
+ * of the same name after a non-empty one, or after another part, is a
+ * duplicate. (An empty part directly followed by a same-named one looks
+ * exactly like a split and is taken as one part.) */
+static int continues(const api_sub *s, size_t off, size_t *len)
+{
+    return off != 0 || (s->last_len == len && *len == 0);
+}
+
 /* Appends v[0..len) at off to a short text field (assignment, course). */
 static int set_text(api_sub *s, const char *field, char *dst, size_t *dlen, int *have,
                     const char *v, size_t off, size_t len)
 {
-    if (off == 0 && *have)
+    if (*have && !continues(s, off, dlen))
         return refuse(s, 400, "field '%s' is given twice", field);
+    s->last_len = dlen;
     if (off != *dlen || len > SUB_MAX_NAME - *dlen)
         return refuse(s, 400, "field '%s' is not a known %s name", field, field);
     *have = 1;
@@ -277,16 +295,16 @@ int api_sub_part(api_sub *s, const char *key, const char *filename,
     if (nlen > SUB_MAX_NAME)
         return refuse(s, 400, "a file name is longer than %d bytes", SUB_MAX_NAME);
     memcpy(name, filename, nlen + 1);
-    sub_file *f = NULL;
-    if (off == 0) {
-        f = file_new(s, name, nlen);
-    } else if (!(f = find_file(s, name))) {
-        return refuse(s, 400, "malformed multipart body");
+    sub_file *f = find_file(s, name);
+    if (!f || !continues(s, off, &f->len)) {
+        if (off != 0)
+            return refuse(s, 400, "malformed multipart body");
+        if (!(f = file_new(s, name, nlen)))
+            return s->status;
     }
-    if (!f)
-        return s->status;
     if (off != f->len)
         return refuse(s, 400, "malformed multipart body");
+    s->last_len = &f->len;
     return file_append(s, f, data, size);
 }
 

@@ -1,0 +1,436 @@
+"""The HTTP transport (issue 11): a refused upload's answer can be read by a
+client that sends its whole body; bodies are assembled the same however the
+network splits them (every split point, and byte by byte); connections stay
+alive and pipelined requests are answered in order; a graceful stop does
+not wait for idle keep-alive connections. Raw sockets where the byte
+stream itself is the point, http.client where a plain client is."""
+import gzip
+import http.client
+import json
+import re
+import signal
+import socket
+import time
+
+from mgtest import Server, add_user, check, finish
+
+MIB = 1 << 20
+
+
+class Conn:
+    """One client connection that reads responses one at a time."""
+
+    def __init__(self, port, timeout=10, nodelay=False):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if nodelay:
+            self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def _fill(self):
+        chunk = self.s.recv(65536)
+        if not chunk:
+            raise EOFError("the server closed the connection")
+        self.buf += chunk
+
+    def response(self):
+        """(status, headers lower-cased, body) of the next final response;
+        raises EOFError or OSError when none comes."""
+        while True:
+            while b"\r\n\r\n" not in self.buf:
+                self._fill()
+            head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split()[1])
+            hd = {}
+            for ln in lines[1:]:
+                k, v = ln.split(":", 1)
+                hd[k.strip().lower()] = v.strip()
+            if 100 <= status < 200:
+                continue
+            n = int(hd.get("content-length", "0"))
+            while len(self.buf) < n:
+                self._fill()
+            body, self.buf = self.buf[:n], self.buf[n:]
+            return status, hd, body
+
+    def closed_by_server(self, timeout=5):
+        """Whether the server ends the connection (EOF or reset) within timeout."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                if not self.s.recv(65536):
+                    return True
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
+def request_bytes(method, path, token=None, headers=None, body=b""):
+    h = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
+    if token:
+        h.append("Authorization: Bearer " + token)
+    for k, v in (headers or {}).items():
+        h.append("%s: %s" % (k, v))
+    if body or method == "POST":
+        h.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(h) + "\r\n\r\n").encode() + body
+
+
+def error_of(body):
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    return doc.get("error") if isinstance(doc, dict) else None
+
+
+def multipart(boundary, parts):
+    """parts: (name, filename or None, bytes)."""
+    out = b""
+    for name, filename, data in parts:
+        out += b"--" + boundary + b"\r\n"
+        if filename:
+            out += b'Content-Disposition: form-data; name="%s"; filename="%s"\r\n' % (
+                name.encode(), filename.encode())
+            out += b"Content-Type: text/x-csrc\r\n"
+        else:
+            out += b'Content-Disposition: form-data; name="%s"\r\n' % name.encode()
+        out += b"\r\n" + data + b"\r\n"
+    return out + b"--" + boundary + b"--\r\n"
+
+
+srv = Server(port=18310, args=["--rate-limit", "0", "--workers", "1"]).start()
+prof = add_user(srv.db, "prof", "instructor")
+alice = add_user(srv.db, "alice", "student")
+
+# ---- keep-alive and pipelining ------------------------------------------------------
+c = Conn(srv.port)
+answers = []
+try:
+    for i in range(20):
+        path = ["/healthz", "/api/v1/me", "/api/v1/assignments", "/nosuch"][i % 4]
+        c.send(request_bytes("GET", path, prof))
+        answers.append(c.response())
+except (OSError, EOFError) as e:
+    answers.append((None, {}, repr(e).encode()))
+c.close()
+check(len(answers) == 20 and [a[0] for a in answers] == [200, 200, 200, 404] * 5,
+      "20 GETs over one connection all answered (%s)" % [a[0] for a in answers])
+check(all(a[1].get("connection", "").lower() != "close" for a in answers),
+      "no answer closes the connection, a 404 included")
+
+hc = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+socks, sts = set(), []
+for path in ["/api/v1/me", "/api/v1/assignments", "/healthz", "/api/v1/openapi.json"] * 3:
+    hc.request("GET", path, headers={"Authorization": "Bearer " + prof})
+    r = hc.getresponse()
+    r.read()
+    sts.append(r.status)
+    socks.add(hc.sock.getsockname() if hc.sock else None)  # it reconnects silently
+hc.close()
+check(sts == [200] * 12 and len(socks) == 1,
+      "http.client keeps one connection for 12 requests (%s, %d local ports)"
+      % (sts, len(socks)))
+
+# The web pages: whatever they answer, they answer on a live connection.
+c = Conn(srv.port)
+page_answers = []
+try:
+    for path in ["/", "/dashboard", "/"]:
+        c.send(request_bytes("GET", path, headers={"Accept": "text/html"}))
+        page_answers.append(c.response())
+except (OSError, EOFError) as e:
+    page_answers.append((None, {}, repr(e).encode()))
+c.close()
+check(len(page_answers) == 3 and all(a[0] and a[1].get("connection", "").lower() != "close"
+                                     for a in page_answers),
+      "the pages keep the connection alive (%s)" % [a[0] for a in page_answers])
+
+
+def pipelined(reqs, what):
+    """Sends reqs in one write; returns the answers read in order."""
+    c = Conn(srv.port)
+    out = []
+    try:
+        c.send(b"".join(reqs))
+        for _ in reqs:
+            out.append(c.response())
+    except (OSError, EOFError) as e:
+        print("  %s: %r after %d answer(s)" % (what, e, len(out)))
+    c.close()
+    return out
+
+
+got = pipelined([request_bytes("GET", "/api/v1/me", alice), request_bytes("GET", "/healthz")],
+                "two pipelined")
+check(len(got) == 2 and got[0][0] == 200 and json.loads(got[0][2]).get("name") == "alice"
+      and got[1][0] == 200 and "status" in json.loads(got[1][2]),
+      "two pipelined GETs: two answers, in order")
+got = pipelined([request_bytes("GET", "/api/v1/me", prof),
+                 request_bytes("GET", "/api/v1/openapi.json"),
+                 request_bytes("GET", "/api/v1/me", alice)], "three pipelined")
+check(len(got) == 3 and [g[0] for g in got] == [200, 200, 200]
+      and json.loads(got[0][2]).get("name") == "prof" and "openapi" in json.loads(got[1][2])
+      and json.loads(got[2][2]).get("name") == "alice",
+      "three pipelined GETs: three answers, in order")
+
+# ---- the bodies used below, each submitted once; every later copy is an
+# Idempotency-Key replay, so a 202 with the same id proves the server
+# assembled exactly the same bytes (a different body would be a 409). ----------
+B = b"mgBoundary7"
+SRC = b"#include <string.h>\nsize_t x;\n"
+form = multipart(B, [("assignment", None, b"mystr"), ("files", "mystr.c", SRC)])
+form_hdr = {"Content-Type": "multipart/form-data; boundary=" + B.decode(),
+            "Idempotency-Key": "split-form"}
+jbody = json.dumps({"assignment": "mystr", "files": {"mystr.c": SRC.decode()}}).encode()
+json_hdr = {"Content-Type": "application/json", "Idempotency-Key": "split-json"}
+
+st, hd, body = srv.request("POST", "/api/v1/submissions", form, prof, form_hdr)
+form_id = json.loads(body).get("id") if st == 202 else None
+check(st == 202 and form_id, "the multipart body in one piece: 202 (%d %r)" % (st, body[:100]))
+st, hd, body = srv.request("POST", "/api/v1/submissions", jbody, prof, json_hdr)
+json_id = json.loads(body).get("id") if st == 202 else None
+check(st == 202 and json_id, "the JSON body in one piece: 202 (%d %r)" % (st, body[:100]))
+
+got = pipelined([request_bytes("POST", "/api/v1/submissions", prof, json_hdr, jbody),
+                 request_bytes("GET", "/api/v1/submissions/%s" % json_id, prof)],
+                "POST then GET")
+check(len(got) == 2 and got[0][0] == 202 and json.loads(got[0][2]).get("id") == json_id
+      and got[1][0] == 200 and json.loads(got[1][2]).get("id") == json_id,
+      "a POST followed by a pipelined GET: 202 then 200 for the same submission")
+
+# ---- a body over the limit: 413 the client can read --------------------------------------
+big_json = b'{"assignment": "mystr", "files": {"mystr.c": "' + b"a" * (3 * MIB) + b'"}}'
+hc = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+try:
+    hc.request("POST", "/api/v1/submissions", body=big_json,
+               headers={"Authorization": "Bearer " + alice, "Content-Type": "application/json"})
+    r = hc.getresponse()
+    st, err = r.status, error_of(r.read())
+except OSError as e:
+    st, err = None, repr(e)
+check(st == 413 and err and "larger than" in err,
+      "a 3 MiB JSON POST from http.client: 413 and its JSON error (%s %r)" % (st, err))
+# The same connection serves the next request: the body was read, not cut off.
+try:
+    hc.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + alice})
+    r = hc.getresponse()
+    st = r.status
+    r.read()
+except OSError as e:
+    st = repr(e)
+hc.close()
+check(st == 200, "the connection that sent 3 MiB goes on serving (%s)" % st)
+
+big_form = multipart(B, [("assignment", None, b"mystr"), ("files", "mystr.c", b"b" * (3 * MIB))])
+hc = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+try:
+    hc.request("POST", "/api/v1/submissions", body=big_form,
+               headers={"Authorization": "Bearer " + alice,
+                        "Content-Type": "multipart/form-data; boundary=" + B.decode()})
+    r = hc.getresponse()
+    st, err = r.status, error_of(r.read())
+except OSError as e:
+    st, err = None, repr(e)
+hc.close()
+check(st == 413 and err, "a 3 MiB multipart form (field files): 413 and its JSON error (%s %r)"
+      % (st, err))
+
+
+def paced(req, step=64 * 1024, pause=0.002):
+    """Sends req the way a slow network would, then reads the answer."""
+    c = Conn(srv.port, timeout=30)
+    try:
+        for i in range(0, len(req), step):
+            c.send(req[i:i + step])
+            time.sleep(pause)
+        return c.response()
+    except (OSError, EOFError) as e:
+        return None, {}, repr(e).encode()
+    finally:
+        c.close()
+
+
+st, hd, body = paced(request_bytes("POST", "/api/v1/submissions", alice,
+                                   {"Content-Type": "application/json"}, big_json))
+check(st == 413 and error_of(body), "a 3 MiB POST sent in paced pieces: 413 read (%s %r)"
+      % (st, body[:120]))
+# Refused before the body for another reason: still read to the end and answered.
+st, hd, body = paced(request_bytes("POST", "/api/v1/submissions", None,
+                                   {"Content-Type": "application/json"}, big_json))
+check(st == 401 and error_of(body), "3 MiB without a token: 401 read (%s %r)" % (st, body[:120]))
+st, hd, body = paced(request_bytes("POST", "/api/v1/assignments", alice,
+                                   {"Content-Type": "application/gzip"}, b"x" * (3 * MIB)))
+check(st == 403 and error_of(body), "3 MiB to an instructors' route from a student: 403 read "
+      "(%s %r)" % (st, body[:120]))
+# A file over --max-file within the request limit.
+st, hd, body = paced(request_bytes(
+    "POST", "/api/v1/submissions", alice,
+    {"Content-Type": "multipart/form-data; boundary=" + B.decode()},
+    multipart(B, [("assignment", None, b"mystr"), ("files", "mystr.c", b"c" * (300 * 1024))])))
+check(st == 413 and "mystr.c" in (error_of(body) or ""),
+      "a file over --max-file: 413 naming the file (%s %r)" % (st, body[:120]))
+
+# A client that waits for 100 Continue is answered at once and sends no body.
+c = Conn(srv.port)
+c.send(("POST /api/v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+        "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+        % (alice, 3 * MIB)).encode())
+try:
+    st, hd, body = c.response()
+except (OSError, EOFError) as e:
+    st, body = None, repr(e).encode()
+check(st == 413 and error_of(body), "Expect: 100-continue with 3 MiB declared: 413 at once (%s)"
+      % st)
+check(c.closed_by_server(), "... and the connection closes, the body never sent")
+c.close()
+
+# Past what is worth reading (8 times the limit) the answer comes at once too.
+c = Conn(srv.port)
+c.send(("POST /api/v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (alice, 64 * MIB)).encode())
+try:
+    st, hd, body = c.response()
+except (OSError, EOFError) as e:
+    st, body = None, repr(e).encode()
+c.close()
+check(st == 413 and error_of(body), "a declared 64 MiB body: 413 before any of it is sent (%s)" % st)
+check(srv.request("GET", "/healthz")[0] == 200, "the server still answers")
+
+# ---- bodies split anywhere -------------------------------------------------------------------
+
+
+def split_send(req, at, pause=0.02):
+    """req in two writes, split at byte `at`, with a pause between them so
+    the server reads them apart; returns the answer."""
+    c = Conn(srv.port, nodelay=True)
+    try:
+        c.send(req[:at])
+        time.sleep(pause)
+        c.send(req[at:])
+        return c.response()
+    except (OSError, EOFError) as e:
+        return None, {}, repr(e).encode()
+    finally:
+        c.close()
+
+
+def bytewise(req, start, pause=0.0005):
+    """req[:start] in one write, then the rest one byte per write."""
+    c = Conn(srv.port, nodelay=True)
+    try:
+        c.send(req[:start])
+        for i in range(start, len(req)):
+            c.send(req[i:i + 1])
+            time.sleep(pause)
+        return c.response()
+    except (OSError, EOFError) as e:
+        return None, {}, repr(e).encode()
+    finally:
+        c.close()
+
+
+def every_split(req, body_len, want, what):
+    """Splits req at every byte of its body; want(status, headers, body) is
+    the verdict. Prints the first few splits that fail."""
+    head = len(req) - body_len
+    bad = []
+    for at in range(head + 1, len(req)):
+        st, hd, body = split_send(req, at)
+        if not want(st, hd, body):
+            bad.append((at - head, st, body[:80]))
+    for b in bad[:5]:
+        print("  split after body byte %d: %s %r" % b)
+    check(not bad, "%s: every one of %d split points (%d wrong)" % (what, body_len - 1, len(bad)))
+    st, hd, body = bytewise(req, head)
+    check(want(st, hd, body), "%s: byte by byte (%s %r)" % (what, st, body[:80]))
+
+
+def replay_of(sid):
+    return lambda st, hd, body: (st == 202 and hd.get("idempotent-replayed") == "true"
+                                 and json.loads(body).get("id") == sid)
+
+
+t0 = time.time()
+every_split(request_bytes("POST", "/api/v1/submissions", prof, form_hdr, form), len(form),
+            replay_of(form_id), "multipart submission")
+every_split(request_bytes("POST", "/api/v1/submissions", prof, json_hdr, jbody), len(jbody),
+            replay_of(json_id), "JSON submission")
+
+
+def refused(status, words):
+    return lambda st, hd, body: st == status and words in (error_of(body) or "")
+
+
+dup_field = multipart(B, [("assignment", None, b"mystr"), ("assignment", None, b"mystr"),
+                          ("files", "mystr.c", SRC)])
+every_split(request_bytes("POST", "/api/v1/submissions", prof,
+                          {"Content-Type": "multipart/form-data; boundary=" + B.decode()},
+                          dup_field), len(dup_field),
+            refused(400, "field 'assignment' is given twice"), "a field given twice is refused")
+dup_file = multipart(B, [("assignment", None, b"mystr"), ("files", "mystr.c", b"int a;\n"),
+                         ("files", "mystr.c", b"int b;\n")])
+every_split(request_bytes("POST", "/api/v1/submissions", prof,
+                          {"Content-Type": "multipart/form-data; boundary=" + B.decode()},
+                          dup_file), len(dup_file),
+            refused(400, "file 'mystr.c' is given twice"), "a file given twice is refused")
+
+# The assignment upload's form: a gzip'd stream that is no tar, so the
+# answer names the archive, not the multipart framing, when the bytes
+# arrive whole.
+gz = gzip.compress(b"not a tar archive\n" * 4, mtime=0)
+up_form = multipart(B, [("archive", "a.tar.gz", gz)])
+up_req = request_bytes("POST", "/api/v1/assignments", prof,
+                       {"Content-Type": "multipart/form-data; boundary=" + B.decode()}, up_form)
+st, hd, body = split_send(up_req, len(up_req))
+whole = error_of(body)
+check(st == 400 and whole and "multipart" not in whole and "gzip" not in whole,
+      "an upload that is no tar: 400 about the archive (%s %r)" % (st, whole))
+every_split(up_req, len(up_form), lambda s, h, b: s == 400 and error_of(b) == whole,
+            "assignment upload form")
+print("  splits took %.1f s" % (time.time() - t0))
+srv.stop()
+
+# ---- a graceful stop with idle keep-alive connections --------------------------------------
+srv = Server(port=18311).start()
+tok = add_user(srv.db, "carol", "student")
+idle = []
+for _ in range(4):
+    c = Conn(srv.port)
+    c.send(request_bytes("GET", "/api/v1/me", tok))
+    idle.append((c, c.response()))
+check(all(a[0] == 200 and a[1].get("connection", "").lower() != "close" for _, a in idle),
+      "four keep-alive connections, answered and left open")
+# One request in progress: half its body sent when the stop begins.
+busy = Conn(srv.port, nodelay=True)
+req = request_bytes("POST", "/api/v1/submissions", tok, {"Content-Type": "application/json"}, jbody)
+half = len(req) - len(jbody) // 2
+busy.send(req[:half])
+time.sleep(0.2)
+t0 = time.time()
+srv.kill(signal.SIGTERM)
+time.sleep(0.3)
+busy.send(req[half:])
+try:
+    st, hd, body = busy.response()
+except (OSError, EOFError) as e:
+    st, hd, body = None, {}, repr(e).encode()
+check(st in (202, 503) and hd.get("connection", "").lower() == "close",
+      "a request in progress at the stop is answered, with Connection: close (%s %r)"
+      % (st, body[:100]))
+rc = srv.wait(30)
+took = time.time() - t0
+check(rc == 0 and took < 3, "serve stops in %.1f s with idle keep-alive connections open" % took)
+check(all(c.closed_by_server(2) for c, _ in idle), "the idle connections were closed")
+for c, _ in idle:
+    c.close()
+busy.close()
+check(re.search(r"memgrade serve: stopped", srv.log()), "serve says it stopped")
+finish()
