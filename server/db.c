@@ -11,6 +11,18 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+/* The distinct memory-error kinds (SPEC §4) of the result document whose
+ * JSON text is X, sorted and separated by spaces; NULL when there is none.
+ * A kind that is not a plain identifier is left out (the text is split on
+ * spaces when read back), and a document that is not JSON has none. */
+#define ERROR_KINDS(X)                                                         \
+    "(SELECT group_concat(k, ' ') FROM (SELECT DISTINCT"                      \
+    "  CASE WHEN e.type = 'object' THEN json_extract(e.value, '$.kind') END AS k" \
+    "  FROM json_each(CASE WHEN json_valid(" X ") THEN " X " ELSE '{}' END,"   \
+    "   '$.memory_errors') AS e"                                               \
+    "  WHERE typeof(k) = 'text' AND k <> '' AND k NOT GLOB '*[^a-z0-9_]*'"    \
+    "  ORDER BY k))"
+
 /* Schema migrations: entry i brings user_version from i to i+1. Never edit a
  * shipped entry; append a new one. */
 static const char *const migrations[] = {
@@ -138,6 +150,16 @@ static const char *const migrations[] = {
     "  hash BLOB PRIMARY KEY,"
     "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  expires_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 7: the staff dashboard (issue 11) counts each memory-error kind over
+     * a course's 20,000 submissions per page view: each result keeps its
+     * distinct kinds, taken from the document when it is stored (backfilled
+     * here from the stored documents), and a covering index holds what the
+     * dashboard reads of a result, so a render never decompresses or parses
+     * a document nor touches the rows' document pages. */
+    "ALTER TABLE results ADD COLUMN error_kinds TEXT;"
+    "UPDATE results SET error_kinds = " ERROR_KINDS("memgrade_doc(document)") ";"
+    "CREATE INDEX results_dashboard ON results(submission_id, status, score, max_score,"
+    "  error_kinds);",
 };
 
 #define SUBMISSION_COLS                                                        \
@@ -260,6 +282,18 @@ static const char *const migrations[] = {
                      " LEFT JOIN results r ON r.submission_id = s.id"          \
                      " WHERE m.course_id = ?1 AND m.role = 'student'"          \
                      " ORDER BY u.name, s.id")                                 \
+    X(DASH_ROWS, "SELECT m.user_id, u.name, s.id, s.created_at, s.late_days,"  \
+                 " CASE WHEN r.score IS NULL THEN NULL ELSE"                   \
+                 "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) END," \
+                 " r.max_score, r.error_kinds"                                 \
+                 " FROM course_members m JOIN users u ON u.id = m.user_id"     \
+                 " LEFT JOIN submissions s ON s.course = ?1"                   \
+                 "  AND s.assignment = ?2 AND s.user_id = m.user_id"           \
+                 " LEFT JOIN results r INDEXED BY results_dashboard"           \
+                 "  ON r.submission_id = s.id"                                 \
+                 " WHERE m.course_id = ?1 AND m.role = 'student'"              \
+                 "  AND (?3 = 0 OR m.user_id = ?3)"                            \
+                 " ORDER BY m.user_id, s.id")                                  \
     X(HISTORY, "SELECT document, student_document, assignment_version, graded_at" \
                " FROM (SELECT id AS k, document, student_document,"            \
                "  assignment_version, graded_at FROM result_history"           \
@@ -297,8 +331,9 @@ static const char *const migrations[] = {
                          " assignment_version FROM results WHERE submission_id = ?1") \
     X(RESULT_REPLACE, "INSERT OR REPLACE INTO results(submission_id, status,"  \
                       " score, max_score, duration_ms, document, graded_at,"   \
-                      " student_document, assignment_version)"                 \
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")          \
+                      " student_document, assignment_version, error_kinds)"    \
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"           \
+                      " " ERROR_KINDS("?10") ")")                              \
     X(REGRADE_REQUEUE, "UPDATE regrade_items SET state = 'queued', claimed_by = NULL" \
                        " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
     X(REGRADE_REQUEUE_ALL, "UPDATE regrade_items SET state = 'queued',"        \
@@ -340,9 +375,9 @@ static const char *const migrations[] = {
                 " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2")    \
     X(RESULT_ADD, "INSERT INTO results(submission_id, status, score, max_score," \
                   " duration_ms, document, graded_at, student_document,"       \
-                  " assignment_version)"                                       \
-                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"     \
-                  " FROM jobs WHERE id = ?1")                                  \
+                  " assignment_version, error_kinds)"                          \
+                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"    \
+                  " " ERROR_KINDS("?10") " FROM jobs WHERE id = ?1")           \
     X(JOB_REQUEUE, "UPDATE jobs SET state = 'queued', claimed_by = NULL"       \
                    " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
     X(JOB_REQUEUE_ALL, "UPDATE jobs SET state = 'queued', claimed_by = NULL"   \
@@ -464,6 +499,26 @@ static void bind_doc(sqlite3_stmt *s, int i, const char *text)
     free(buf);
 }
 
+/* The text of a stored BLOB document, malloc'd; NULL when damaged or out
+ * of memory. */
+static char *doc_inflate(const unsigned char *b, size_t len)
+{
+    uint64_t n = 0;
+    if (!b || len < 12 || memcmp(b, DOC_MAGIC, 4))
+        return NULL;
+    for (int k = 0; k < 8; k++)
+        n |= (uint64_t)b[4 + k] << (8 * k);
+    char *text = n <= DOC_MAX ? malloc((size_t)n + 1) : NULL;
+    uLongf out = (uLongf)n;
+    if (!text || uncompress((Bytef *)text, &out, b + 12, (uLong)(len - 12)) != Z_OK ||
+        out != n) {
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
 /* The document in column i as malloc'd text; NULL for SQL NULL or on
  * failure (*failed then set). */
 static char *doc_dup(sqlite3_stmt *s, int i, int *failed)
@@ -477,25 +532,26 @@ static char *doc_dup(sqlite3_stmt *s, int i, int *failed)
         *failed |= !copy;
         return copy;
     }
-    const unsigned char *b = sqlite3_column_blob(s, i);
-    size_t len = (size_t)sqlite3_column_bytes(s, i);
-    uint64_t n = 0;
-    if (len < 12 || memcmp(b, DOC_MAGIC, 4)) {
-        *failed = 1;
-        return NULL;
-    }
-    for (int k = 0; k < 8; k++)
-        n |= (uint64_t)b[4 + k] << (8 * k);
-    char *text = n <= DOC_MAX ? malloc((size_t)n + 1) : NULL;
-    uLongf out = (uLongf)n;
-    if (!text || uncompress((Bytef *)text, &out, b + 12, (uLong)(len - 12)) != Z_OK ||
-        out != n) {
-        free(text);
-        *failed = 1;
-        return NULL;
-    }
-    text[n] = '\0';
+    char *text = doc_inflate(sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
+    *failed |= !text;
     return text;
+}
+
+/* SQL memgrade_doc(document): a stored document's JSON text, for SQL that
+ * reads inside documents (migration 7); NULL for NULL or a damaged BLOB. */
+static void sql_memgrade_doc(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int type = sqlite3_value_type(argv[0]);
+    if (type == SQLITE_NULL)
+        return;
+    if (type != SQLITE_BLOB) {
+        sqlite3_result_value(cx, argv[0]);
+        return;
+    }
+    char *text = doc_inflate(sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]));
+    if (text)
+        sqlite3_result_text(cx, text, -1, free);
 }
 
 static int exec1(db *d, int id)
@@ -568,6 +624,12 @@ db *db_open(const char *path, char *err, size_t errlen)
     if (sqlite3_exec(d->h, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                      " PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(d->h));
+        goto fail;
+    }
+    if (sqlite3_create_function(d->h, "memgrade_doc", 1,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+                                sql_memgrade_doc, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(d->h));
         goto fail;
     }
     if (migrate(d, err, errlen))
@@ -1189,6 +1251,7 @@ static int job_finish_locked(db *d, int64_t job_id, const char *owner,
     sqlite3_bind_int64(s, 7, now);
     if (d->version[0])
         sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, document, -1, SQLITE_STATIC);
     if (step_done(d, s) || sqlite3_changes(d->h) != 1 || tx_commit(d))
         goto out;
     rc = DB_OK;
@@ -1621,6 +1684,38 @@ int db_course_grades(db *d, const char *course, const char *assignment,
     return src == SQLITE_DONE ? DB_OK : DB_ERROR;
 }
 
+int db_dash_rows(db *d, const char *course, const char *assignment, int64_t user_id,
+                 void (*fn)(void *ctx, const db_dash_row *row), void *ctx)
+{
+    sqlite3_stmt *s = stmt(d, ST_DASH_ROWS);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, user_id);
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        db_dash_row row;
+        const unsigned char *kinds = sqlite3_column_text(s, 7);
+        row.user_id = sqlite3_column_int64(s, 0);
+        row.user = (const char *)sqlite3_column_text(s, 1);
+        row.id = sqlite3_column_int64(s, 2);
+        row.created_at = sqlite3_column_int64(s, 3);
+        row.late_days = sqlite3_column_int64(s, 4);
+        row.graded = sqlite3_column_type(s, 5) != SQLITE_NULL;
+        row.score = sqlite3_column_double(s, 5);
+        row.max_score = sqlite3_column_double(s, 6);
+        row.error_kinds = kinds ? (const char *)kinds : "";
+        if (!row.user)
+            break; /* out of memory: SQLite would say so on the next step */
+        fn(ctx, &row);
+    }
+    if (src != SQLITE_DONE && src != SQLITE_ROW)
+        db_log(d, "reading a course's submissions");
+    sqlite3_reset(s);
+    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+}
+
 /* ---- regrades ------------------------------------------------------------------ */
 
 static int regrade_create_locked(db *d, const char *course, const char *assignment,
@@ -1750,6 +1845,7 @@ static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int 
             bind_doc(s, 8, student_document);
         if (d->version[0])
             sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 10, document, -1, SQLITE_STATIC);
         if (step_done(d, s))
             goto out;
     }

@@ -265,6 +265,29 @@ typedef struct {
 int db_course_grades(db *d, const char *course, const char *assignment,
                      void (*fn)(void *ctx, const db_course_grade *g), void *ctx);
 
+/* ---- the staff dashboard ------------------------------------------------------ */
+
+/* One submission of an assignment in a course, as the dashboard reads it. */
+typedef struct {
+    int64_t user_id;
+    const char *user;
+    int64_t id;                /* 0: this student has not submitted */
+    int64_t created_at;        /* ms since the epoch */
+    int64_t late_days;
+    int graded;                /* score and max_score are set */
+    double score;              /* after the late penalty, as the gradebook counts */
+    double max_score;
+    const char *error_kinds;   /* its result's distinct memory-error kinds
+                                * (SPEC §4), sorted, space-separated; "" none */
+} db_dash_row;
+/* Calls fn for each submission of assignment in course by a student member
+ * (one row with id 0 for a student who has none), grouped by student in user
+ * id order, each student's oldest first; only user_id's when it is not 0.
+ * Reads only the narrow stored figures (migration 7), never a result
+ * document. Strings live until fn returns. */
+int db_dash_rows(db *d, const char *course, const char *assignment, int64_t user_id,
+                 void (*fn)(void *ctx, const db_dash_row *row), void *ctx);
+
 /* ---- regrades --------------------------------------------------------------- */
 
 /* Creates a regrade of every graded submission of assignment in course: one

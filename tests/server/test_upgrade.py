@@ -100,12 +100,16 @@ for sid, uid, state, key in rows:
                 (sid, sid, state, 1 if state != "queued" else 0,
                  "oldhost:1:1" if state == "running" else None))
     if state == "done":
+        # ben's document shows memory errors, so migration 7's backfill of
+        # each result's error kinds has something to read.
+        doc = graded_doc if sid == 1 else dict(graded_doc, memory_errors=[
+            {"kind": "leak"}, {"kind": "heap_overflow"}, {"kind": "leak"}, {"kind": "not a kind"}])
         student = json.dumps({"assignment": "mystr", "score": graded_doc["score"], "tests": [],
                               "hidden_tests": {"count": 99}}) if sid == 1 else None
         con.execute("INSERT INTO results(submission_id, status, score, max_score, duration_ms,"
                     " document, graded_at, student_document) VALUES (?,?,?,?,?,?,?,?)",
                     (sid, "graded", graded_doc["score"], graded_doc["max_score"], 5,
-                     json.dumps(graded_doc), now + 100, student))
+                     json.dumps(doc), now + 100, student))
 con.commit()
 before = {t: con.execute("SELECT COUNT(*) FROM %s" % t).fetchone()[0]
           for t in ("users", "tokens", "submissions", "submission_files", "jobs", "results")}
@@ -113,7 +117,11 @@ con.close()
 
 srv = Server(db=db, workdir=work, port=18095, args=["--workers", "1", "--rate-limit", "0"]).start()
 con = sqlite3.connect(db)
-check(con.execute("PRAGMA user_version").fetchone()[0] == 5, "the schema is at version 5")
+# 7, the newest: 6 web sessions, 7 the dashboard's per-result error kinds.
+check(con.execute("PRAGMA user_version").fetchone()[0] == 7, "the schema is at version 7")
+kinds = con.execute("SELECT submission_id, error_kinds FROM results ORDER BY 1").fetchall()
+check(kinds == [(1, None), (2, "heap_overflow leak")],
+      "the old results' memory-error kinds are backfilled from their documents: %s" % kinds)
 after = {t: con.execute("SELECT COUNT(*) FROM %s" % t).fetchone()[0] for t in before}
 check(after == before, "every old row is still there: %s vs %s" % (after, before))
 members = con.execute("SELECT u.name, m.role FROM course_members m JOIN users u ON u.id = m.user_id"
