@@ -143,6 +143,15 @@ int api_course_admit(api_req *r, const char *requested, const char *assignment,
  * there (global instructors always may). */
 int api_course_staff(api_req *r, const char *course);
 
+/* For the dashboard pages: the offer of assignment in course as the API
+ * sees it (the default course offers the whole catalog), DB_NOT_FOUND when
+ * not offered; and the API's handlers for PUT .../extensions/USER (params
+ * course, assignment, user; r->json the JSON body) and POST .../regrade
+ * (params course, assignment), which reply as the API does. */
+int api_course_offer(api_req *r, const char *course, const char *assignment, db_offer *o);
+int api_extension_put(api_req *r);
+int api_regrade_start(api_req *r);
+
 /* The caller's effective due date of assignment in course (their
  * extension, else the offer's), 0 when there is none. */
 int64_t api_course_due(api_req *r, const char *course, const char *assignment,
