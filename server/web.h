@@ -113,6 +113,8 @@ extern const api_route web_auth_routes[];       /* web_auth.c */
 extern const size_t web_auth_nroutes;
 extern const api_route web_student_routes[];    /* web_student.c */
 extern const size_t web_student_nroutes;
+extern const api_route web_dashboard_routes[];  /* web_dashboard.c */
+extern const size_t web_dashboard_nroutes;
 
 /* An HTML 404 page for paths that are not the API's. */
 int web_not_found(api_req *r);
