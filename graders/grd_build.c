@@ -69,7 +69,8 @@ static const rt_obj rt_objs[] = {
 #define N_RT (sizeof rt_objs / sizeof rt_objs[0])
 
 static const char *const rt_sources[] = {"mgrt.c", "mgrt_srv.c", "mgrt_all.c", "mgrt_mark.c",
-                                         "mgrt_filter.c", "mgrt_led.c", "mgrt_int.h", "mgt.h"};
+                                         "mgrt_filter.c", "mgrt_led.c", "mgrt_insn.c", "mgrt_int.h",
+                                         "mgt.h"};
 #define N_RT_SRC (sizeof rt_sources / sizeof rt_sources[0])
 
 /* C library functions the runtime and drivers call. A submission that

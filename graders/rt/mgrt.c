@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "mgrt_int.h"
+#include "mgrt_insn.c"
 
 #define MGRT_FRAMES 8
 #define MGRT_FILL_MAX (256u * 1024)      /* bigger blocks keep kernel zero pages:
@@ -786,6 +787,18 @@ static void *alloc_block(size_t size, size_t align, int zero, const uintptr_t *s
     return p;
 }
 
+/* Copies of the first bytes of each quarantined block, taken as it was
+ * freed (its pages are then discarded): what a load from a freed node
+ * reads when the handler steps over it. Indexed like S.quar. */
+#define MGRT_SHADOW 64
+static unsigned char quar_shadow[MGRT_QUAR_COUNT][MGRT_SHADOW];
+
+static void shadow_keep(const blk *b, size_t slot)
+{
+    size_t n = b->size < MGRT_SHADOW ? b->size : MGRT_SHADOW;
+    memcpy(quar_shadow[slot], (const void *)b->user, n);
+}
+
 static void quarantine(blk *b)
 {
     size_t idx = (size_t)(b - S.recs);
@@ -797,7 +810,9 @@ static void quarantine(blk *b)
         S.quar_head = (S.quar_head + 1) % MGRT_QUAR_COUNT;
         S.quar_n--;
     }
-    S.quar[(S.quar_head + S.quar_n) % MGRT_QUAR_COUNT] = (uint32_t)idx;
+    size_t slot = (S.quar_head + S.quar_n) % MGRT_QUAR_COUNT;
+    S.quar[slot] = (uint32_t)idx;
+    shadow_keep(b, slot);
     S.quar_n++;
     S.quar_bytes += b->maplen;
 }
@@ -943,9 +958,9 @@ static blk *free_inner(void *p, const uintptr_t *st, const char *how, uintptr_t 
     unwritten(b);
     b->state = B_FREED;
     memcpy(b->fpc, st, sizeof b->fpc);
+    quarantine(b); /* keeps the first bytes: before they are discarded */
     sys_madvise((void *)b->map, b->maplen, MADV_DONTNEED);
     sys_mprotect((void *)b->map, b->maplen, PROT_NONE);
-    quarantine(b);
     return b;
 }
 
@@ -1264,6 +1279,93 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
 
 static void leak_report(unsigned long since);
 
+/* Stepping over a bad access (mgrt_insn.c): how often, in all and at one
+ * instruction, before the run ends as it would have at the first. */
+#define MGRT_RESUME_MAX 64
+#define MGRT_RESUME_PCS 32
+#define MGRT_RESUME_PER_PC 8
+static unsigned resumed_total;
+static struct { uintptr_t pc; unsigned n; } resumed_at[MGRT_RESUME_PCS];
+
+/* Byte a as the code would have read it: from b's readable pages, from the
+ * copy of a freed block, else 0 (a guard page has no contents). */
+static unsigned char byte_at(const blk *b, uintptr_t a)
+{
+    if (b->state == B_LIVE && !b->compact) {
+        uintptr_t lo = b->map + (b->pattern ? CFG.pg : 0), hi = b->map + b->maplen - CFG.pg;
+        return a >= lo && a < hi ? *(const unsigned char *)a : 0;
+    }
+    if (b->state != B_FREED || a < b->user || a >= b->user + b->size || a - b->user >= MGRT_SHADOW)
+        return 0;
+    size_t idx = (size_t)(b - S.recs);
+    for (size_t i = 0; i < S.quar_n; i++) {
+        size_t slot = (S.quar_head + i) % MGRT_QUAR_COUNT;
+        if (S.quar[slot] == idx)
+            return quar_shadow[slot][a - b->user];
+    }
+    return 0;
+}
+
+static const int greg_of[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+                                REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                                REG_R12, REG_R13, REG_R14, REG_R15};
+
+/* Whether the fault at pc may be stepped over, and if so does it: a load
+ * into a register gets the value (byte_at), any other access is skipped
+ * (a store is dropped). */
+static int resume(ucontext_t *uc, uintptr_t pc, const blk *b)
+{
+    if (pc >= CFG.rt_lo && pc < CFG.rt_hi)
+        return 0; /* the runtime's own code: never */
+    if (resumed_total >= MGRT_RESUME_MAX)
+        return 0;
+    size_t i = 0;
+    while (i < MGRT_RESUME_PCS && resumed_at[i].pc && resumed_at[i].pc != pc)
+        i++;
+    if (i == MGRT_RESUME_PCS || resumed_at[i].n >= MGRT_RESUME_PER_PC)
+        return 0;
+    const unsigned char *code = (const unsigned char *)pc;
+    int len = mgrt_insn_len(code);
+    if (!len)
+        return 0;
+    greg_t *g = uc->uc_mcontext.gregs;
+    mgrt_load ld;
+    if (mgrt_insn_load(code, len, &ld)) {
+        uintptr_t ea = (uintptr_t)ld.disp;
+        if (ld.base == -2)
+            ea += pc + (uintptr_t)len;
+        else if (ld.base >= 0)
+            ea += (uintptr_t)g[greg_of[ld.base]];
+        if (ld.index >= 0)
+            ea += (uintptr_t)g[greg_of[ld.index]] * (uintptr_t)ld.scale;
+        uint64_t v = 0;
+        for (int k = 0; k < ld.src; k++)
+            v |= (uint64_t)byte_at(b, ea + (uintptr_t)k) << (8 * k);
+        if (ld.sign && ld.src < 8 && (v >> (8 * ld.src - 1)) & 1)
+            v |= ~(uint64_t)0 << (8 * ld.src);
+        uint64_t *r = (uint64_t *)&g[greg_of[ld.reg]];
+        if (ld.high8)
+            *r = (*r & ~(uint64_t)0xFF00) | ((v & 0xFF) << 8);
+        else if (ld.dst == 1)
+            *r = (*r & ~(uint64_t)0xFF) | (v & 0xFF);
+        else if (ld.dst == 2)
+            *r = (*r & ~(uint64_t)0xFFFF) | (v & 0xFFFF);
+        else if (ld.dst == 4)
+            *r = v & 0xFFFFFFFFu;
+        else
+            *r = v;
+    }
+    g[REG_RIP] = (greg_t)(pc + (uintptr_t)len);
+    resumed_at[i].pc = pc;
+    resumed_at[i].n++;
+    resumed_total++;
+    return 1;
+}
+
+/* The handler of every fatal signal. A bad access to a block (a guard page,
+ * a freed block) is reported and, like Valgrind, stepped over: the run
+ * goes on, so it reports every error and ends with its leak check. Anything
+ * else ends the run here. */
 static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
@@ -1275,23 +1377,43 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         blk *b = NULL;
         long off = 0;
         const char *kind = classify(sig, si, uc, sp, &b, &off);
-        uintptr_t st[MGRT_FRAMES];
-        walk(pc, sp, fp, st);
-        char s1[200], s2[200], s3[200];
-        static const uintptr_t none[MGRT_FRAMES];
-        /* x86 page-fault error code, bit 1: the access was a write. */
-        int wr = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-        mgrt_rep("err %s what=fault sig=%d rw=%c addr=%lx size=%zu off=%ld nr=%d pcs=%s apcs=%s fpcs=%s",
-                 kind, sig, wr ? 'w' : 'r', (unsigned long)si->si_addr, b ? b->size : 0, off,
-                 sig == SIGSYS ? si->si_syscall : -1,
-                 fmt_pcs(s1, sizeof s1, st), fmt_pcs(s2, sizeof s2, b ? b->apc : none),
-                 fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
+        int again = 0; /* already reported at this instruction */
+        for (size_t i = 0; i < MGRT_RESUME_PCS && resumed_at[i].pc && !again; i++)
+            again = resumed_at[i].pc == pc;
+        if (!again) {
+            uintptr_t st[MGRT_FRAMES];
+            walk(pc, sp, fp, st);
+            char s1[200], s2[200], s3[200];
+            static const uintptr_t none[MGRT_FRAMES];
+            /* x86 page-fault error code, bit 1: the access was a write. */
+            int wr = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+            mgrt_rep("err %s what=fault sig=%d rw=%c addr=%lx size=%zu off=%ld nr=%d pcs=%s "
+                     "apcs=%s fpcs=%s",
+                     kind, sig, wr ? 'w' : 'r', (unsigned long)si->si_addr, b ? b->size : 0, off,
+                     sig == SIGSYS ? si->si_syscall : -1, fmt_pcs(s1, sizeof s1, st),
+                     fmt_pcs(s2, sizeof s2, b ? b->apc : none),
+                     fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
+        }
+        if (sig == SIGSEGV && b && !b->compact &&
+            (!strcmp(kind, "heap_overflow") || !strcmp(kind, "use_after_free")) &&
+            resume(uc, pc, b)) {
+            in_fault = 0;
+            return;
+        }
+    }
+    if (sig == SIGSEGV) {
+        /* Its handler stays ours (no SA_RESETHAND, so that a run can go
+         * on), and the filter lets nobody change it. A fault while SIGSEGV
+         * is blocked, as it is in its own handler, makes the kernel take
+         * the default action: the process ends by SIGSEGV, as the sandbox
+         * and the monitor expect. */
+        *(volatile int *)0 = 0;
     }
     /* No leak check at a crash: the blocks live then are mostly ones the
      * code would still have freed, and naming them leaks was wrong far more
      * often than right (tests/bench/README.md: every false positive on the
      * corpus). The monitor checks only a process that exited. */
-    /* SA_RESETHAND made the signal's action the default again. */
+    /* Any other: SA_RESETHAND made the signal's action the default again. */
     sigset_t m;
     sigemptyset(&m);
     sigaddset(&m, sig);
@@ -1634,10 +1756,13 @@ void mgrt_init(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; real_sigaction && i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++)
+    for (size_t i = 0; real_sigaction && i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++) {
+        /* A bad access to a block is stepped over (on_fault): SIGSEGV's
+         * handler must outlive its first call. */
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | (fatal_sigs[i] == SIGSEGV ? 0 : SA_RESETHAND);
         real_sigaction(fatal_sigs[i], &sa, NULL);
+    }
     atexit(at_exit);
     thread_defaults();
     dl_iterate_phdr(libc_segments, NULL);

@@ -120,6 +120,10 @@ PROGRAMS = {
     "threads.c": None,
     "lecture_leak_loop.c": ("leak", 9),
     "lecture_dangling.c": ("use_after_free", 9),
+    # a list of errors: exactly these, in one run (it goes on after each)
+    "every_error.c": [("heap_overflow", 10), ("use_after_free", 14), ("leak", 15),
+                      ("double_free", 18)],
+    "destroy_reads_freed.c": [("use_after_free", 23)],
     "lecture_double_free.c": ("double_free", 9),
     "lecture_too_small.c": ("heap_overflow", 10),
     "recursion_overflow.c": ("stack_overflow", 8),
@@ -142,7 +146,11 @@ def run_program(path):
         return name, "no expectation for this fixture in grade_fixtures.py"
     want = PROGRAMS[name]
     errs = [(e["kind"], e["location"]) for e in doc["memory_errors"]]
-    if want is None:
+    if isinstance(want, list):
+        exact = sorted((k, "hostile.c:%d" % l) for k, l in want)
+        if sorted(errs) != exact or doc["score"] != 0:
+            return name, "expected exactly %s and score 0, got %s with %s" % (exact, doc["score"], errs)
+    elif want is None:
         if doc["score"] != doc["max_score"] or errs:
             return name, "expected full marks, got %s with %s" % (doc["score"], errs)
     elif (want[0], want[1] and "hostile.c:%d" % want[1]) not in errs or doc["score"] != 0:
