@@ -397,6 +397,8 @@ every_split(up_req, len(up_form), lambda s, h, b: s == 400 and error_of(b) == wh
             "assignment upload form")
 print("  splits took %.1f s" % (time.time() - t0))
 srv.stop()
+check(srv.proc.returncode == 0 and "Sanitizer" not in srv.log() and "runtime error" not in srv.log(),
+      "the server exits 0 with no sanitizer report (%s)" % srv.proc.returncode)
 
 # ---- a graceful stop with idle keep-alive connections --------------------------------------
 srv = Server(port=18311).start()
@@ -432,5 +434,6 @@ check(all(c.closed_by_server(2) for c, _ in idle), "the idle connections were cl
 for c, _ in idle:
     c.close()
 busy.close()
-check(re.search(r"memgrade serve: stopped", srv.log()), "serve says it stopped")
+check(re.search(r"memgrade serve: stopped", srv.log()) and "Sanitizer" not in srv.log()
+      and "runtime error" not in srv.log(), "serve says it stopped, no sanitizer report")
 finish()
