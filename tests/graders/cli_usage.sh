@@ -30,7 +30,7 @@ check 2 "bad assignments folder" "$mg" grade --assignments "$tmp/none" --assignm
 check 0 "compile error is a result" "$mg" grade --json --assignment mystr "$tmp/b/mystr.c"
 grep -q '"status": "compile_error"' "$tmp/out" || { echo "FAIL compile error document: $(head -c 300 "$tmp/out")"; fails=$((fails + 1)); }
 check 0 "readable report" "$mg" grade --assignment mystr "$src/assignments/mystr/reference/mystr.c"
-grep -q 'score 29 / 29' "$tmp/out" || { echo "FAIL report: $(head -c 300 "$tmp/out")"; fails=$((fails + 1)); }
+grep -q 'score 31 / 31' "$tmp/out" || { echo "FAIL report: $(head -c 300 "$tmp/out")"; fails=$((fails + 1)); }
 check 0 "report quotes the line" "$mg" grade --assignment mystr "$src/assignments/mystr/variants/dup_no_room_for_nul.c"
 grep -q '17 |.*memcpy' "$tmp/out" || grep -q '17 |' "$tmp/out" || { echo "FAIL quoted line missing: $(grep -n heap_overflow "$tmp/out" | head -3)"; fails=$((fails + 1)); }
 exit $((fails != 0))
