@@ -270,6 +270,13 @@ st, hd, body = paced(request_bytes("POST", "/api/v1/assignments", alice,
                                    {"Content-Type": "application/gzip"}, b"x" * (3 * MIB)))
 check(st == 403 and error_of(body), "3 MiB to an instructors' route from a student: 403 read "
       "(%s %r)" % (st, body[:120]))
+# The submit page's form, without a session: its refusal page is read too.
+st, hd, body = paced(request_bytes(
+    "POST", "/courses/default/mystr", None,
+    {"Content-Type": "multipart/form-data; boundary=" + B.decode()},
+    multipart(B, [("csrf", None, b"0" * 64), ("files", "mystr.c", b"d" * (3 * MIB))])))
+check(st and 400 <= st < 500 and len(body) > 0,
+      "3 MiB to the submit page without a session: its refusal read (%s %r)" % (st, body[:60]))
 # A file over --max-file within the request limit.
 st, hd, body = paced(request_bytes(
     "POST", "/api/v1/submissions", alice,
