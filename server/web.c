@@ -323,6 +323,7 @@ int web_error(api_req *r, int status, const char *fmt, ...)
 int web_redirect(api_req *r, const char *url)
 {
     snprintf(r->web.location, sizeof r->web.location, "%s", url);
+    r->location[0] = '\0'; /* the API's own (a submission's URL) gives way */
     web_buf b = WEB_BUF_INIT;
     web_printf(&b, "<!DOCTYPE html><title>Moved</title><p><a href=\"%s\">Continue</a></p>", url);
     return web_send(r, 303, &b);

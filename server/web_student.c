@@ -628,7 +628,7 @@ static void block_svg(web_buf *b, const char *kind, const char *msg, const char 
         hi = size + 2;
     if (!freed && off >= size && hi < off)
         hi = off;
-    int cw = 26, x0 = 10, y0 = 34, ch = 30;
+    int cw = 30, x0 = 10, y0 = 34, ch = 30;
     long cells[40];
     int nc = 0;
     for (long i = lo; i <= hi && nc < 38; i++) {
@@ -640,6 +640,8 @@ static void block_svg(web_buf *b, const char *kind, const char *msg, const char 
         cells[nc++] = i;
     }
     int w = x0 * 2 + nc * cw, h = 110;
+    if (w < 440)
+        w = 440; /* room for the caption and the note */
     char label[200];
     if (freed)
         snprintf(label, sizeof label, "A %ld-byte heap block that was already freed; the "
@@ -691,8 +693,11 @@ static void block_svg(web_buf *b, const char *kind, const char *msg, const char 
     if (at >= 0) {
         int ax = x0 + at * cw + cw / 2 - 1;
         web_printf(b, "<path d=\"M%d %d l-5 9 h10 z\" class=\"svg-arrow\"/>", ax, y0 + ch + 20);
-        web_printf(b, "<text x=\"%d\" y=\"%d\" class=\"svg-note\">%s</text>",
-                   ax - 10 > 0 ? ax - 10 : 2, y0 + ch + 42,
+        int right = ax > w / 2; /* the note then ends at the arrow */
+        web_printf(b, "<text x=\"%d\" y=\"%d\" class=\"svg-note\" text-anchor=\"%s\">%s"
+                      "</text>",
+                   right ? ax + 10 : ax - 10 > 0 ? ax - 10 : 2, y0 + ch + 40,
+                   right ? "end" : "start",
                    freed ? "access inside the freed block"
                    : off == size ? "1 byte past the end"
                    : off > size ? (known ? "past the end" : "somewhere past the end")
@@ -829,7 +834,7 @@ static void listing(web_buf *b, const src_set *s, const json_t *errs)
             }
             web_raw(b, "<li id=\"");
             line_id(b, (int)f, line);
-            web_printf(b, "\"%s><a class=\"ln\" href=\"#", tags[0] ? " class=\"err\"" : "");
+            web_raw(b, tags[0] ? "\" class=\"err\"><a class=\"ln\" href=\"#" : "\"><a class=\"ln\" href=\"#");
             line_id(b, (int)f, line);
             web_printf(b, "\" aria-label=\"line %ld\">%ld</a><code>", line, line);
             web_escn(b, sf->text + at, end - at);
