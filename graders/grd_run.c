@@ -467,6 +467,7 @@ static const struct {
     const char *kind, *what, *text;
 } messages[] = {
     {"heap_overflow", "found_at_free", "wrote past the end of a {size}-byte heap block (allocated at {alloc}); noticed when it was freed: not allocating enough memory?"},
+    {"heap_overflow", "found_before", "wrote before the start of a {size}-byte heap block (allocated at {alloc}); noticed when it was freed: an index that went below 0?"},
     {"heap_overflow", "before", "{rw} memory {before} byte(s) before the start of a {size}-byte heap block (allocated at {alloc})"},
     {"heap_overflow", "at_end", "{rw} memory right after the end of a {size}-byte heap block (allocated at {alloc}): the block is smaller than what the code stores in it (a string needs strlen(s) + 1 bytes, for its '\\0'; an array of n elements n * sizeof *p)"},
     {"heap_overflow", NULL, "{rw} memory {past} byte(s) past the end of a {size}-byte heap block (allocated at {alloc}): an index or a length that runs past the block (the last of n elements is [n - 1])"},
@@ -767,6 +768,8 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         else if (!strcmp(kind, "heap_overflow") && !strcmp(what, "fault") && e->size &&
                  e->off == (long)e->size)
             what = "at_end";
+        if (!strcmp(what, "found_at_free") && e->off < 0)
+            what = "found_before";
         if (!strcmp(what, "found_at_free") && ha && already(test_errs, "heap_overflow", aloc))
             continue; /* the same overflow, seen at once in the other run */
         if (!strcmp(kind, "uninitialized_read"))
@@ -788,6 +791,32 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         n++;
     }
     return n;
+}
+
+static bool is_underflow(const ev *e, const char *what)
+{
+    return e->type == EV_ERR && !strcmp(e->kind, "heap_overflow") && !strcmp(e->what, what) &&
+           e->off < 0;
+}
+
+/* A program's run b, with every block after a guard page, found the writes
+ * before a block that run a only saw at its free: b's faults, at their
+ * lines, replace a's notices. */
+static void take_underflows(run *a, const run *b)
+{
+    bool any = false;
+    for (size_t j = 0; j < b->nev; j++)
+        any |= is_underflow(&b->evs[j], "fault");
+    if (!any)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < a->nev; i++)
+        if (!is_underflow(&a->evs[i], "found_at_free"))
+            a->evs[k++] = a->evs[i];
+    a->nev = k;
+    for (size_t j = 0; j < b->nev && a->nev < MAX_EVS; j++)
+        if (is_underflow(&b->evs[j], "fault"))
+            a->evs[a->nev++] = b->evs[j];
 }
 
 static void want_run_syms(ctx *c, const run *r)
@@ -1470,12 +1499,17 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
     /* The second run, new memory filled with the other pattern and blocks
      * against the other guard, only when it can tell something: a clean
      * first run that left never-written bytes in some block. */
-    bool unw = false, crashed = false;
+    bool unw = false, crashed = false, under = false;
     for (size_t i = 0; i < r->nev; i++) {
         unw |= r->evs[i].type == EV_UNW;
         crashed |= r->evs[i].type == EV_ERR;
+        under |= is_underflow(&r->evs[i], "found_at_free");
     }
-    if (unw && !crashed && rp.exited && (res.verdict == SBX_OK || res.verdict == SBX_RUNTIME_ERROR)) {
+    /* ... or, to find a write before a block at its line, when one was
+     * seen at the block's free: there the block follows a guard page. */
+    bool clean = unw && !crashed && rp.exited &&
+                 (res.verdict == SBX_OK || res.verdict == SBX_RUNTIME_ERROR);
+    if (clean || under) {
         const char *envb[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
                               tokenv, "MGRT_PATTERN=1", NULL};
         sbx_cmd cmdb = cmd;
@@ -1495,7 +1529,9 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
          * and a busy machine more still) says nothing of the bytes. */
         bool limited = resb.verdict == SBX_TIME_LIMIT || resb.verdict == SBX_MEMORY_LIMIT ||
                        resb.verdict == SBX_OUTPUT_LIMIT;
-        differs = !nomem && !limited &&
+        if (under)
+            take_underflows(r, rb);
+        differs = clean && !nomem && !limited &&
                   (resb.verdict != res.verdict || resb.exit_code != res.exit_code ||
                    !same_text(resb.out.data, res.out.data) || !same_text(resb.err.data, res.err.data));
         for (size_t i = 0; differs && i < r->nev && !unw_a; i++)

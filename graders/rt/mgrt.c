@@ -45,6 +45,7 @@
                                             filling would fake memuser's RSS */
 #define MGRT_QUAR_BYTES (64ul << 20)      /* address space kept for freed blocks */
 #define MGRT_QUAR_COUNT 8192
+#define MGRT_FRONT 64                     /* bytes before a block checked at its free */
 #define MGRT_ALT_STACK (64 * 1024)
 #define MGRT_UNW_MAX 16
 /* Live guarded blocks cost two mappings each and vm.max_map_count is 65530:
@@ -756,6 +757,17 @@ static void *alloc_inner(size_t size, size_t align, int zero, const uintptr_t *s
         if (size <= MGRT_FILL_MAX)
             memset((void *)u, fill_byte[RUN.pattern], size);
     }
+#ifndef MGRT_SERVER
+    if (RUN.pattern == 0) {
+        /* A whole program's first run: the bytes right before the block
+         * are checked when it is freed; a write there makes the engine run
+         * the program again with the block after a guard page, where the
+         * access faults at its line (grd_run.c). A test's child needs none:
+         * both placements always run. */
+        size_t front = u - (uintptr_t)m < MGRT_FRONT ? u - (uintptr_t)m : MGRT_FRONT;
+        memset((void *)(u - front), slack_byte, front);
+    }
+#endif
     if (RUN.pattern == 1) {
         /* The slack after the block is checked when it is freed. */
         size_t slack = (uintptr_t)m + len - pg - (u + size);
@@ -942,6 +954,21 @@ static blk *free_inner(void *p, const uintptr_t *st, const char *how, uintptr_t 
         for (size_t o = (8 - (b->user & 7)) & 7; o + 8 <= b->size && !b->unwword; o += 8)
             b->unwword = *(const uint64_t *)(b->user + o) == v;
     }
+#ifndef MGRT_SERVER
+    if (b->pattern == 0) {
+        size_t front = b->user - b->map < MGRT_FRONT ? b->user - b->map : MGRT_FRONT;
+        const unsigned char *h = (const unsigned char *)(b->user - front);
+        for (size_t i = 0; i < front; i++)
+            if (h[i] != slack_byte) {
+                char s1[200], s2[200];
+                long off = (long)i - (long)front;
+                mgrt_rep("err heap_overflow what=found_at_free addr=%lx size=%zu off=%ld "
+                         "pcs=%s apcs=%s fpcs=-", (unsigned long)(b->user + off), b->size, off,
+                         fmt_pcs(s1, sizeof s1, st), fmt_pcs(s2, sizeof s2, b->apc));
+                break;
+            }
+    }
+#endif
     if (b->pattern == 1) {
         size_t slack = b->map + b->maplen - CFG.pg - (b->user + b->size);
         const unsigned char *t = (const unsigned char *)(b->user + b->size);

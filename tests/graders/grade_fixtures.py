@@ -124,6 +124,7 @@ PROGRAMS = {
     "every_error.c": [("heap_overflow", 10), ("use_after_free", 14), ("leak", 15),
                       ("double_free", 18)],
     "destroy_reads_freed.c": [("use_after_free", 23)],
+    "write_before_block.c": [("heap_overflow", 13)],
     "lecture_double_free.c": ("double_free", 9),
     "lecture_too_small.c": ("heap_overflow", 10),
     "recursion_overflow.c": ("stack_overflow", 8),
