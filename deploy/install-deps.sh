@@ -7,7 +7,10 @@ pkgs="build-essential cmake pkg-config gcc binutils libc6-dev
       libsodium-dev"
 if [ "${1:-}" = "--test" ]; then
   pkgs="$pkgs util-linux iproute2 curl python3 bubblewrap hyperfine wrk valgrind clang
-        libclang-rt-dev"
+        libclang-rt-dev chromium chromium-driver python3-selenium fonts-dejavu-core"
+  # The page tests' axe-core comes from npm: Debian's npm unless one is
+  # installed already (nodesource's node ships its own).
+  command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi
 missing=""
 for p in $pkgs; do
@@ -18,4 +21,9 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing
+fi
+if [ "${1:-}" = "--test" ]; then
+  # axe-core at the version pinned in tests/web/package-lock.json.
+  web_tests="$(cd "$(dirname "$0")/../tests/web" && pwd)"
+  (cd "$web_tests" && npm ci --no-audit --no-fund --loglevel=error)
 fi
