@@ -285,7 +285,7 @@ static const char *const migrations[] = {
     X(DASH_ROWS, "SELECT m.user_id, u.name, s.id, s.created_at, s.late_days,"  \
                  " CASE WHEN r.score IS NULL THEN NULL ELSE"                   \
                  "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) END," \
-                 " r.max_score, r.error_kinds"                                 \
+                 " r.max_score, r.error_kinds, r.status"                       \
                  " FROM course_members m JOIN users u ON u.id = m.user_id"     \
                  " LEFT JOIN submissions s ON s.course = ?1"                   \
                  "  AND s.assignment = ?2 AND s.user_id = m.user_id"           \
@@ -1706,6 +1706,7 @@ int db_dash_rows(db *d, const char *course, const char *assignment, int64_t user
         row.score = sqlite3_column_double(s, 5);
         row.max_score = sqlite3_column_double(s, 6);
         row.error_kinds = kinds ? (const char *)kinds : "";
+        row.status = (const char *)sqlite3_column_text(s, 8);
         if (!row.user)
             break; /* out of memory: SQLite would say so on the next step */
         fn(ctx, &row);

@@ -279,6 +279,8 @@ typedef struct {
     double max_score;
     const char *error_kinds;   /* its result's distinct memory-error kinds
                                 * (SPEC §4), sorted, space-separated; "" none */
+    const char *status;        /* the result's: graded | compile_error |
+                                * internal_error; NULL until graded */
 } db_dash_row;
 /* Calls fn for each submission of assignment in course by a student member
  * (one row with id 0 for a student who has none), grouped by student in user

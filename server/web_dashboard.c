@@ -45,6 +45,7 @@ typedef struct {
     int64_t id, created_at, late_days;
     double score; /* after the late penalty */
     int graded;
+    char status; /* 'g' graded, 'c' compile_error, 'i' internal_error, 0 not yet */
     unsigned kinds; /* bit k: kinds[k] */
 } dsub;
 
@@ -135,6 +136,10 @@ static void dash_row(void *ctx, const db_dash_row *row)
     u->score = row->score;
     u->graded = row->graded;
     u->kinds = row->graded ? kinds_mask(row->error_kinds) : 0;
+    u->status = !row->status                          ? 0
+                : !strcmp(row->status, "compile_error")  ? 'c'
+                : !strcmp(row->status, "internal_error") ? 'i'
+                                                         : 'g';
     s->n++;
     s->last_id = row->id;
     s->has_last = row->graded;
@@ -423,14 +428,15 @@ static int h_dashboard(api_req *r)
         if (!ol.n) {
             web_raw(&b, "<p>No assignment is offered here yet.</p>\n");
         } else {
-            web_printf(&b, "<div class=\"table-wrap\"><table class=\"overview\">\n"
-                           "<caption>Assignments offered in %s</caption>\n<thead><tr>"
+            web_printf(&b, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" "
+                           "aria-labelledby=\"course-%s-cap\"><table class=\"overview\">\n"
+                           "<caption id=\"course-%s-cap\">Assignments offered in %s</caption>\n<thead><tr>"
                            "<th scope=\"col\">Assignment</th><th scope=\"col\">Due</th>"
                            "<th scope=\"col\" class=\"num\">Submissions</th>"
                            "<th scope=\"col\" class=\"num\">Students submitted</th>"
                            "<th scope=\"col\" class=\"num\">Mean final score</th>"
                            "<th scope=\"col\" class=\"num\">Median final score</th>"
-                           "</tr></thead>\n<tbody>\n", c->title);
+                           "</tr></thead>\n<tbody>\n", c->id, c->id, c->title);
             for (size_t k = 0; k < ol.n; k++) {
                 const db_offer *o = &ol.o[k];
                 dash D;
@@ -574,15 +580,16 @@ static void histogram(web_buf *b, const dash *D, double max)
         char lo[32], hi[32];
         fmt_score(max * k / NBINS, lo);
         fmt_score(max * (k + 1) / NBINS, hi);
-        web_printf(b, "%s%s to %s%s: %zu student%s.", k ? " " : "", lo,
+        web_printf(b, "%s%d to %s%d%% (%s to %s%s points): %zu student%s.", k ? " " : "",
+                   k * 100 / NBINS, k == NBINS - 1 ? "" : "under ", (k + 1) * 100 / NBINS, lo,
                    k == NBINS - 1 ? "" : "under ", hi, count[k], count[k] == 1 ? "" : "s");
     }
     web_raw(b, "</desc>\n");
     web_printf(b, "<line class=\"axis\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", left,
                topm + ph, W - right, topm + ph);
     web_printf(b, "<text class=\"axis-label\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
-                  "final score (points of %s)</text>\n", left + (W - left - right) / 2, H - 6,
-               maxs);
+                  "final score, %% of the %s points</text>\n", left + (W - left - right) / 2,
+               H - 6, maxs);
     web_printf(b, "<text class=\"axis-label\" x=\"4\" y=\"%d\">students</text>\n", topm - 8);
     for (int k = 0; k < NBINS; k++) {
         char lo[32], hi[32];
@@ -593,24 +600,25 @@ static void histogram(web_buf *b, const dash *D, double max)
         web_printf(b, "<g class=\"bar\" data-from=\"%s\" data-to=\"%s\" data-count=\"%zu\">"
                       "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>"
                       "<text class=\"count\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%zu</text>"
-                      "<text class=\"range\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s–%s</text>"
+                      "<text class=\"range\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d–%d%%</text>"
                       "</g>\n",
                    lo, hi, count[k], x + 3, topm + ph - h, bw - 6, h, x + bw / 2,
-                   topm + ph - h - 5, count[k], x + bw / 2, topm + ph + 18, lo, hi);
+                   topm + ph - h - 5, count[k], x + bw / 2, topm + ph + 18, k * 100 / NBINS,
+                   (k + 1) * 100 / NBINS);
     }
     web_raw(b, "</svg>\n<figcaption>Each bar counts the students whose final score (after late "
                "penalties; best or last submission as the assignment's policy says) falls in "
-               "its range: from the first number up to but not including the second, the last "
-               "bar including full marks.</figcaption>\n</figure>\n");
+               "its range of the maximum: from the first percentage up to but not including "
+               "the second, the last bar including full marks.</figcaption>\n</figure>\n");
 }
 
-static void share(web_buf *b, size_t k, size_t of, const char *what)
+static void share(web_buf *b, size_t k, size_t of)
 {
     double s = of ? (double)k / (double)of : 0;
     web_printf(b, "<td class=\"num\" data-count=\"%zu\" data-of=\"%zu\" data-share=\"%.4f\">"
-                  "<span class=\"pct\">%.0f%%</span> <span class=\"of\">(%zu of %zu %s)</span>"
+                  "<span class=\"pct\">%.0f%%</span> <span class=\"of\">(%zu of %zu)</span>"
                   "<meter min=\"0\" max=\"1\" value=\"%.4f\" aria-hidden=\"true\"></meter></td>",
-               k, of, s, s * 100, k, of, what, s);
+               k, of, s, s * 100, k, of, s);
 }
 
 static void kinds_table(web_buf *b, const dash *D, const dash_summary *sm)
@@ -638,21 +646,26 @@ static void kinds_table(web_buf *b, const dash *D, const dash_summary *sm)
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
-    web_printf(b, "<div class=\"table-wrap\"><table id=\"kinds\" data-graded-submissions=\"%zu\" "
+    web_printf(b, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" "
+                  "aria-labelledby=\"kinds-cap\"><table id=\"kinds\" data-graded-submissions=\"%zu\" "
                   "data-graded-students=\"%zu\">\n"
-                  "<caption>Memory errors in the graded submissions, most common first</caption>\n"
+                  "<caption id=\"kinds-cap\">Memory errors in the %zu graded submissions of %zu students, most "
+                  "common first: the share of submissions showing each, of students who showed "
+                  "it at least once, and of students whose latest graded submission still "
+                  "does</caption>\n"
                   "<thead><tr><th scope=\"col\">Error</th>"
-                  "<th scope=\"col\" class=\"num\">Share of submissions</th>"
-                  "<th scope=\"col\" class=\"num\">Share of students (any submission)</th>"
-                  "<th scope=\"col\" class=\"num\">Still in their latest submission</th>"
-                  "</tr></thead>\n<tbody>\n", sm->graded, graded_students);
+                  "<th scope=\"col\" class=\"num\">Submissions</th>"
+                  "<th scope=\"col\" class=\"num\">Students</th>"
+                  "<th scope=\"col\" class=\"num\">Still in latest</th>"
+                  "</tr></thead>\n<tbody>\n", sm->graded, graded_students, sm->graded,
+               graded_students);
     for (size_t i = 0; i < n; i++) {
         size_t k = order[i];
         web_printf(b, "<tr data-kind=\"%s\"><th scope=\"row\">%s <code>%s</code></th>",
                    kinds[k].kind, kinds[k].words, kinds[k].kind);
-        share(b, subs[k], sm->graded, "submissions");
-        share(b, studs[k], graded_students, "students");
-        share(b, latest[k], graded_students, "students");
+        share(b, subs[k], sm->graded);
+        share(b, studs[k], graded_students);
+        share(b, latest[k], graded_students);
         web_raw(b, "</tr>\n");
     }
     if (!n)
@@ -688,8 +701,9 @@ static void students_table(web_buf *b, api_req *r, dash *D, const char *course,
     fmt_score(max, maxs);
     web_raw(b, "<form method=\"get\" action=\"");
     dash_href(b, course, assignment);
-    web_printf(b, "#students\" class=\"sorter\">\n<div class=\"table-wrap\">"
-                  "<table id=\"students\" data-sort=\"%s%s\">\n<caption>Students (%zu), scores "
+    web_printf(b, "#students\" class=\"sorter\">\n<div class=\"table-wrap\" "
+                  "tabindex=\"0\" role=\"region\" aria-labelledby=\"students-cap\">"
+                  "<table id=\"students\" data-sort=\"%s%s\">\n<caption id=\"students-cap\">Students (%zu), scores "
                   "out of %s after late penalties. Sort by a column with its header button."
                   "</caption>\n<thead><tr>",
                sp.desc ? "-" : "", cols[sp.col].key, D->nst, maxs);
@@ -918,7 +932,8 @@ static int h_dash_student(api_req *r)
     web_raw(&b, "</li></ul>\n");
 
     web_printf(&b, "<section aria-labelledby=\"subs-h\"><h2 id=\"subs-h\">Submissions</h2>\n"
-                   "<div class=\"table-wrap\"><table id=\"submissions\">\n<caption>%s's "
+                   "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" "
+                   "aria-labelledby=\"subs-cap\"><table id=\"submissions\">\n<caption id=\"subs-cap\">%s's "
                    "submissions, newest first; scores after late penalties</caption>\n"
                    "<thead><tr><th scope=\"col\">Submission</th><th scope=\"col\">Submitted</th>"
                    "<th scope=\"col\" class=\"num\">Score</th>"
@@ -928,19 +943,21 @@ static int h_dash_student(api_req *r)
         const dsub *u = &D.sub[s->first + i];
         char sc[32];
         fmt_score(u->score, sc);
-        web_printf(&b, "<tr><th scope=\"row\"><a href=\"/submissions/%lld\">#%zu "
-                       "<span class=\"id\">(%lld)</span></a></th><td>",
+        web_printf(&b, "<tr><th scope=\"row\"><a href=\"/submissions/%lld\">Attempt %zu</a> "
+                       "<span class=\"id\">(#%lld)</span></th><td>",
                    (long long)u->id, i + 1, (long long)u->id);
         web_time(&b, u->created_at, "");
-        web_printf(&b, "</td><td class=\"num\">%s</td><td class=\"num\">%lld</td><td>",
-                   u->graded ? sc : "not graded yet", (long long)u->late_days);
+        web_printf(&b, "</td><td class=\"num\">%s%s</td><td class=\"num\">%lld</td><td>",
+                   u->graded ? sc : "not graded yet",
+                   u->status == 'c' ? " (did not compile)" : u->status == 'i' ? " (grading failed)" : "",
+                   (long long)u->late_days);
         int any = 0;
         for (size_t k = 0; k < NKINDS; k++)
             if ((u->kinds >> k) & 1)
                 web_printf(&b, "%s<span data-kind=\"%s\">%s</span>", any++ ? "; " : "",
                            kinds[k].kind, kinds[k].words);
         if (!any)
-            web_raw(&b, u->graded ? "none" : "");
+            web_raw(&b, u->status == 'g' ? "none" : "—");
         web_raw(&b, "</td></tr>\n");
     }
     if (!s->n)
@@ -950,9 +967,11 @@ static int h_dash_student(api_req *r)
     web_raw(&b, "<section aria-labelledby=\"ext-h\"><h2 id=\"ext-h\">Extension</h2>\n");
     if (s->has_ext) {
         web_raw(&b, "<p>Extended: due ");
-        web_time(&b, s->ext_due, "as the assignment");
-        web_raw(&b, ", accepted until ");
-        web_time(&b, s->ext_until, "as the assignment");
+        web_time(&b, s->ext_due, "as the assignment says");
+        if (s->ext_until) {
+            web_raw(&b, ", accepted until ");
+            web_time(&b, s->ext_until, "");
+        }
         web_raw(&b, ".</p>\n");
     }
     if (instructor) {
