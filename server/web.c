@@ -81,10 +81,11 @@ void web_url(web_buf *b, const char *s)
  * it takes. */
 enum { ARG_INT, ARG_LONG, ARG_LLONG, ARG_SIZE, ARG_DOUBLE, ARG_STR, ARG_PCT, ARG_BAD };
 
-static int spec_type(const char *f, size_t *len, int *star)
+static int spec_type(const char *f, size_t *len, int *star, int *prec)
 {
     size_t i = 0;
     *star = 0;
+    *prec = -1;
     while (f[i] && strchr("-+ #0", f[i]))
         i++;
     while (f[i] >= '0' && f[i] <= '9')
@@ -93,8 +94,10 @@ static int spec_type(const char *f, size_t *len, int *star)
         i++;
         if (f[i] == '*')
             *star = 1, i++;
+        else
+            *prec = 0;
         while (f[i] >= '0' && f[i] <= '9')
-            i++;
+            *prec = *prec * 10 + (f[i++] - '0');
     }
     int lng = 0;
     if (f[i] == 'l' && f[i + 1] == 'l')
@@ -133,8 +136,8 @@ void web_printf(web_buf *b, const char *fmt, ...)
         }
         put(b, p, (size_t)(pct - p));
         size_t len;
-        int star;
-        int t = spec_type(pct + 1, &len, &star);
+        int star, prec;
+        int t = spec_type(pct + 1, &len, &star, &prec);
         char spec[32], out[128];
         if (len + 2 > sizeof spec || t == ARG_BAD) {
             b->failed = 1; /* a format we do not speak: a bug, shown as a 500 */
@@ -142,7 +145,8 @@ void web_printf(web_buf *b, const char *fmt, ...)
         }
         memcpy(spec, pct, len + 1);
         spec[len + 1] = '\0';
-        int prec = star ? va_arg(ap, int) : -1;
+        if (star)
+            prec = va_arg(ap, int);
         int n = 0;
         /* spec is one conversion cut from fmt, which the compiler checked
          * against the arguments (format attribute on web_printf). */

@@ -8,8 +8,9 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 
-from webtest import (PASSWORD, Client, Server, add_student, check, finish, first_link,
+from webtest import (MEMGRADE, PASSWORD, Client, Server, add_student, check, finish, first_link,
                      multipart, stored_password, variant, wait_until)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -201,6 +202,18 @@ try:
     check(st == 404, "... and from the API: %d" % st)
     st, _, page = erin.request("GET", path)
     check(st == 200 and "Submission #" in page, "erin sees her own: %d" % st)
+
+    # A course title with markup shows as text on /.
+    for args in (["course", "add", "xss", "--title", "<script>alert(1)</script> & co"],
+                 ["course", "enrol", "xss", "erin", "--role", "student"],
+                 ["course", "offer", "xss", "mystr", "--due", "2030-01-02T03:04:00Z"]):
+        subprocess.run([MEMGRADE] + args + ["--db", srv.db], check=True, capture_output=True)
+    st, _, page = erin.request("GET", "/")
+    check(st == 200 and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page and
+          "<script>alert" not in page, "a course title with <script> is escaped on /")
+    check(re.search(r'<time datetime="2030-01-02T03:04:00(\.000)?Z">2030-01-02 03:04 UTC</time>',
+                    page),
+          "a due date is a <time> with its UTC text for readers without JS")
 
     # Logout: CSRF needed, then the old cookie is dead server-side.
     old = dict(erin.cookies)
