@@ -64,6 +64,12 @@ typedef struct {
  * stop waits for these, not for idle keep-alive connections. */
 static atomic_int api_inflight;
 
+/* Seconds of silence before a connection is closed: a request in progress
+ * gets API_TIMEOUT_S, an idle keep-alive connection (holding one of the
+ * --max-connections slots) API_IDLE_S to start its next request. */
+#define API_TIMEOUT_S 30
+#define API_IDLE_S 10
+
 /* The most body bytes read and thrown away once a request is refused. */
 static size_t discard_max(const api_req *r)
 {
@@ -1096,6 +1102,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = r;
         atomic_fetch_add(&api_inflight, 1);
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)API_TIMEOUT_S);
         r->s = s;
         r->conn = c;
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
@@ -1148,6 +1155,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     *con_cls = NULL;
     atomic_fetch_sub(&api_inflight, 1);
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)API_IDLE_S);
     if (r->status)
         atomic_fetch_add(&http_requests[status_index(r->status)], 1);
     if (s->access_fd >= 0) {
@@ -1269,7 +1278,7 @@ struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.http_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_TIMEOUT_S,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa,
         MHD_OPTION_END);

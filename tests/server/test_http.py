@@ -10,6 +10,7 @@ import json
 import re
 import signal
 import socket
+import threading
 import time
 
 from mgtest import Server, add_user, check, finish
@@ -365,6 +366,40 @@ def replay_of(sid):
                                  and json.loads(body).get("id") == sid)
 
 
+# An idle keep-alive connection is closed after API_IDLE_S (10 s) of
+# silence, so idle browsers do not hold the connection slots; watched in
+# the background while the split tests run.
+idle_conn = Conn(srv.port)
+idle_conn.send(request_bytes("GET", "/healthz"))
+idle_conn.response()
+idle_since, idle_closed = time.time(), []
+watcher = threading.Thread(target=lambda: idle_closed.append(
+    (idle_conn.closed_by_server(60), time.time())))
+watcher.start()
+# ... while a request in progress on a reused connection may pause longer.
+slow = []
+
+
+def slow_second():
+    c = Conn(srv.port, timeout=60)
+    try:
+        c.send(request_bytes("GET", "/healthz"))
+        c.response()
+        req = request_bytes("POST", "/api/v1/submissions", prof, json_hdr, jbody)
+        half = len(req) - len(jbody) // 2
+        c.send(req[:half])
+        time.sleep(13)
+        c.send(req[half:])
+        slow.append(c.response())
+    except (OSError, EOFError) as e:
+        slow.append((None, {}, repr(e).encode()))
+    finally:
+        c.close()
+
+
+slow_thread = threading.Thread(target=slow_second)
+slow_thread.start()
+
 t0 = time.time()
 every_split(request_bytes("POST", "/api/v1/submissions", prof, form_hdr, form), len(form),
             replay_of(form_id), "multipart submission")
@@ -403,6 +438,15 @@ check(st == 400 and whole and "multipart" not in whole and "gzip" not in whole,
 every_split(up_req, len(up_form), lambda s, h, b: s == 400 and error_of(b) == whole,
             "assignment upload form")
 print("  splits took %.1f s" % (time.time() - t0))
+watcher.join()
+slow_thread.join()
+check(slow and replay_of(json_id)(*slow[0]),
+      "a request that pauses 13 s mid-body on a reused connection is still served (%s)"
+      % (slow and slow[0][0]))
+idle_conn.close()
+took = idle_closed[0][1] - idle_since if idle_closed and idle_closed[0][0] else None
+check(took and 8 <= took <= 20, "an idle keep-alive connection is closed after about 10 s (%s)"
+      % (took and "%.1f s" % took))
 srv.stop()
 check(srv.proc.returncode == 0 and "Sanitizer" not in srv.log() and "runtime error" not in srv.log(),
       "the server exits 0 with no sanitizer report (%s)" % srv.proc.returncode)
