@@ -84,6 +84,20 @@ def shot(d, name):
     print("screenshot " + path, flush=True)
 
 
+def shot_full(d, name):
+    """The whole page, beyond the window (Chromium's DevTools)."""
+    import base64
+    w = d.execute_script("return document.documentElement.scrollWidth")
+    h = d.execute_script("return document.documentElement.scrollHeight")
+    data = d.execute_cdp_cmd("Page.captureScreenshot", {
+        "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": w, "height": min(h, 8000), "scale": 1}})
+    path = os.path.join(OUT, name + ".png")
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(data["data"]))
+    print("screenshot " + path, flush=True)
+
+
 def wait_css(d, css, timeout=120):
     return wait_until(lambda: d.find_elements(By.CSS_SELECTOR, css), timeout, 0.2)
 
@@ -140,6 +154,7 @@ try:
     check(link, "the error links to its line")
     axe(d, "/submissions/ID")
     shot(d, "submission")
+    shot_full(d, "submission-full")
     d.get(base + "/")
     check("String functions on the heap" in d.page_source and
           d.find_elements(By.CSS_SELECTOR, "a[href='%s']" % sub_url[len(base):]),
