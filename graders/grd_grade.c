@@ -97,6 +97,61 @@ static bool names_match(const grd_assignment *a, const grd_file *files, size_t n
     return true;
 }
 
+/* gcc's "'x' is used uninitialized" (never "may be": a guess), in one of
+ * the student's files: a local read before it is ever set, which no run
+ * can tell apart (the compiler fills locals with the same pattern in both),
+ * reported at its line. Only ever adds errors: nothing a submission can
+ * make gcc print raises a score. Not charged to a test: which tests reach
+ * the line is not known. */
+static void uninit_locals(json_t *doc, const grd_file *files, size_t nfiles, const char *out)
+{
+    json_t *errs = json_object_get(doc, "memory_errors");
+    for (const char *l = out; l && *l && json_array_size(errs) < 64;) {
+        const char *nl = strchr(l, '\n');
+        size_t ll = nl ? (size_t)(nl - l) : strlen(l);
+        char line[512], file[128], name[64];
+        int ln = 0, col = 0;
+        snprintf(line, sizeof line, "%.*s", (int)(ll < sizeof line ? ll : sizeof line - 1), l);
+        l = nl ? nl + 1 : NULL;
+        const char *w = strstr(line, ": warning: "), *u = strstr(line, " is used uninitialized");
+        if (!w || !u || u < w || sscanf(line, "%127[^:]:%d:%d", file, &ln, &col) != 3 || ln <= 0)
+            continue;
+        bool ours = false;
+        for (size_t i = 0; i < nfiles; i++)
+            ours |= !strcmp(files[i].name, file);
+        if (!ours)
+            continue;
+        /* the name between the quotes (ASCII or UTF-8) */
+        const char *q = w + strlen(": warning: ");
+        while (q < u && ((unsigned char)*q >= 0x80 || *q == '\'' || *q == '`'))
+            q++;
+        size_t nn = 0;
+        while (q + nn < u && nn + 1 < sizeof name && ((unsigned char)q[nn] < 0x80) && q[nn] != '\'')
+            nn++;
+        snprintf(name, sizeof name, "%.*s", (int)nn, q);
+        char loc[160], msg[300];
+        snprintf(loc, sizeof loc, "%s:%d", file, ln);
+        bool dup = false;
+        size_t i;
+        json_t *x;
+        json_array_foreach(errs, i, x) {
+            const char *xl = json_string_value(json_object_get(x, "location"));
+            dup |= xl && !strcmp(xl, loc) &&
+                   !strcmp(json_string_value(json_object_get(x, "kind")), "uninitialized_read");
+        }
+        if (dup)
+            continue;
+        snprintf(msg, sizeof msg, "the local variable '%s' is read before it was ever given a value "
+                 "(an uninitialized read): it holds whatever the stack held; set it before its "
+                 "first use", name);
+        json_t *e = json_pack("{s:s, s:s, s:s, s:n, s:n, s:[s]}", "kind", "uninitialized_read",
+                              "message", msg, "location", loc, "alloc_location", "free_location",
+                              "stack", loc);
+        if (e)
+            json_array_append_new(errs, e);
+    }
+}
+
 int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *files,
               size_t nfiles, json_t **result, char *err, size_t errlen)
 {
@@ -161,6 +216,7 @@ int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *fil
     long t1 = now_ms();
     if (grd_run_tests(a, box, files, nfiles, token, doc, err, errlen))
         goto out;
+    uninit_locals(doc, files, nfiles, json_string_value(json_object_get(comp, "output")));
     if (getenv("MEMGRADE_DEBUG_REPORT"))
         fprintf(stderr, "[build %ld ms, tests %ld ms]\n", t1 - t0, now_ms() - t1);
 done:

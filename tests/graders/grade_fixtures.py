@@ -125,6 +125,7 @@ PROGRAMS = {
                       ("double_free", 18)],
     "destroy_reads_freed.c": [("use_after_free", 23)],
     "write_before_block.c": [("heap_overflow", 13)],
+    "local_unset.c": [("uninitialized_read", 9)],  # from gcc: reported, not charged
     "lecture_double_free.c": ("double_free", 9),
     "lecture_too_small.c": ("heap_overflow", 10),
     "recursion_overflow.c": ("stack_overflow", 8),
@@ -138,6 +139,10 @@ PROGRAMS = {
 }
 
 
+# errors found at compile time, shown but not taken off any test's score
+NOT_CHARGED = {"local_unset.c"}
+
+
 def run_program(path):
     name = os.path.basename(path)
     doc, err, took = grade(fixtures, "programs", "hostile.c", path)
@@ -149,7 +154,8 @@ def run_program(path):
     errs = [(e["kind"], e["location"]) for e in doc["memory_errors"]]
     if isinstance(want, list):
         exact = sorted((k, "hostile.c:%d" % l) for k, l in want)
-        if sorted(errs) != exact or doc["score"] != 0:
+        charged = name not in NOT_CHARGED
+        if sorted(errs) != exact or (doc["score"] != 0) == charged:
             return name, "expected exactly %s and score 0, got %s with %s" % (exact, doc["score"], errs)
     elif want is None:
         if doc["score"] != doc["max_score"] or errs:
