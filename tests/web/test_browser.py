@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-from webtest import (PASSWORD, Client, Server, add_student, check, finish, tempdir, variant,
-                     wait_until)
+from webtest import (PASSWORD, Client, Server, add_student, check, finish, stop_clean,
+                     tempdir, variant, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.environ.get("WEB_OUT") or tempdir("mgweb-out.")
@@ -230,5 +230,5 @@ try:
 finally:
     if d:
         quit_browser(d)
-    srv.stop()
+    stop_clean(srv)
 finish()

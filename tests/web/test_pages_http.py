@@ -10,8 +10,8 @@ import re
 import sqlite3
 import subprocess
 
-from webtest import (MEMGRADE, PASSWORD, Client, Server, add_student, check, finish, first_link,
-                     multipart, stored_password, variant, wait_until)
+from webtest import (MEMGRADE, PASSWORD, Client, Server, add_student, check, finish,
+                     first_link, multipart, stop_clean, stored_password, variant, wait_until)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -109,7 +109,7 @@ try:
         check(st == 303 and sess and "; Secure" in sess[0],
               "behind --trust-proxy 1 and X-Forwarded-Proto: https the cookie is Secure")
     finally:
-        proxied.stop()
+        stop_clean(proxied)
 
     # ---- the API with the session cookie ---------------------------------------------
     st, hd, body = alice.request("GET", "/api/v1/me")
@@ -167,7 +167,7 @@ try:
           re.search(r'<li id="L\d+" class="err">', page),
           "the owner sees the result with the error on its line")
 finally:
-    srv.stop()
+    stop_clean(srv)
 
 # A second server: the logout, legacy hashes and the 404 for someone else.
 srv = Server(port=18313).start()
@@ -234,5 +234,5 @@ try:
     con.close()
     check(n == 0, "the session row is gone from the database")
 finally:
-    srv.stop()
+    stop_clean(srv)
 finish()

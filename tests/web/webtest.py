@@ -115,3 +115,14 @@ def stored_password(db, name):
         return con.execute("SELECT password FROM users WHERE name = ?", (name,)).fetchone()[0]
     finally:
         con.close()
+
+
+def stop_clean(srv):
+    """Stops srv and checks it exited 0 without a sanitizer report (the
+    ASan build runs these tests too)."""
+    srv.stop()
+    rc = srv.proc.returncode if srv.proc else None
+    log = srv.log()
+    check(rc == 0 and "Sanitizer" not in log and "runtime error" not in log,
+          "the server on port %d stopped cleanly (exit %r%s)" %
+          (srv.port, rc, ", sanitizer report in its log" if "Sanitizer" in log else ""))
