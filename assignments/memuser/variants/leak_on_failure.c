@@ -1,0 +1,64 @@
+/* Variant: keeps the pass counts in a small heap array allocated first, and
+ * frees it on the way out of a normal run, but not when the big allocation
+ * fails and it returns 1. Expected: leak of that array on the error path. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parses a positive decimal integer; 0 for anything else ("", "12x", "-3",
+ * "0", out of range). */
+static unsigned long parse_positive(const char *s)
+{
+    if (s == NULL || *s < '0' || *s > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return 0;
+    return n;
+}
+
+int main(int argc, char *argv[])
+{
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: memuser MB [PASSES]\n");
+        return 2;
+    }
+    unsigned long mb = parse_positive(argv[1]);
+    unsigned long passes = argc == 3 ? parse_positive(argv[2]) : 1;
+    if (mb == 0 || passes == 0) {
+        fprintf(stderr, "usage: memuser MB [PASSES]  (MB and PASSES are positive integers)\n");
+        return 2;
+    }
+
+    if (mb > SIZE_MAX / 1048576) {
+        fprintf(stderr, "memuser: cannot allocate %lu MiB\n", mb);
+        return 1;
+    }
+    size_t size = (size_t)mb * 1048576;
+    unsigned long *counts = calloc(passes < 64 ? passes : 64, sizeof *counts);
+    if (counts == NULL) {
+        fprintf(stderr, "memuser: cannot allocate the counters\n");
+        return 1;
+    }
+    char *block = malloc(size);
+    if (block == NULL) {
+        fprintf(stderr, "memuser: cannot allocate %lu MiB\n", mb);
+        return 1;
+    }
+
+    unsigned long long touched = 0;
+    for (unsigned long pass = 0; pass < passes; pass++) {
+        memset(block, (int)('a' + pass % 26), size);
+        touched += size;
+        counts[pass % 64]++;
+    }
+
+    printf("touched %llu bytes\n", touched);
+    free(counts);
+    free(block);
+    return 0;
+}
