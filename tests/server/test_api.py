@@ -281,8 +281,12 @@ check(version >= 2 and mode == "wal", "schema migrated (version %d), WAL mode" %
 check(srv.wait_graded(alice, d1["id"]) is not None, "the keyed submission is graded")
 
 # ---- routing --------------------------------------------------------------------------
-st, _, doc = srv.json("GET", "/nope", token=alice)
-check(st == 404 and "error" in doc, "unknown path: 404 JSON")
+st, _, doc = srv.json("GET", "/api/v1/nope", token=alice)
+check(st == 404 and doc and "error" in doc, "unknown API path: 404 JSON")
+# Outside /api the pages (SPEC §7) answer: an unknown page is an HTML 404.
+st, hd, _ = srv.request("GET", "/nope", token=alice)
+check(st == 404 and hd.get("content-type", "").startswith("text/html"),
+      "unknown page: 404 HTML")
 st, hd, doc = srv.json("DELETE", "/api/v1/submissions/%d" % a1, token=alice)
 check(st == 405 and "error" in doc and "GET" in hd.get("allow", ""), "DELETE: 405 with Allow")
 st, hd, doc = srv.json("PUT", "/api/v1/submissions", token=alice)
