@@ -10,10 +10,12 @@ import json
 import re
 import signal
 import socket
+import subprocess
+import urllib.parse
 import threading
 import time
 
-from mgtest import Server, add_user, check, finish
+from mgtest import MEMGRADE, Server, add_user, check, finish
 
 MIB = 1 << 20
 
@@ -315,7 +317,7 @@ check(srv.request("GET", "/healthz")[0] == 200, "the server still answers")
 # ---- bodies split anywhere -------------------------------------------------------------------
 
 
-def split_send(req, at, pause=0.02):
+def split_send(req, at, pause=0.01):
     """req in two writes, split at byte `at`, with a pause between them so
     the server reads them apart; returns the answer."""
     c = Conn(srv.port, nodelay=True)
@@ -437,6 +439,52 @@ check(st == 400 and whole and "multipart" not in whole and "gzip" not in whole,
       "an upload that is no tar: 400 about the archive (%s %r)" % (st, whole))
 every_split(up_req, len(up_form), lambda s, h, b: s == 400 and error_of(b) == whole,
             "assignment upload form")
+# The submit page's own form (csrf, paste box, file input), as a logged-in
+# student's browser sends it. A file the assignment does not expect is
+# refused only once the whole body is parsed (the CSRF token checked
+# first), so each split must end in that same refusal.
+subprocess.run([MEMGRADE, "user", "passwd", "alice", "--db", srv.db], input="correct horse 1\n",
+               check=True, capture_output=True, text=True)
+cookies = {}
+
+
+def browser(method, path, body=b"", headers=None):
+    h = dict(headers or {})
+    if cookies:
+        h["Cookie"] = "; ".join("%s=%s" % kv for kv in cookies.items())
+    c = Conn(srv.port)
+    try:
+        c.send(request_bytes(method, path, None, h, body))
+        st, hd, page = c.response()
+    finally:
+        c.close()
+    for m in re.finditer(r"(?:^|, )([a-z_]+)=([^;,]*)", hd.get("set-cookie", "")):
+        cookies[m.group(1)] = m.group(2)
+    return st, hd, page.decode("utf-8", "replace")
+
+
+_, _, page = browser("GET", "/login")
+m = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+form_body = urllib.parse.urlencode({"username": "alice", "password": "correct horse 1",
+                                    "csrf": m.group(1) if m else "", "next": "/"}).encode()
+st, _, _ = browser("POST", "/login", form_body,
+                   {"Content-Type": "application/x-www-form-urlencoded"})
+_, _, page = browser("GET", "/")
+m = re.search(r'name="csrf-token" content="([0-9a-f]{64})"', page)
+check(st == 303 and m, "alice logs in to the pages (%s)" % st)
+page_form = multipart(B, [("csrf", None, (m.group(1) if m else "").encode()),
+                          ("paste_name", None, b""), ("paste_text", None, b""),
+                          ("files", "other.c", b"int y;\n")])
+page_req = request_bytes("POST", "/courses/default/mystr", None,
+                         {"Content-Type": "multipart/form-data; boundary=" + B.decode(),
+                          "Cookie": "; ".join("%s=%s" % kv for kv in cookies.items())},
+                         page_form)
+st, hd, body = split_send(page_req, len(page_req))
+check(st == 400 and b"expects file" in body, "the page form in one piece: 400, the file it "
+      "expects (%s %r)" % (st, re.findall(rb"expects file[^<]*", body)[:1]))
+every_split(page_req, len(page_form),
+            lambda s, h, b: s == 400 and b"expects file" in b and b"twice" not in b,
+            "the submit page's form")
 print("  splits took %.1f s" % (time.time() - t0))
 watcher.join()
 slow_thread.join()
