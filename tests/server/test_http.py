@@ -94,6 +94,12 @@ def error_of(body):
     return doc.get("error") if isinstance(doc, dict) else None
 
 
+def replay_of(sid):
+    """The verdict for an Idempotency-Key replay of submission sid."""
+    return lambda st, hd, body: (st == 202 and hd.get("idempotent-replayed") == "true"
+                                 and json.loads(body).get("id") == sid)
+
+
 def multipart(boundary, parts):
     """parts: (name, filename or None, bytes)."""
     out = b""
@@ -302,6 +308,39 @@ check(st == 413 and error_of(body), "Expect: 100-continue with 3 MiB declared: 4
 check(c.closed_by_server(), "... and the connection closes, the body never sent")
 c.close()
 
+# A client waiting for 100 Continue with an acceptable body gets it, then
+# the answer (a replay of the JSON submission).
+c = Conn(srv.port)
+req = request_bytes("POST", "/api/v1/submissions", prof, dict(json_hdr, Expect="100-continue"), jbody)
+c.send(req[:len(req) - len(jbody)])
+c.s.settimeout(5)
+try:
+    interim = c.s.recv(4096)
+    c.send(jbody)
+    st, hd, body = c.response()
+except (OSError, EOFError) as e:
+    interim, st, hd, body = b"", None, {}, repr(e).encode()
+c.close()
+check(interim.startswith(b"HTTP/1.1 100") and replay_of(json_id)(st, hd, body),
+      "Expect: 100-continue within the limits: 100 Continue, then 202 (%r, %s)"
+      % (interim[:20], st))
+
+# Past what is worth reading (8 times the limit) the server stops reading:
+# a chunked body (no length to refuse up front) is cut off, not read forever.
+c = Conn(srv.port)
+c.send(("POST /api/v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" % alice).encode())
+piece = b"%x\r\n" % (256 * 1024) + b"e" * (256 * 1024) + b"\r\n"
+sent = 0
+try:
+    while sent < 64 * MIB:
+        c.send(piece)
+        sent += 256 * 1024
+except OSError:
+    pass
+c.close()
+check(8 * MIB <= sent < 64 * MIB, "a chunked body past 8 MiB is cut off (%.1f MiB sent)" % (sent / MIB))
+
 # Past what is worth reading (8 times the limit) the answer comes at once too.
 c = Conn(srv.port)
 c.send(("POST /api/v1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
@@ -361,11 +400,6 @@ def every_split(req, body_len, want, what):
     check(not bad, "%s: every one of %d split points (%d wrong)" % (what, body_len - 1, len(bad)))
     st, hd, body = bytewise(req, head)
     check(want(st, hd, body), "%s: byte by byte (%s %r)" % (what, st, body[:80]))
-
-
-def replay_of(sid):
-    return lambda st, hd, body: (st == 202 and hd.get("idempotent-replayed") == "true"
-                                 and json.loads(body).get("id") == sid)
 
 
 # An idle keep-alive connection is closed after API_IDLE_S (10 s) of
