@@ -482,7 +482,8 @@ static int h_welcome(api_req *r)
         web_raw(&b,
             "<p>memgrade grades C programs that use <code>malloc</code> and <code>free</code> "
             "and shows students each memory error on their own source. Three steps "
-            "to a first graded submission, on the machine that runs the server:</p>\n"
+            "to a first graded submission, on the machine that runs the server "
+            "(<code>memgrade</code> is <code>build/memgrade</code> in the source tree):</p>\n"
             "<ol class=\"steps\">\n"
             "<li><h2>Add students</h2><pre><code>memgrade user add alice --role student\n"
             "echo 'a long passphrase' | memgrade user passwd alice</code></pre>"
@@ -491,9 +492,12 @@ static int h_welcome(api_req *r)
             "memgrade course enrol os101 alice --role student</code></pre></li>\n"
             "<li><h2>Offer an assignment</h2><pre><code>memgrade course offer os101 mystr "
             "--due 2026-12-01T23:59:00Z --max-submissions 20</code></pre>"
-            "<p>The bundled assignments are <code>mystr</code>, <code>vector</code>, "
-            "<code>list</code>, <code>memuser</code> and <code>addrspace</code>; "
-            "<code>default</code> offers them all without a deadline.</p></li>\n"
+            "<p>The course <code>default</code> offers every assignment of the catalog "
+            "without a deadline:");
+        for (size_t i = 0; i < grd_catalog_count(r->s->catalog); i++)
+            web_printf(&b, "%s<code>%s</code>", i ? ", " : " ",
+                       grd_assignment_name(grd_catalog_at(r->s->catalog, i)));
+        web_raw(&b, ".</p></li>\n"
             "<li><h2>Try a submission</h2><p>Open <a href=\"/\">your courses</a>, pick an "
             "assignment and upload a file: the result page shows each test and each memory "
             "error on its line. A buggy example to try is in "

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from webtest import (PASSWORD, Client, Server, add_student, check, finish, stop_clean,
+from webtest import (PASSWORD, Client, Server, add_student, check, finish, first_link, stop_clean,
                      tempdir, variant, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -110,6 +110,16 @@ try:
     add_student(srv.db, "bob")
     base = "http://127.0.0.1:%d" % srv.port
     d = browser()
+
+    # The first minute: serve's one-time link logs the instructor in on the
+    # getting-started page.
+    link = first_link(srv)
+    d.get(base + (link or "/login/once/none"))
+    check(d.current_url == base + "/welcome" and "memgrade user add" in d.page_source,
+          "the first-start link opens /welcome logged in: %s" % d.current_url)
+    axe(d, "/welcome")
+    shot(d, "welcome")
+    d.delete_all_cookies()
 
     # Log in with the form.
     d.get(base + "/courses/default/mystr")
