@@ -3,7 +3,10 @@
 through the real `memgrade grade --json` (real gcc, real sandbox) and checks
 graders/DRIVER.md §3: a reference gets full marks with no memory error; a
 variant gets a lower score and, if it names a kind, that kind at that line
-(or, for kind null, no memory error at all).
+(or, for kind null, no memory error at all). variants/scores.json (optional)
+says, per variant, the tests its bug must fail ("failing") and the score it
+may get at most ("score"); with "only": true no other test may fail (a bug
+in a cleanup function costs that function's tests and no other).
 
 usage: grade_assignments.py MEMGRADE ASSIGNMENTS_DIR [NAME...]"""
 import json, os, subprocess, sys, tempfile
@@ -27,6 +30,24 @@ def grade(name, src, tmp):
     return json.loads(p.stdout), manifest, None
 
 
+def pinned(name, file):
+    p = os.path.join(adir, name, "variants", "scores.json")
+    return json.load(open(p)).get(file) if os.path.exists(p) else None
+
+
+def check_scores(doc, pin):
+    """What scores.json says of the variant, or None when it holds."""
+    failed = {t["name"] for t in doc["tests"] if t["status"] != "passed"}
+    want = set(pin.get("failing", []))
+    if not want <= failed:
+        return "tests %s should fail and pass" % sorted(want - failed)
+    if pin.get("only") and failed != want:
+        return "only %s should fail, also failing: %s" % (sorted(want), sorted(failed - want))
+    if "score" in pin and doc["score"] > pin["score"]:
+        return "score %s, at most %s expected" % (doc["score"], pin["score"])
+    return None
+
+
 def check(job):
     name, src, want = job
     label = "%s/%s" % (name, os.path.relpath(src, os.path.join(adir, name)))
@@ -46,6 +67,11 @@ def check(job):
         return label, None
     if not doc["score"] < doc["max_score"]:
         return label, "variant got full marks (errors %s)" % short
+    pin = pinned(name, os.path.basename(src))
+    if pin is not None:
+        problem = check_scores(doc, pin)
+        if problem:
+            return label, problem
     said = want.get("feedback")
     if said and not any(said in t["output"] for t in doc["tests"]):
         return label, "no test's feedback says %r: %s" % (said, [t["output"][:200] for t in doc["tests"]])
