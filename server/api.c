@@ -1052,6 +1052,8 @@ static int route(api_req *r, const char *url)
     }
     if (have) {
         r->allow = allows[have & 15];
+        if (web_is_page_path(url)) /* a page: a readable answer */
+            return web_error(r, 405, "This address does not take %s requests.", r->method);
         return reply_error(r, 405, "method %s is not allowed here", r->method);
     }
     if (web_is_page_path(url))

@@ -453,6 +453,13 @@ static int web_submit_begin(api_req *r)
 
 static int h_submit_post(api_req *r)
 {
+    /* A body refused while it was read (too large, malformed) is answered
+     * as such: nothing is stored, so the token need not be checked first
+     * (and may never have arrived). */
+    if (r->pending) {
+        api_submit(r);
+        return refusal_page(r);
+    }
     if (!web_csrf_ok(r, r->web.form_csrf))
         return web_require_csrf(r, NULL);
     if (api_submit(r) != 202)

@@ -152,6 +152,12 @@ try:
     st, _, page = alice.request("POST", "/courses/default/mystr", body, {"Content-Type": ctype})
     check(st == 413 and "too large" in page and "Submit for grading" in page,
           "a 3 MiB upload: 413 and the form again with the reason: %d" % st)
+    body, ctype = multipart([], [("files", "mystr.c", big)])
+    st, _, page = alice.request("POST", "/courses/default/mystr", body, {"Content-Type": ctype})
+    check(st == 413 and "too large" in page, "... also when its token never arrived: %d" % st)
+    st, hd, page = alice.request("GET", "/logout")
+    check(st == 405 and "text/html" in hd.get("content-type", "") and
+          hd.get("allow") == "POST", "GET /logout: a 405 page naming POST: %d" % st)
     # A name the assignment does not take, with markup in it: escaped.
     evil = "<script>alert(1)</script>.c"
     body, ctype = multipart([("csrf", token)], [("files", evil, b"int x;\n")])
