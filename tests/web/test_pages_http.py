@@ -221,6 +221,17 @@ try:
                     page),
           "a due date is a <time> with its UTC text for readers without JS")
 
+    # Past the deadline: the form again, saying why.
+    for args in (["course", "add", "past", "--title", "Closed"],
+                 ["course", "enrol", "past", "erin", "--role", "student"],
+                 ["course", "offer", "past", "mystr", "--due", "2020-01-01T00:00:00Z"]):
+        subprocess.run([MEMGRADE] + args + ["--db", srv.db], check=True, capture_output=True)
+    body, ctype = multipart([("csrf", token)], [("files", "mystr.c", src.encode())])
+    st, _, page = erin.request("POST", "/courses/past/mystr", body, {"Content-Type": ctype})
+    check(st == 403 and "deadline" in page and "Not submitted" in page and
+          "Submit for grading" in page,
+          "after the deadline: 403 and the form with the deadline in words: %d" % st)
+
     # Logout: CSRF needed, then the old cookie is dead server-side.
     old = dict(erin.cookies)
     st, _, _ = erin.form("/logout", {"csrf": "0" * 64})
