@@ -484,4 +484,8 @@ if have_browser:
     print("screenshots in " + out, flush=True)
 
 srv.stop()
+# In the sanitizer build (tests/run.sh) a report lands in the server's log.
+log = srv.log()
+check(not re.search(r"AddressSanitizer|LeakSanitizer|runtime error:", log),
+      "the server's log has no sanitizer report: %s" % log[-2000:])
 finish()
