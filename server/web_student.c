@@ -811,9 +811,35 @@ static void tests_table(web_buf *b, const json_t *doc, int staff)
     web_raw(b, "</section>\n");
 }
 
-/* The source listing: every line an element L{n}; lines with an error get
- * class err, a marker and the kinds found there. */
-static void listing(web_buf *b, const src_set *s, const json_t *errs)
+/* What the compiler said about line of file in its output ("mystr.c:4:13:
+ * error: expected ..."): 2 for an error, 1 for a warning, 0 for nothing;
+ * the first such message into msg. */
+static int compiler_note(const char *out, const char *file, long line, char *msg, size_t cap)
+{
+    char pat[160];
+    int worst = 0;
+    snprintf(pat, sizeof pat, "%s:%ld:", file, line);
+    for (const char *p = out; p && (p = strstr(p, pat)); p++) {
+        if (p != out && p[-1] != '\n' && p[-1] != '/')
+            continue;
+        const char *q = p + strlen(pat);
+        q += strspn(q, "0123456789");
+        if (*q == ':')
+            q++;
+        q += strspn(q, " ");
+        int kind = !strncmp(q, "error:", 6) ? 2 : !strncmp(q, "warning:", 8) ? 1 : 0;
+        if (kind > worst) {
+            worst = kind;
+            snprintf(msg, cap, "%.*s", (int)strcspn(q, "\n"), q);
+        }
+    }
+    return worst;
+}
+
+/* The source listing: every line an element L{n}; lines with a memory
+ * error get class err, a marker and the kinds found there; lines the
+ * compiler complained about class cerr (or warn) and its message. */
+static void listing(web_buf *b, const src_set *s, const json_t *errs, const char *compile_out)
 {
     web_raw(b, "<section aria-labelledby=\"src\">\n<h2 id=\"src\">Your code</h2>\n");
     for (size_t f = 0; f < s->n; f++) {
@@ -839,9 +865,15 @@ static void listing(web_buf *b, const src_set *s, const json_t *errs)
                                  tags[0] ? ", " : "", t);
                 }
             }
+            char cmsg[300] = "";
+            int cnote = compile_out ? compiler_note(compile_out, sf->name, line, cmsg,
+                                                    sizeof cmsg) : 0;
             web_raw(b, "<li id=\"");
             line_id(b, (int)f, line);
-            web_raw(b, tags[0] ? "\" class=\"err\"><a class=\"ln\" href=\"#" : "\"><a class=\"ln\" href=\"#");
+            web_raw(b, tags[0] ? "\" class=\"err\"><a class=\"ln\" href=\"#"
+                       : cnote == 2 ? "\" class=\"cerr\"><a class=\"ln\" href=\"#"
+                       : cnote == 1 ? "\" class=\"warn\"><a class=\"ln\" href=\"#"
+                                    : "\"><a class=\"ln\" href=\"#");
             line_id(b, (int)f, line);
             web_printf(b, "\" aria-label=\"line %ld\">%ld</a><code>", line, line);
             web_escn(b, sf->text + at, end - at);
@@ -849,6 +881,9 @@ static void listing(web_buf *b, const src_set *s, const json_t *errs)
             if (tags[0])
                 web_printf(b, "<span class=\"tag\"><span aria-hidden=\"true\">⚠</span> %s</span>",
                            tags);
+            if (cnote)
+                web_printf(b, "<span class=\"tag\"><span aria-hidden=\"true\">%s</span> "
+                              "compiler: %s</span>", cnote == 2 ? "✗" : "⚠", cmsg);
             web_raw(b, "</li>\n");
             if (end >= sf->len)
                 break;
@@ -980,7 +1015,7 @@ static int h_submission(api_req *r)
         if (!rs || strcmp(rs, "compile_error"))
             memory_errors(&b, errs, &srcs);
         tests_table(&b, doc, staff);
-        listing(&b, &srcs, errs);
+        listing(&b, &srcs, errs, jstr(json_object_get(doc, "compile"), "output"));
         src_clear(&srcs);
     }
     web_raw(&b, "</div>\n");

@@ -209,6 +209,17 @@ try:
     st, _, page = erin.request("GET", path)
     check(st == 200 and "Submission #" in page, "erin sees her own: %d" % st)
 
+    # A file that does not compile: the compiler's complaint on its line.
+    broken = '#include <stdlib.h>\n#include "mystr.h"\nchar *str_dup(const char *s) {\n  return s +;\n}\n'
+    body, ctype = multipart([("csrf", token)], [("files", "mystr.c", broken.encode())])
+    st, hd, _ = erin.request("POST", "/courses/default/mystr", body, {"Content-Type": ctype})
+    cpath = hd.get("location", "/submissions/0")
+    wait_until(lambda: 'id="score"' in erin.request("GET", cpath)[2], 180, 0.5)
+    st, _, page = erin.request("GET", cpath)
+    check(st == 200 and "did not compile" in page and
+          re.search(r'<li id="L4" class="cerr">.*compiler: error: expected expression', page),
+          "a compile error is shown on its line of the listing")
+
     # A course title with markup shows as text on /.
     for args in (["course", "add", "xss", "--title", "<script>alert(1)</script> & co"],
                  ["course", "enrol", "xss", "erin", "--role", "student"],
