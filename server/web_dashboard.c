@@ -736,9 +736,12 @@ static void students_table(web_buf *b, api_req *r, dash *D, const char *course,
         web_printf(b, "<td class=\"num\" data-v=\"%zu\">%zu</td>"
                       "<td class=\"num\" data-v=\"%lld\">%lld</td><td>",
                    s->n, s->n, (long long)s->late, (long long)s->late);
-        if (s->has_ext) {
+        if (s->has_ext && s->ext_due) {
             web_raw(b, "due ");
-            web_time(b, s->ext_due, "as set");
+            web_time(b, s->ext_due, "");
+        } else if (s->has_ext) {
+            web_raw(b, "accepted until ");
+            web_time(b, s->ext_until, "");
         }
         web_raw(b, "</td></tr>\n");
     }
