@@ -36,6 +36,19 @@ try:
     st, _, page = admin.request("GET", "/welcome")
     check(st == 200 and "memgrade user add" in page and "memgrade course enrol" in page and
           "offer" in page, "/welcome says how to add students, enrol and offer")
+    # The instructor sets a password on /welcome, then logs in with it.
+    st, _, _ = admin.form("/account/password", {"csrf": "0" * 64, "new": "admin password 1"})
+    check(st == 403, "setting a password without the session's token: 403 (%d)" % st)
+    st, hd, _ = admin.form("/account/password", {"csrf": admin.csrf("/welcome"),
+                                                 "new": "admin password 1"})
+    check(st == 303 and hd.get("location") == "/welcome?done=1" and
+          stored_password(srv.db, "admin").startswith("$argon2id$"),
+          "the link's user sets a password: %d" % st)
+    st, _, _ = Client(srv.port).login("admin", "admin password 1")
+    check(st == 303, "... and logs in with it: %d" % st)
+    st, _, _ = admin.form("/account/password", {"csrf": admin.csrf("/welcome"),
+                                                "current": "wrong", "new": "other password"})
+    check(st == 403, "changing it needs the current one: %d" % st)
     st, _, page = Client(srv.port).request("GET", link)
     check(st == 404 and "already used" in page, "the link works once: %d" % st)
     st, _, _ = Client(srv.port).request("GET", "/login/once/" + "0" * 64)
