@@ -1,5 +1,5 @@
 /* Variant (no memory error, wrong answer): counts the bytes touched in an int,
- * which overflows past 2 GiB in all (memuser 20 103 touches 2160066560
+ * which overflows past 2 GiB in all (memuser 8 257 touches 2155872256
  * bytes). */
 #include <errno.h>
 #include <stdint.h>
