@@ -222,6 +222,8 @@ static const char *const migrations[] = {
                    " WHERE s.hash = ?1 AND s.expires_at > ?2")                 \
     X(SESSION_TOUCH, "UPDATE sessions SET last_seen = ?2 WHERE hash = ?1")     \
     X(SESSION_DEL, "DELETE FROM sessions WHERE hash = ?1")                     \
+    X(SESSION_DEL_USER, "DELETE FROM sessions WHERE user_id = ?1"              \
+                        " AND hash IS NOT ?2")                                 \
     X(SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= ?1"             \
                      " OR last_seen <= ?2")                                    \
     X(LINK_ADD, "INSERT INTO login_links(hash, user_id, expires_at)"           \
@@ -1991,6 +1993,22 @@ static int session_del_locked(db *d, const uint8_t hash[AUTH_HASH_LEN])
 int db_session_delete(db *d, const uint8_t hash[AUTH_HASH_LEN])
 {
     WRITE_LOCKED(session_del_locked(d, hash));
+}
+
+static int sessions_end_locked(db *d, int64_t user_id, const uint8_t *keep)
+{
+    sqlite3_stmt *s = stmt(d, ST_SESSION_DEL_USER);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, user_id);
+    if (keep)
+        sqlite3_bind_blob(s, 2, keep, AUTH_HASH_LEN, SQLITE_STATIC);
+    return step_done(d, s) ? DB_ERROR : DB_OK;
+}
+
+int db_sessions_end(db *d, int64_t user_id, const uint8_t *keep)
+{
+    WRITE_LOCKED(sessions_end_locked(d, user_id, keep));
 }
 
 static int link_add_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,

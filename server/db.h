@@ -172,6 +172,9 @@ int db_session_get(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_use
 int db_session_touch(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now);
 /* Ends a session (logout); DB_NOT_FOUND when there was none. */
 int db_session_delete(db *d, const uint8_t hash[AUTH_HASH_LEN]);
+/* Ends every session of user_id but the one whose hash is keep (NULL: all):
+ * after a password change. */
+int db_sessions_end(db *d, int64_t user_id, const uint8_t *keep);
 /* A one-time login link (its token's hash) for user_id. */
 int db_login_link_add(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
                       int64_t expires_at);

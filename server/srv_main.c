@@ -405,6 +405,9 @@ static int set_password(db *d, const char *name)
         return 1;
     }
     rc = db_user_set_password(d, name, stored);
+    int64_t uid = 0;
+    if (rc == DB_OK && db_user_id(d, name, &uid) == DB_OK)
+        db_sessions_end(d, uid, NULL); /* a new password logs every browser out */
     if (rc == DB_NOT_FOUND)
         fprintf(stderr, "memgrade user: no user '%s'\n", name);
     else if (rc == DB_OK)

@@ -547,6 +547,8 @@ static int h_password(api_req *r)
         st = web_error(r, 400, "A password is 8 to 1024 characters: nothing changed.");
     else if (auth_password_hash(fresh, hash) || db_user_set_password(d, u.name, hash) != DB_OK)
         st = web_error(r, 500, "The password could not be stored.");
+    else /* whoever else was logged in as this user is not any more */
+        db_sessions_end(d, u.id, r->web.sid);
     explicit_bzero(cur, sizeof cur);
     explicit_bzero(fresh, sizeof fresh);
     return st ? st : web_redirect(r, "/welcome?done=1");

@@ -11,7 +11,8 @@ import sqlite3
 import subprocess
 
 from webtest import (MEMGRADE, PASSWORD, Client, Server, add_student, check, finish,
-                     first_link, multipart, stop_clean, stored_password, variant, wait_until)
+                     first_link, multipart, set_password, stop_clean, stored_password,
+                     variant, wait_until)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -44,8 +45,15 @@ try:
     check(st == 303 and hd.get("location") == "/welcome?done=1" and
           stored_password(srv.db, "admin").startswith("$argon2id$"),
           "the link's user sets a password: %d" % st)
-    st, _, _ = Client(srv.port).login("admin", "admin password 1")
+    other = Client(srv.port)
+    st, _, _ = other.login("admin", "admin password 1")
     check(st == 303, "... and logs in with it: %d" % st)
+    st, _, _ = admin.form("/account/password", {"csrf": admin.csrf("/welcome"),
+                                                "current": "admin password 1",
+                                                "new": "admin password 2"})
+    check(st == 303 and other.request("GET", "/")[0] == 303 and
+          admin.request("GET", "/")[0] == 200,
+          "a password change logs out the user's other sessions, not this one")
     st, _, _ = admin.form("/account/password", {"csrf": admin.csrf("/welcome"),
                                                 "current": "wrong", "new": "other password"})
     check(st == 403, "changing it needs the current one: %d" % st)
@@ -207,6 +215,10 @@ try:
     check(st == 303 and stored_password(srv.db, "frank").startswith("$argon2id$"),
           "a PBKDF2 hash still logs in and is rehashed to argon2id: %d" % st)
 
+    set_password(srv.db, "frank", "new password 22")
+    check(frank.request("GET", "/")[0] == 303,
+          "memgrade user passwd ends the user's sessions")
+    frank.login("frank", "new password 22")
     erin = Client(srv.port)
     erin.login("erin")
     token = erin.csrf()
