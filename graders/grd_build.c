@@ -213,7 +213,7 @@ static int pick_flags(const grd_assignment *a, char *out, size_t cap)
     return 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
+uint64_t grd_fnv(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *c = p;
     for (size_t i = 0; i < n; i++)
@@ -242,11 +242,11 @@ static int load_sources(const grd_assignment *a, blob *out, size_t *n, uint64_t 
     uint64_t h = 0xcbf29ce484222325ull;
     *n = 0;
     for (size_t i = 0; i < N_RT; i++) /* every object's flags */
-        h = fnv(h, rt_objs[i].flags, strlen(rt_objs[i].flags) + 1);
-    h = fnv(h, &a->kind, sizeof a->kind);
+        h = grd_fnv(h, rt_objs[i].flags, strlen(rt_objs[i].flags) + 1);
+    h = grd_fnv(h, &a->kind, sizeof a->kind);
     for (size_t i = 0; i < a->ntests; i++) { /* which tests the visible driver keeps */
-        h = fnv(h, a->tests[i].name, strlen(a->tests[i].name) + 1);
-        h = fnv(h, a->tests[i].visibility, strlen(a->tests[i].visibility) + 1);
+        h = grd_fnv(h, a->tests[i].name, strlen(a->tests[i].name) + 1);
+        h = grd_fnv(h, a->tests[i].visibility, strlen(a->tests[i].visibility) + 1);
     }
     for (size_t i = 0; i < N_RT_SRC + 1 + a->nheaders; i++) {
         const char *name;
@@ -269,14 +269,14 @@ static int load_sources(const grd_assignment *a, blob *out, size_t *n, uint64_t 
             snprintf(err, errlen, "%s: %s", path, r ? strerror(-r) : "out of memory");
             return -1;
         }
-        h = fnv(h, b->name, strlen(b->name) + 1);
-        h = fnv(h, b->data, b->len);
+        h = grd_fnv(h, b->name, strlen(b->name) + 1);
+        h = grd_fnv(h, b->data, b->len);
     }
     *key = h;
     return 0;
 }
 
-static const char *cache_dir(void)
+const char *grd_cache_dir(void)
 {
     const char *d = getenv("MEMGRADE_CACHE");
     return d && *d ? d : "/tmp/memgrade-cache";
@@ -285,7 +285,7 @@ static const char *cache_dir(void)
 /* Objects from the cache are linked into every program we grade: the
  * folder must be ours and writable by nobody else, or someone could plant
  * a runtime of their own (a /tmp path is guessable). */
-static bool trusted_dir(const char *path)
+bool grd_trusted_dir(const char *path)
 {
     struct stat sb;
     return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
@@ -296,13 +296,13 @@ static bool trusted_dir(const char *path)
 static bool cache_get(const grd_assignment *a, uint64_t key, blob *objs)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%016llx", cache_dir(), (unsigned long long)key);
-    if (!trusted_dir(cache_dir()) || !trusted_dir(path))
+    snprintf(path, sizeof path, "%s/%016llx", grd_cache_dir(), (unsigned long long)key);
+    if (!grd_trusted_dir(grd_cache_dir()) || !grd_trusted_dir(path))
         return false;
     for (size_t i = 0; i < N_RT; i++) {
         if (!wanted(a, &rt_objs[i]))
             continue;
-        snprintf(path, sizeof path, "%s/%016llx/%s", cache_dir(), (unsigned long long)key,
+        snprintf(path, sizeof path, "%s/%016llx/%s", grd_cache_dir(), (unsigned long long)key,
                  rt_objs[i].obj);
         if (grd_read_file(path, OBJ_MAX, &objs[i].data, &objs[i].len))
             return false;
@@ -315,10 +315,10 @@ static bool cache_get(const grd_assignment *a, uint64_t key, blob *objs)
 static void cache_put(const grd_assignment *a, uint64_t key, sbx_box *box)
 {
     char dir[4096], tmp[4200], dst[4200];
-    mkdir(cache_dir(), 0700);
-    snprintf(dir, sizeof dir, "%s/%016llx", cache_dir(), (unsigned long long)key);
+    mkdir(grd_cache_dir(), 0700);
+    snprintf(dir, sizeof dir, "%s/%016llx", grd_cache_dir(), (unsigned long long)key);
     mkdir(dir, 0700);
-    if (!trusted_dir(cache_dir()) || !trusted_dir(dir))
+    if (!grd_trusted_dir(grd_cache_dir()) || !grd_trusted_dir(dir))
         return; /* not ours: build every time rather than trust it */
     for (size_t i = 0; i < N_RT; i++) {
         char *data = NULL;

@@ -28,7 +28,7 @@ static long now_ms(void)
     return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void make_token(char *out, size_t cap)
+void grd_make_token(char *out, size_t cap)
 {
     unsigned char r[12];
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
@@ -161,6 +161,7 @@ int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *fil
     json_t *doc = NULL;
     grd_build bld;
     char token[32];
+    unsigned long *lim = NULL;
     (void)c;
     memset(&bld, 0, sizeof bld);
     *result = NULL;
@@ -199,10 +200,17 @@ int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *fil
             goto done;
         }
 
+    /* Each test's time limit, from the reference's own (grd_calib.c). */
+    lim = calloc(a->ntests ? a->ntests : 1, sizeof *lim);
+    if (!lim) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    grd_limits(a, lim);
     box = sbx_box_create(err, errlen);
     if (!box)
         goto out;
-    make_token(token, sizeof token);
+    grd_make_token(token, sizeof token);
     int b = grd_build_program(a, box, files, nfiles, &bld, err, errlen);
     if (b < 0)
         goto out;
@@ -214,7 +222,8 @@ int grd_grade(const grd_catalog *c, const grd_assignment *a, const grd_file *fil
     }
     json_object_set_new(comp, "ok", json_true());
     long t1 = now_ms();
-    if (grd_run_tests(a, box, files, nfiles, token, doc, err, errlen))
+    grd_timing tm = {.lim = lim, .cpu = NULL};
+    if (grd_run_tests(a, box, files, nfiles, token, &tm, doc, err, errlen))
         goto out;
     uninit_locals(doc, files, nfiles, json_string_value(json_object_get(comp, "output")));
     if (getenv("MEMGRADE_DEBUG_REPORT"))
@@ -233,6 +242,7 @@ done:
     doc = NULL;
     rc = 0;
 out:
+    free(lim);
     grd_build_free(&bld);
     sbx_box_destroy(box);
     json_decref(doc);

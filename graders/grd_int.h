@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "grd.h"
@@ -74,9 +75,37 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
                       size_t nfiles, grd_build *out, char *err, size_t errlen);
 void grd_build_free(grd_build *b);
 
+/* A fresh random token for a run's report lines (hex). */
+void grd_make_token(char *out, size_t cap);
+/* FNV-1a over n bytes, continuing from h (cache keys). */
+uint64_t grd_fnv(uint64_t h, const void *p, size_t n);
+/* The cache folder ($MEMGRADE_CACHE), and whether a folder may be trusted
+ * for it: ours, and writable by nobody else. */
+const char *grd_cache_dir(void);
+bool grd_trusted_dir(const char *path);
+
+/* Per-test time, for grd_run_tests: lim[i], the CPU limit of test i in ms
+ * (0: the manifest's); cpu[i] filled with the most CPU time any run of
+ * test i took. Either may be NULL. */
+typedef struct {
+    const unsigned long *lim;
+    unsigned long *cpu;
+} grd_timing;
+
 /* grd_run.c: runs the tests of a built program and fills doc's "tests" and
  * "memory_errors". 0, or -1 when our machinery failed (err filled). */
 int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files,
-                  size_t nfiles, const char *token, json_t *doc, char *err, size_t errlen);
+                  size_t nfiles, const char *token, const grd_timing *tm, json_t *doc,
+                  char *err, size_t errlen);
+
+/* grd_calib.c: each test's CPU limit, from the reference's own time
+ * (GRD_CALIB_FACTOR times it, at least GRD_CALIB_FLOOR_MS, at most the
+ * manifest's test_ms), into lim[0..ntests). Measured once per version of
+ * the assignment and kept (in memory and in the cache folder). 1 when
+ * calibrated, 0 when not (a program assignment, no reference, or the
+ * reference did not grade): lim is then all the manifest's. */
+#define GRD_CALIB_FACTOR 20
+#define GRD_CALIB_FLOOR_MS 250
+int grd_limits(const grd_assignment *a, unsigned long *lim);
 
 #endif

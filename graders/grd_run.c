@@ -48,7 +48,7 @@ typedef struct {
     unsigned long k;
     bool ended, status, timeout, tampered, flood;
     int exit, sig, pid;
-    unsigned long allocs;
+    unsigned long allocs, cpu_ms;
     char *out;               /* what the code printed (visible tests only), escaped */
     json_t *obs;
     char *fail;
@@ -85,6 +85,7 @@ typedef struct {
     sym syms[MAX_SYMS];
     size_t nsyms;
     const char *dbg;         /* the program, for addr2line: "prog" or "prog_vis" */
+    const grd_timing *tm;    /* per-test limits and CPU times, or NULL */
 } ctx;
 
 /* ---- parsing the report -------------------------------------------------- */
@@ -296,6 +297,7 @@ static void parse_report(const char *data, size_t len, const char *token, report
             cur->sig = (int)ufield(rest, "sig", 10);
             cur->pid = (int)ufield(rest, "pid", 10);
             cur->timeout = ufield(rest, "timeout", 10) != 0;
+            cur->cpu_ms = ufield(rest, "cpu", 10);
             cur->flood = ufield(rest, "flood", 10) != 0;
             /* The child's word that it ended counts only if it also
              * exited normally, as the server saw. */
@@ -1016,16 +1018,23 @@ static void printed(sbuf *fb, const char *esc)
 
 /* A test that ran out of time: where its code was when it was stopped,
  * when the student's own line can be found. */
-static void spin_words(const ctx *c, const run *r, sbuf *fb)
+static void spin_words(const ctx *c, const grd_test *t, const run *r, sbuf *fb)
 {
-    char loc[96];
+    char loc[96], lim[160] = "";
+    size_t ti = (size_t)(t - c->a->tests);
+    if (c->tm && c->tm->lim && c->tm->lim[ti] && c->tm->lim[ti] < c->a->test_ms)
+        snprintf(lim, sizeof lim, " after %lu ms of CPU time (its limit: %d times what the "
+                 "reference solution needs, at least %d ms)", c->tm->lim[ti], GRD_CALIB_FACTOR,
+                 GRD_CALIB_FLOOR_MS);
+    else
+        snprintf(lim, sizeof lim, " after %lu ms of CPU time", c->a->test_ms);
     for (size_t i = 0; i < r->nev; i++)
         if (r->evs[i].type == EV_SPIN && student_loc(c, &r->evs[i], r->evs[i].pcs, loc, sizeof loc)) {
-            sb_add(fb, "the test took too long: it was still running at %s when it was stopped "
-                       "(an endless loop?)\n", loc);
+            sb_add(fb, "the test took too long: it was still running at %s when it was stopped%s "
+                       "(an endless loop?)\n", loc, lim);
             return;
         }
-    sb_add(fb, "the test took too long (an endless loop?)\n");
+    sb_add(fb, "the test took too long: it was stopped%s (an endless loop?)\n", lim);
 }
 
 static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *tests)
@@ -1039,7 +1048,7 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
 
     if (A && A->timeout && !B) {
         status = "timeout"; /* the fork server skips the second run of a hang */
-        spin_words(c, A, &fb);
+        spin_words(c, t, A, &fb);
         ok = false;
         goto done;
     }
@@ -1052,7 +1061,7 @@ static void grade_function_test(ctx *c, const grd_test *t, report *rp, json_t *t
     int ne = run_errors(c, A, errs, note, sizeof note) + run_errors(c, B, errs, note, sizeof note);
     if (A->timeout || B->timeout) {
         status = "timeout";
-        spin_words(c, A->timeout ? A : B, &fb);
+        spin_words(c, t, A->timeout ? A : B, &fb);
         ok = false;
     } else if (!A->ended || !B->ended || A->exit || B->exit || A->sig || B->sig) {
         status = "error";
@@ -1174,10 +1183,14 @@ static int run_server(ctx *c, const char *prog, bool visible, bool others, const
         if (!others && !!strcmp(t->visibility, "visible") == visible)
             continue;
         plan += 2 + (t->on_fail ? MAX_INJ : 0);
+        /* The test's own limit, from the reference's time (grd_calib.c). */
+        char lim[24] = "";
+        if (c->tm && c->tm->lim && c->tm->lim[i])
+            snprintf(lim, sizeof lim, " %lu", c->tm->lim[i]);
         if (t->on_fail)
-            sb_add(&in, "inj %s\nrun %s 1 0\n", t->name, t->name);
+            sb_add(&in, "inj %s%s\nrun %s 1 0%s\n", t->name, lim, t->name, lim);
         else
-            sb_add(&in, "run %s 0 0\nrun %s 1 0\n", t->name, t->name);
+            sb_add(&in, "run %s 0 0%s\nrun %s 1 0%s\n", t->name, lim, t->name, lim);
     }
     sbx_policy_set_memory(p, a->memory_mb << 20);
     sbx_policy_set_wall_ms(p, a->wall_ms);
@@ -1198,6 +1211,10 @@ static int run_server(ctx *c, const char *prog, bool visible, bool others, const
     parse_report(res.fd3.data, res.fd3.len, token, &rp, false, plan);
     for (size_t i = 0; i < rp.n; i++)
         want_run_syms(c, &rp.r[i]);
+    for (size_t i = 0; c->tm && c->tm->cpu && i < rp.n; i++)
+        for (size_t j = 0; j < a->ntests; j++)
+            if (!strcmp(a->tests[j].name, rp.r[i].test) && rp.r[i].cpu_ms > c->tm->cpu[j])
+                c->tm->cpu[j] = rp.r[i].cpu_ms;
     if (symbolize(c, err, errlen))
         goto out;
     for (size_t i = 0; i < a->ntests; i++) {
@@ -1973,7 +1990,7 @@ static int grd_run_programs(ctx *c, const char *token, json_t *doc, char *err, s
 }
 
 int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files, size_t nfiles,
-                  const char *token, json_t *doc, char *err, size_t errlen)
+                  const char *token, const grd_timing *tm, json_t *doc, char *err, size_t errlen)
 {
     ctx *c = calloc(1, sizeof *c);
     int rc = -1;
@@ -1985,6 +2002,7 @@ int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files, 
     c->box = box;
     c->files = files;
     c->nfiles = nfiles;
+    c->tm = tm;
     if (a->kind == GRD_FUNCTIONS)
         rc = run_functions(c, token, doc, err, errlen);
     else

@@ -34,7 +34,7 @@ time, and the pair fails when:
     hidden test's name or a string listed on a "secret:" line of that
     comment (what the fixture tries to read back from hidden inputs).
 A grade that fails (memgrade exits non-zero) fails the pair."""
-import glob, json, os, subprocess, sys, tempfile, time
+import glob, json, os, re, subprocess, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 
 memgrade, src, which = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -64,6 +64,13 @@ def kinds(doc):
     return {e["kind"] for e in doc["memory_errors"]}
 
 
+def calibrated_limit(output):
+    """The test was stopped at its own limit, from the reference's time
+    (graders/grd_calib.c), well under the manifest's 2000 ms."""
+    m = re.search(r"after (\d+) ms of CPU time \(its limit: 20 times what the reference", output)
+    return bool(m) and 250 <= int(m.group(1)) < 2000
+
+
 def test_output(doc, name):
     return next((t["output"] for t in doc["tests"] if t["name"] == name), "")
 
@@ -85,7 +92,8 @@ TAMPER = {
     "kill_server.c": lambda d: d["score"] == 0,
     "forge_observation.c": lambda d: test_status(d, "dup_basic") != "passed" and test_status(d, "concat_basic") != "passed",
     "hang_everywhere.c": lambda d: d["score"] == 0 and test_status(d, "dup_basic") == "timeout" and d["duration_ms"] < 90000
-                                   and "still running at mystr.c:7 " in test_output(d, "dup_basic"),
+                                   and "still running at mystr.c:7 " in test_output(d, "dup_basic")
+                                   and calibrated_limit(test_output(d, "dup_basic")),
     "hide_in_section.c": lambda d: {"leak", "unchecked_alloc_failure"} <= kinds(d),
     "redefine_write.c": lambda d: d["status"] == "compile_error" and "a C library function" in d["compile"]["output"],
     "output_flood.c": lambda d: all(test_status(d, n) == "passed" for n in ("dup_basic", "dup_null", "dup_long", "dup_alloc_failure")),
