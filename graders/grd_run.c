@@ -31,7 +31,7 @@ enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM, EV_SPIN };
 typedef struct {
     enum ev_type type;
     char kind[24], what[24];
-    int sig, nr;
+    int sig, nr, width;      /* width: bytes the faulting access moved, 0 unknown */
     bool write;
     long off;
     size_t size, bytes;
@@ -176,6 +176,7 @@ static void add_ev(run *r, const char *rest, enum ev_type type)
     const char *o = field(rest, "off");
     e->off = o ? strtol(o, NULL, 10) : 0;
     e->size = ufield(rest, "size", 10);
+    e->width = (int)ufield(rest, "w", 10);
     e->bytes = ufield(rest, "bytes", 10);
     e->count = ufield(rest, "count", 10);
     parse_pcs(field(rest, "pcs"), e->pcs);
@@ -471,6 +472,8 @@ static const struct {
     {"heap_overflow", "found_at_free", "wrote past the end of a {size}-byte heap block (allocated at {alloc}); noticed when it was freed: not allocating enough memory?"},
     {"heap_overflow", "found_before", "wrote before the start of a {size}-byte heap block (allocated at {alloc}); noticed when it was freed: an index that went below 0?"},
     {"heap_overflow", "before", "{rw} memory {before} byte(s) before the start of a {size}-byte heap block (allocated at {alloc})"},
+    {"heap_overflow", "at_end_byte", "{rw} the byte right after the end of a {size}-byte heap block (allocated at {alloc}): one byte too few was allocated, or the index went one too far (a string needs strlen(s) + 1 bytes, for its '\\0')"},
+    {"heap_overflow", "at_end_wide", "{rw} memory right after the end of a {size}-byte heap block (allocated at {alloc}): the block is smaller than what the code stores in it (an array of n elements needs n * sizeof *p bytes: the size of an element, not of a pointer)"},
     {"heap_overflow", "at_end", "{rw} memory right after the end of a {size}-byte heap block (allocated at {alloc}): the block is smaller than what the code stores in it (a string needs strlen(s) + 1 bytes, for its '\\0'; an array of n elements n * sizeof *p)"},
     {"heap_overflow", NULL, "{rw} memory {past} byte(s) past the end of a {size}-byte heap block (allocated at {alloc}): an index or a length that runs past the block (the last of n elements is [n - 1])"},
     {"use_after_free", NULL, "{rw} memory after freeing it (a dangling pointer): the {size}-byte block allocated at {alloc} was freed at {free}"},
@@ -769,7 +772,10 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
          * the end", never a count of bytes it cannot know. */
         else if (!strcmp(kind, "heap_overflow") && !strcmp(what, "fault") && e->size &&
                  e->off == (long)e->size)
-            what = "at_end";
+            /* By the width of the student's own access where it is known:
+             * one byte is a string's '\0' (or an index one too far), more
+             * an element that does not fit. */
+            what = e->width == 1 ? "at_end_byte" : e->width > 1 ? "at_end_wide" : "at_end";
         if (!strcmp(what, "found_at_free") && e->off < 0)
             what = "found_before";
         if (!strcmp(what, "found_at_free") && ha && already(test_errs, "heap_overflow", aloc))

@@ -1414,10 +1414,17 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
             static const uintptr_t none[MGRT_FRAMES];
             /* x86 page-fault error code, bit 1: the access was a write. */
             int wr = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-            mgrt_rep("err %s what=fault sig=%d rw=%c addr=%lx size=%zu off=%ld nr=%d pcs=%s "
+            /* The access's width, by the student's own code (a library
+             * function's copy says nothing of the data). */
+            int w = 0;
+            if (b && in_exe(pc)) {
+                int len = mgrt_insn_len((const unsigned char *)pc);
+                w = len ? mgrt_insn_width((const unsigned char *)pc, len) : 0;
+            }
+            mgrt_rep("err %s what=fault sig=%d rw=%c addr=%lx size=%zu off=%ld w=%d nr=%d pcs=%s "
                      "apcs=%s fpcs=%s",
                      kind, sig, wr ? 'w' : 'r', (unsigned long)si->si_addr, b ? b->size : 0, off,
-                     sig == SIGSYS ? si->si_syscall : -1, fmt_pcs(s1, sizeof s1, st),
+                     w, sig == SIGSYS ? si->si_syscall : -1, fmt_pcs(s1, sizeof s1, st),
                      fmt_pcs(s2, sizeof s2, b ? b->apc : none),
                      fmt_pcs(s3, sizeof s3, b ? b->fpc : none));
         }

@@ -290,3 +290,28 @@ static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
     }
     return i == len;
 }
+
+/* How many bytes the memory access of the instruction at p (length len)
+ * moves, for a plain load (mgrt_insn_load) or store (mov m, r / mov m, imm);
+ * 0 when it is not one of those. The engine words an overflow by it: one
+ * byte past a string's end is its '\0', four or eight an element. */
+static int mgrt_insn_width(const unsigned char *p, int len)
+{
+    mgrt_load ld;
+    if (mgrt_insn_load(p, len, &ld))
+        return ld.src;
+    int i = 0, opsz16 = 0, rexw = 0;
+    while (i < len && (p[i] == 0x66 || p[i] == 0x67 || p[i] == 0xF0 || p[i] == 0xF2 ||
+                       p[i] == 0xF3 || p[i] == 0x2E || p[i] == 0x36 || p[i] == 0x3E ||
+                       p[i] == 0x26 || p[i] == 0x64 || p[i] == 0x65))
+        opsz16 |= p[i++] == 0x66;
+    if (i < len && (p[i] & 0xF0) == 0x40)
+        rexw = (p[i++] >> 3) & 1;
+    if (i + 1 >= len || (p[i + 1] >> 6) == 3)
+        return 0; /* no memory operand */
+    switch (p[i]) {
+    case 0x88: case 0xC6: return 1;
+    case 0x89: case 0xC7: return rexw ? 8 : opsz16 ? 2 : 4;
+    default: return 0;
+    }
+}

@@ -134,6 +134,7 @@ PROGRAMS = {
     "destroy_reads_freed.c": [("use_after_free", 23)],
     "write_before_block.c": [("heap_overflow", 13)],
     "local_unset.c": [("uninitialized_read", 9)],  # from gcc: reported, not charged
+    "overflow_widths.c": [("heap_overflow", 15), ("heap_overflow", 17)],
     "lecture_double_free.c": ("double_free", 9),
     "lecture_too_small.c": ("heap_overflow", 10),
     "recursion_overflow.c": ("stack_overflow", 8),
@@ -146,6 +147,12 @@ PROGRAMS = {
     "retry_malloc.c": ("unchecked_alloc_failure", 11),      # retried forever: the malloc line
 }
 
+
+# what the message at a line must say: worded by the access, not generic
+MESSAGES = {
+    "overflow_widths.c": [(15, "a string needs strlen(s) + 1 bytes"),
+                          (17, "an array of n elements needs n * sizeof *p bytes")],
+}
 
 # errors found at compile time, shown but not taken off any test's score
 NOT_CHARGED = {"local_unset.c"}
@@ -162,6 +169,10 @@ def run_program(path):
     errs = [(e["kind"], e["location"]) for e in doc["memory_errors"]]
     if isinstance(want, list):
         exact = sorted((k, "hostile.c:%d" % l) for k, l in want)
+        for line, words in MESSAGES.get(name, []):
+            said = [e["message"] for e in doc["memory_errors"] if e["location"] == "hostile.c:%d" % line]
+            if not any(words in m for m in said) or any(("strlen(s)" in m) == ("sizeof *p" in m) for m in said):
+                return name, "line %d should say only %r: %s" % (line, words, said)
         charged = name not in NOT_CHARGED
         if sorted(errs) != exact or (doc["score"] != 0) == charged:
             return name, "expected exactly %s and score 0, got %s with %s" % (exact, doc["score"], errs)

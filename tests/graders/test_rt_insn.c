@@ -115,6 +115,29 @@ static int check_loads(void)
         fprintf(stderr, "a non-load was taken for a load\n");
         bad = 1;
     }
+    /* Widths of stores (and loads) the engine words overflows by. */
+    static const struct {
+        unsigned char b[12];
+        int w;
+    } widths[] = {
+        {{0x88, 0x10}, 1},                          /* mov %dl,(%rax) */
+        {{0xc6, 0x04, 0x10, 0x00}, 1},              /* movb $0,(%rax,%rdx) */
+        {{0x89, 0x10}, 4},                          /* mov %edx,(%rax) */
+        {{0x66, 0x89, 0x10}, 2},                    /* mov %dx,(%rax) */
+        {{0x48, 0x89, 0x10}, 8},                    /* mov %rdx,(%rax) */
+        {{0xc7, 0x00, 0x00, 0x00, 0x00, 0x00}, 4},  /* movl $0,(%rax) */
+        {{0x48, 0x8b, 0x40, 0x08}, 8},              /* a load: mov 8(%rax),%rax */
+        {{0x89, 0xc2}, 0},                          /* mov %eax,%edx: no memory */
+        {{0x48, 0x01, 0x10}, 0},                    /* add %rdx,(%rax): not a plain move */
+    };
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+        int len = mgrt_insn_len(widths[i].b);
+        if (mgrt_insn_width(widths[i].b, len) != widths[i].w) {
+            fprintf(stderr, "width %zu: %d, not %d\n", i, mgrt_insn_width(widths[i].b, len),
+                    widths[i].w);
+            bad = 1;
+        }
+    }
     return bad;
 }
 
