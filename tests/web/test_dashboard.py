@@ -51,7 +51,7 @@ for name, role in [("prof", "instructor"), ("teach", "student"), ("assist", "stu
                    ("othta", "student"), ("s1", "student"), ("s2", "student"), ("s3", "student"),
                    ("s4", "student"), ("s5", "student"), ("s6", "student")]:
     tok[name] = add_user(db, name, role)
-for name in ("teach", "assist", "othta", "s1"):
+for name in ("prof", "teach", "assist", "othta", "s1"):
     set_password(db, name)
 cli("course", "add", "os", "--title", TITLE)
 cli("course", "add", "other", "--title", "Another course")
@@ -157,6 +157,10 @@ check(st == 200 and "Another course" in page and "/dashboard/os/" not in page,
       "a TA of another course sees only theirs on /dashboard")
 st, _, page = s1.request("GET", "/dashboard")
 check(st == 200 and "not a TA or instructor" in page, "a student's /dashboard says there is nothing")
+st, _, page = session("prof").request("GET", "/dashboard")
+check(st == 200 and all('id="course-%s"' % c in page for c in ("default", "os", "other")) and
+      'href="/dashboard/default/mystr"' in page,
+      "a global instructor sees every course, the default one with the whole catalog")
 
 # ---- /dashboard ----------------------------------------------------------------------------
 st, _, page = teach.request("GET", "/dashboard")
