@@ -617,6 +617,8 @@ static void block_svg(web_buf *b, const char *kind, const char *msg, const char 
             off = size + past - 1;
         else if (before > 0)
             off = -before;
+        else if (strstr(msg, "before the start") && size >= 0)
+            off = -1, known = 0; /* found when freed: somewhere before it */
         else if (size >= 0)
             off = size, known = 0; /* found when freed: somewhere past the end */
         else
@@ -660,9 +662,12 @@ static void block_svg(web_buf *b, const char *kind, const char *msg, const char 
     else if (off >= size)
         snprintf(label, sizeof label, "A %ld-byte heap block (bytes 0 to %ld); the code wrote "
                                       "somewhere past its end.", size, size - 1);
-    else
+    else if (known)
         snprintf(label, sizeof label, "A %ld-byte heap block; the access landed %ld byte(s) "
                                       "before its start.", size, -off);
+    else
+        snprintf(label, sizeof label, "A %ld-byte heap block; the code wrote somewhere before "
+                                      "its start.", size);
     web_printf(b, "<figure class=\"block\"><svg role=\"img\" aria-label=\"%s\" "
                   "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" class=\"blocksvg\">"
                   "<title>%s</title>",
@@ -708,7 +713,7 @@ static void block_svg(web_buf *b, const char *kind, const char *msg, const char 
                    freed ? "access inside the freed block"
                    : off == size ? "1 byte past the end"
                    : off > size ? (known ? "past the end" : "somewhere past the end")
-                   : "before the start");
+                   : known ? "before the start" : "somewhere before the start");
     }
     web_raw(b, "</svg><figcaption>");
     web_printf(b, "%s", label);
