@@ -44,7 +44,7 @@ int vec_pop(vector *v, int *out)
         return -1;
     v->len--;
     *out = v->data[v->len];
-    if (v->cap > 8 && v->len <= v->cap / 4) {
+    if (v->cap > 8 && v->len == v->cap / 4) {
         int *smaller = realloc(v->data, v->cap / 2 * sizeof(int));
         if (smaller != NULL)
             v->data = smaller;
