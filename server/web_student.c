@@ -598,9 +598,11 @@ static long num_before(const char *msg, const char *suffix)
 
 /* The block of a heap error, drawn: one cell per byte (the middle elided
  * when large), the bytes around it, and where the access landed. The
- * numbers come from the message the grader wrote (SPEC §4 has no field for
- * them). */
-static void block_svg(web_buf *b, const char *kind, const char *msg, const char *alloc)
+ * numbers come from the error's "block" (size, offset, how it was seen),
+ * which the graders add to heap errors; results stored before it existed
+ * are read from the message's words. */
+static void block_svg(web_buf *b, const char *kind, const char *msg, const char *alloc,
+                      const json_t *blk)
 {
     long size = num_after(msg, "of a ", "-byte heap block");
     if (size < 0)
@@ -608,7 +610,15 @@ static void block_svg(web_buf *b, const char *kind, const char *msg, const char 
     int freed = !strcmp(kind, "use_after_free") || !strcmp(kind, "double_free");
     long off = 0; /* the bad byte's offset from the block start */
     int known = 1;
-    if (!strcmp(kind, "heap_overflow")) {
+    if (json_is_integer(json_object_get(blk, "size"))) {
+        /* The grader's own figures (its "block"): no words to read. */
+        size = (long)json_integer_value(json_object_get(blk, "size"));
+        off = (long)json_integer_value(json_object_get(blk, "offset"));
+        const char *seen = json_string_value(json_object_get(blk, "seen"));
+        known = !seen || strcmp(seen, "at_free");
+        if (!known)
+            off = off < 0 ? -1 : size;
+    } else if (!strcmp(kind, "heap_overflow")) {
         long past = num_before(msg, " byte(s) past the end");
         long before = num_before(msg, " byte(s) before the start");
         if (strstr(msg, "right after the end") && size >= 0)
@@ -752,7 +762,8 @@ static void memory_errors(web_buf *b, const json_t *errs, const src_set *s)
         }
         web_raw(b, ".</p>\n");
         if (kind && jstr(e, "message"))
-            block_svg(b, kind, jstr(e, "message"), jstr(e, "alloc_location"));
+            block_svg(b, kind, jstr(e, "message"), jstr(e, "alloc_location"),
+                      json_object_get(e, "block"));
         if (k >= 0)
             web_printf(b, "<p class=\"lesson\">%s</p>\n", kinds[k].lesson);
         json_t *stack = json_object_get(e, "stack");
