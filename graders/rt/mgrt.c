@@ -1314,32 +1314,88 @@ static void leak_report(unsigned long since);
 static unsigned resumed_total;
 static struct { uintptr_t pc; unsigned n; } resumed_at[MGRT_RESUME_PCS];
 
-/* Byte a as the code would have read it: from b's readable pages, from the
- * copy of a freed block, else 0 (a guard page has no contents). */
-static unsigned char byte_at(const blk *b, uintptr_t a)
+/* Bytes the code stored past a live block, into its guard page, kept so
+ * that reading them back gives what was stored (as the heap's slack would
+ * have, without the checker). The latest store of an address wins. */
+#define MGRT_SCRATCH 1024
+static struct {
+    uintptr_t a;
+    unsigned char v;
+} scratch[MGRT_SCRATCH];
+static size_t nscratch;
+
+/* The quarantine slot whose copy holds freed block b's first bytes; -1. */
+static long shadow_slot(const blk *b)
 {
-    if (b->state == B_LIVE && !b->compact) {
-        uintptr_t lo = b->map + (b->pattern ? CFG.pg : 0), hi = b->map + b->maplen - CFG.pg;
-        return a >= lo && a < hi ? *(const unsigned char *)a : 0;
-    }
-    if (b->state != B_FREED || a < b->user || a >= b->user + b->size || a - b->user >= MGRT_SHADOW)
-        return 0;
     size_t idx = (size_t)(b - S.recs);
     for (size_t i = 0; i < S.quar_n; i++) {
         size_t slot = (S.quar_head + i) % MGRT_QUAR_COUNT;
         if (S.quar[slot] == idx)
-            return quar_shadow[slot][a - b->user];
+            return (long)slot;
     }
-    return 0;
+    return -1;
+}
+
+/* Where byte a of the block's mapping really is, when it can be touched:
+ * b's readable pages. */
+static int readable(const blk *b, uintptr_t a)
+{
+    uintptr_t lo = b->map + (b->pattern ? CFG.pg : 0), hi = b->map + b->maplen - CFG.pg;
+    return b->state == B_LIVE && !b->compact && a >= lo && a < hi;
+}
+
+/* Byte a as the code would have read it: from b's readable pages, from what
+ * was stored past it, from the copy of a freed block, else 0. */
+static unsigned char byte_at(const blk *b, uintptr_t a)
+{
+    if (readable(b, a))
+        return *(const unsigned char *)a;
+    if (b->state == B_LIVE) {
+        for (size_t i = nscratch; i-- > 0;)
+            if (scratch[i].a == a)
+                return scratch[i].v;
+        return 0;
+    }
+    long slot;
+    if (b->state != B_FREED || a < b->user || a >= b->user + b->size ||
+        a - b->user >= MGRT_SHADOW || (slot = shadow_slot(b)) < 0)
+        return 0;
+    return quar_shadow[slot][a - b->user];
+}
+
+/* Byte a stored as the code meant to: into b's readable pages, aside for
+ * its guard page, into the copy of a freed block; else dropped. */
+static void byte_put(const blk *b, uintptr_t a, unsigned char v)
+{
+    if (readable(b, a)) {
+        *(unsigned char *)a = v;
+        return;
+    }
+    if (b->state == B_LIVE) {
+        for (size_t i = nscratch; i-- > 0;)
+            if (scratch[i].a == a) {
+                scratch[i].v = v;
+                return;
+            }
+        if (nscratch < MGRT_SCRATCH) {
+            scratch[nscratch].a = a;
+            scratch[nscratch++].v = v;
+        }
+        return;
+    }
+    long slot;
+    if (b->state == B_FREED && a >= b->user && a < b->user + b->size &&
+        a - b->user < MGRT_SHADOW && (slot = shadow_slot(b)) >= 0)
+        quar_shadow[slot][a - b->user] = v;
 }
 
 static const int greg_of[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
                                 REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
                                 REG_R12, REG_R13, REG_R14, REG_R15};
 
-/* Whether the fault at pc may be stepped over, and if so does it: a load
- * into a register gets the value (byte_at), any other access is skipped
- * (a store is dropped). */
+/* Whether the fault at pc may be stepped over, and if so does it: a plain
+ * store is kept (byte_put), a load into a register gets the value
+ * (byte_at), any other access is skipped (a vector store is dropped). */
 static int resume(ucontext_t *uc, uintptr_t pc, const blk *b)
 {
     if (pc >= CFG.rt_lo && pc < CFG.rt_hi)
@@ -1357,7 +1413,20 @@ static int resume(ucontext_t *uc, uintptr_t pc, const blk *b)
         return 0;
     greg_t *g = uc->uc_mcontext.gregs;
     mgrt_load ld;
-    if (mgrt_insn_load(code, len, &ld)) {
+    if (mgrt_insn_mov(code, len, &ld) && ld.store) {
+        uintptr_t ea = (uintptr_t)ld.disp;
+        if (ld.base == -2)
+            ea += pc + (uintptr_t)len;
+        else if (ld.base >= 0)
+            ea += (uintptr_t)g[greg_of[ld.base]];
+        if (ld.index >= 0)
+            ea += (uintptr_t)g[greg_of[ld.index]] * (uintptr_t)ld.scale;
+        uint64_t v = ld.reg < 0 ? (uint64_t)ld.imm : (uint64_t)g[greg_of[ld.reg]];
+        if (ld.high8)
+            v >>= 8;
+        for (int k = 0; k < ld.src; k++)
+            byte_put(b, ea + (uintptr_t)k, (unsigned char)(v >> (8 * k)));
+    } else if (mgrt_insn_load(code, len, &ld)) {
         uintptr_t ea = (uintptr_t)ld.disp;
         if (ld.base == -2)
             ea += pc + (uintptr_t)len;

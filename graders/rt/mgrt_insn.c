@@ -184,28 +184,31 @@ static int mgrt_insn_len(const unsigned char *p)
     return i <= 15 ? i : 0;
 }
 
-/* A load into a general-purpose register, the one kind of access whose
- * effect the fault handler emulates when it steps over it (so that
- * `p = p->next` on a freed node reads what the node held, as it would
- * without the checker): mov r, m; movzx; movsx; movsxd. */
+/* A plain move between a general-purpose register (or an immediate) and
+ * memory: the accesses whose effect the fault handler emulates when it
+ * steps over them. A load gets its value (so that `p = p->next` on a freed
+ * node reads what the node held, as it would without the checker); a store
+ * past a block's end is kept aside, so that reading it back gives what was
+ * stored, as it would have been in the heap's slack. mov r, m; mov m, r;
+ * mov m, imm; movzx; movsx; movsxd. */
 typedef struct {
-    int reg;          /* destination, x86 numbering 0..15 */
-    int high8;        /* AH, CH, DH, BH (no REX, reg 4..7 of an 8-bit load) */
-    int dst;          /* destination width in bytes: 1, 2, 4 or 8 */
-    int src;          /* bytes read: 1, 2, 4 or 8 */
+    int store;        /* 1: register or immediate to memory; 0: a load */
+    int reg;          /* the register, x86 numbering 0..15; -1 for an immediate */
+    int high8;        /* AH, CH, DH, BH (no REX, reg 4..7 of an 8-bit move) */
+    int dst;          /* a load's destination width in bytes: 1, 2, 4 or 8 */
+    int src;          /* bytes moved in memory: 1, 2, 4 or 8 */
     int sign;         /* sign-extend (movsx, movsxd) rather than zero */
+    int64_t imm;      /* a store's immediate, sign-extended */
     int base, index;  /* x86 numbering, -1 for none; base -2: RIP-relative */
     int scale;
     long disp;
-    int seg;          /* an fs/gs override: not emulated */
 } mgrt_load;
 
-/* Fills *ld when the instruction at p (length len) is such a load with a
- * memory source; 0 otherwise. */
-static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
+/* Fills *ld when the instruction at p (length len) is such a move with a
+ * memory operand and no segment override; 0 otherwise. */
+static int mgrt_insn_mov(const unsigned char *p, int len, mgrt_load *ld)
 {
-    int i = 0, opsz16 = 0, rex = 0, addr32 = 0;
-    ld->seg = 0;
+    int i = 0, opsz16 = 0, rex = 0, addr32 = 0, seg = 0;
     for (; i < len; i++) {
         unsigned char b = p[i];
         if (b == 0x66)
@@ -213,22 +216,30 @@ static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
         else if (b == 0x67)
             addr32 = 1;
         else if (b == 0x64 || b == 0x65)
-            ld->seg = 1;
+            seg = 1;
         else if (!(b == 0xF0 || b == 0xF2 || b == 0xF3 || b == 0x2E || b == 0x36 || b == 0x3E ||
                    b == 0x26))
             break;
     }
     if (i < len && (p[i] & 0xF0) == 0x40)
         rex = p[i++];
-    if (i >= len || ld->seg || addr32)
+    if (i >= len || seg || addr32)
         return 0;
-    int w = (rex >> 3) & 1, full = w ? 8 : opsz16 ? 2 : 4;
+    int w = (rex >> 3) & 1, full = w ? 8 : opsz16 ? 2 : 4, immw = 0;
     unsigned op = p[i++];
     ld->sign = 0;
-    if (op == 0x8B) {
+    ld->store = 0;
+    ld->imm = 0;
+    if (op == 0x8B || op == 0x89) {
         ld->dst = ld->src = full;
-    } else if (op == 0x8A) {
+        ld->store = op == 0x89;
+    } else if (op == 0x8A || op == 0x88) {
         ld->dst = ld->src = 1;
+        ld->store = op == 0x88;
+    } else if (op == 0xC6 || op == 0xC7) {
+        ld->dst = ld->src = op == 0xC6 ? 1 : full;
+        ld->store = 1;
+        immw = op == 0xC6 ? 1 : full == 2 ? 2 : 4;
     } else if (op == 0x63 && w) {
         ld->dst = 8, ld->src = 4, ld->sign = 1;
     } else if (op == 0x0F && i < len &&
@@ -244,8 +255,10 @@ static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
         return 0;
     unsigned modrm = p[i++], mod = modrm >> 6, rm = modrm & 7;
     if (mod == 3)
-        return 0; /* a register source: it did not fault */
-    ld->reg = (int)((modrm >> 3) & 7) | ((rex & 4) << 1);
+        return 0; /* a register operand: it did not fault */
+    if (immw && ((modrm >> 3) & 7))
+        return 0; /* C6/C7 /1../7 are not moves */
+    ld->reg = immw ? -1 : (int)((modrm >> 3) & 7) | ((rex & 4) << 1);
     ld->high8 = ld->dst == 1 && !rex && ld->reg >= 4;
     if (ld->high8)
         ld->reg -= 4;
@@ -288,30 +301,33 @@ static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
         ld->disp = d;
         i += 4;
     }
+    if (immw == 1) {
+        ld->imm = (int8_t)p[i];
+    } else if (immw == 2) {
+        int16_t v;
+        memcpy(&v, p + i, 2);
+        ld->imm = v;
+    } else if (immw == 4) {
+        int32_t v;
+        memcpy(&v, p + i, 4);
+        ld->imm = v;
+    }
+    i += immw;
     return i == len;
 }
 
+/* A load into a register (mgrt_insn_mov, not a store). */
+static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
+{
+    return mgrt_insn_mov(p, len, ld) && !ld->store;
+}
+
 /* How many bytes the memory access of the instruction at p (length len)
- * moves, for a plain load (mgrt_insn_load) or store (mov m, r / mov m, imm);
- * 0 when it is not one of those. The engine words an overflow by it: one
- * byte past a string's end is its '\0', four or eight an element. */
+ * moves, for a plain move (mgrt_insn_mov); 0 when it is not one. The
+ * engine words an overflow by it: one byte past a string's end is its
+ * '\0', four or eight an element. */
 static int mgrt_insn_width(const unsigned char *p, int len)
 {
     mgrt_load ld;
-    if (mgrt_insn_load(p, len, &ld))
-        return ld.src;
-    int i = 0, opsz16 = 0, rexw = 0;
-    while (i < len && (p[i] == 0x66 || p[i] == 0x67 || p[i] == 0xF0 || p[i] == 0xF2 ||
-                       p[i] == 0xF3 || p[i] == 0x2E || p[i] == 0x36 || p[i] == 0x3E ||
-                       p[i] == 0x26 || p[i] == 0x64 || p[i] == 0x65))
-        opsz16 |= p[i++] == 0x66;
-    if (i < len && (p[i] & 0xF0) == 0x40)
-        rexw = (p[i++] >> 3) & 1;
-    if (i + 1 >= len || (p[i + 1] >> 6) == 3)
-        return 0; /* no memory operand */
-    switch (p[i]) {
-    case 0x88: case 0xC6: return 1;
-    case 0x89: case 0xC7: return rexw ? 8 : opsz16 ? 2 : 4;
-    default: return 0;
-    }
+    return mgrt_insn_mov(p, len, &ld) ? ld.src : 0;
 }

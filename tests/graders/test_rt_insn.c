@@ -115,6 +115,26 @@ static int check_loads(void)
         fprintf(stderr, "a non-load was taken for a load\n");
         bad = 1;
     }
+    /* Stores: register or immediate, and what they carry. */
+    static const unsigned char st_reg[] = {0x4c, 0x89, 0x44, 0x24, 0x08}, /* mov %r8,8(%rsp) */
+        st_imm[] = {0xc7, 0x44, 0x90, 0xfc, 0xfe, 0xff, 0xff, 0xff},   /* movl $-2,-4(%rax,%rdx,4) */
+        st_byte[] = {0xc6, 0x00, 0x41},                                   /* movb $0x41,(%rax) */
+        not_mov[] = {0xc7, 0xc8, 0, 0, 0, 0};                             /* c7 /1: no move */
+    if (!mgrt_insn_mov(st_reg, 5, &ld) || !ld.store || ld.reg != 8 || ld.src != 8 ||
+        ld.base != 4 || ld.disp != 8 || ld.index != -1) {
+        fprintf(stderr, "mov %%r8,8(%%rsp) decoded wrong\n");
+        bad = 1;
+    }
+    if (!mgrt_insn_mov(st_imm, 8, &ld) || !ld.store || ld.reg != -1 || ld.imm != -2 ||
+        ld.src != 4 || ld.base != 0 || ld.index != 2 || ld.scale != 4 || ld.disp != -4) {
+        fprintf(stderr, "movl $-2,-4(%%rax,%%rdx,4) decoded wrong\n");
+        bad = 1;
+    }
+    if (!mgrt_insn_mov(st_byte, 3, &ld) || !ld.store || ld.imm != 0x41 || ld.src != 1 ||
+        mgrt_insn_mov(not_mov, 6, &ld)) {
+        fprintf(stderr, "movb $0x41,(%%rax) or c7 /1 decoded wrong\n");
+        bad = 1;
+    }
     /* Widths of stores (and loads) the engine words overflows by. */
     static const struct {
         unsigned char b[12];
