@@ -60,8 +60,11 @@ static int offer_of(api_req *r, db *d, const char *course, const char *assignmen
     int rc = db_offer_get(d, course, assignment, o);
     if (rc == DB_NOT_FOUND && !strcmp(course, DB_DEFAULT_COURSE) &&
         grd_catalog_find(r->s->catalog, assignment)) {
+        size_t n = strlen(assignment);
+        if (n >= sizeof o->assignment)
+            return DB_NOT_FOUND; /* no catalog name is that long */
         memset(o, 0, sizeof *o);
-        snprintf(o->assignment, sizeof o->assignment, "%s", assignment);
+        memcpy(o->assignment, assignment, n + 1);
         return DB_OK;
     }
     return rc;
