@@ -240,9 +240,12 @@ void web_page_begin(web_buf *b, api_req *r, const char *title)
         if (web_is_staff_anywhere(r))
             web_raw(b, "<li><a href=\"/dashboard\">Dashboard</a></li>\n");
         web_raw(b, "<li><a href=\"/welcome\">Help</a></li>\n</ul></nav>\n");
+        /* The account's global role only where it says something: a
+         * student account that teaches a course is staff there. */
+        int instr = is_instructor(r);
         web_printf(b, "<form class=\"who\" method=\"post\" action=\"/logout\">"
-                      "<span class=\"user\">Signed in as <strong>%s</strong> (%s)</span> ",
-                   r->user.name, db_role_name(r->user.role));
+                      "<span class=\"user\">Signed in as <strong>%s</strong>%s</span> ",
+                   r->user.name, instr ? " (instructor)" : "");
         web_csrf_field(b, r);
         web_raw(b, "<button type=\"submit\">Log out</button></form>\n");
     }
