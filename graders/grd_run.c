@@ -17,7 +17,8 @@
 #include "grd_int.h"
 
 #define NFR 8
-#define MAX_EVS 64          /* per run: beyond that, more of the same */
+#define MAX_EVS 128         /* per run: beyond that, more of the same (a run that goes
+                             * on after faults reports up to 64 of them) */
 #define MAX_OBS 64          /* observed keys per run */
 #define MAX_SYMS 400
 #define MAX_INJ 64          /* injected failures per test (mgrt_srv.c) */

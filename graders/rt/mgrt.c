@@ -1413,7 +1413,7 @@ static int resume(ucontext_t *uc, uintptr_t pc, const blk *b)
         return 0;
     greg_t *g = uc->uc_mcontext.gregs;
     mgrt_load ld;
-    if (mgrt_insn_mov(code, len, &ld) && ld.store) {
+    if (mgrt_insn_mov(code, len, &ld)) {
         uintptr_t ea = (uintptr_t)ld.disp;
         if (ld.base == -2)
             ea += pc + (uintptr_t)len;
@@ -1421,35 +1421,30 @@ static int resume(ucontext_t *uc, uintptr_t pc, const blk *b)
             ea += (uintptr_t)g[greg_of[ld.base]];
         if (ld.index >= 0)
             ea += (uintptr_t)g[greg_of[ld.index]] * (uintptr_t)ld.scale;
-        uint64_t v = ld.reg < 0 ? (uint64_t)ld.imm : (uint64_t)g[greg_of[ld.reg]];
-        if (ld.high8)
-            v >>= 8;
-        for (int k = 0; k < ld.src; k++)
-            byte_put(b, ea + (uintptr_t)k, (unsigned char)(v >> (8 * k)));
-    } else if (mgrt_insn_load(code, len, &ld)) {
-        uintptr_t ea = (uintptr_t)ld.disp;
-        if (ld.base == -2)
-            ea += pc + (uintptr_t)len;
-        else if (ld.base >= 0)
-            ea += (uintptr_t)g[greg_of[ld.base]];
-        if (ld.index >= 0)
-            ea += (uintptr_t)g[greg_of[ld.index]] * (uintptr_t)ld.scale;
-        uint64_t v = 0;
-        for (int k = 0; k < ld.src; k++)
-            v |= (uint64_t)byte_at(b, ea + (uintptr_t)k) << (8 * k);
-        if (ld.sign && ld.src < 8 && (v >> (8 * ld.src - 1)) & 1)
-            v |= ~(uint64_t)0 << (8 * ld.src);
-        uint64_t *r = (uint64_t *)&g[greg_of[ld.reg]];
-        if (ld.high8)
-            *r = (*r & ~(uint64_t)0xFF00) | ((v & 0xFF) << 8);
-        else if (ld.dst == 1)
-            *r = (*r & ~(uint64_t)0xFF) | (v & 0xFF);
-        else if (ld.dst == 2)
-            *r = (*r & ~(uint64_t)0xFFFF) | (v & 0xFFFF);
-        else if (ld.dst == 4)
-            *r = v & 0xFFFFFFFFu;
-        else
-            *r = v;
+        if (ld.store) {
+            uint64_t v = ld.reg < 0 ? (uint64_t)ld.imm : (uint64_t)g[greg_of[ld.reg]];
+            if (ld.high8)
+                v >>= 8;
+            for (int k = 0; k < ld.src; k++)
+                byte_put(b, ea + (uintptr_t)k, (unsigned char)(v >> (8 * k)));
+        } else {
+            uint64_t v = 0;
+            for (int k = 0; k < ld.src; k++)
+                v |= (uint64_t)byte_at(b, ea + (uintptr_t)k) << (8 * k);
+            if (ld.sign && ld.src < 8 && (v >> (8 * ld.src - 1)) & 1)
+                v |= ~(uint64_t)0 << (8 * ld.src);
+            uint64_t *r = (uint64_t *)&g[greg_of[ld.reg]];
+            if (ld.high8)
+                *r = (*r & ~(uint64_t)0xFF00) | ((v & 0xFF) << 8);
+            else if (ld.dst == 1)
+                *r = (*r & ~(uint64_t)0xFF) | (v & 0xFF);
+            else if (ld.dst == 2)
+                *r = (*r & ~(uint64_t)0xFFFF) | (v & 0xFFFF);
+            else if (ld.dst == 4)
+                *r = v & 0xFFFFFFFFu;
+            else
+                *r = v;
+        }
     }
     g[REG_RIP] = (greg_t)(pc + (uintptr_t)len);
     resumed_at[i].pc = pc;
@@ -1473,10 +1468,11 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
         blk *b = NULL;
         long off = 0;
         const char *kind = classify(sig, si, uc, sp, &b, &off);
-        int again = 0; /* already reported at this instruction */
-        for (size_t i = 0; i < MGRT_RESUME_PCS && resumed_at[i].pc && !again; i++)
-            again = resumed_at[i].pc == pc;
-        if (!again) {
+        /* Every fault is reported, also one more at an instruction already
+         * stepped over: whether it was is in memory the student's code can
+         * write, and a run that goes on must never do so unreported (the
+         * engine says each error once). */
+        {
             uintptr_t st[MGRT_FRAMES];
             walk(pc, sp, fp, st);
             char s1[200], s2[200], s3[200];

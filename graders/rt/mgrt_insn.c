@@ -316,12 +316,6 @@ static int mgrt_insn_mov(const unsigned char *p, int len, mgrt_load *ld)
     return i == len;
 }
 
-/* A load into a register (mgrt_insn_mov, not a store). */
-static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
-{
-    return mgrt_insn_mov(p, len, ld) && !ld->store;
-}
-
 /* How many bytes the memory access of the instruction at p (length len)
  * moves, for a plain move (mgrt_insn_mov); 0 when it is not one. The
  * engine words an overflow by it: one byte past a string's end is its

@@ -16,6 +16,12 @@
 
 #include "../../graders/rt/mgrt_insn.c"
 
+/* A load into a register: a move that is not a store. */
+static int mgrt_insn_load(const unsigned char *p, int len, mgrt_load *ld)
+{
+    return mgrt_insn_mov(p, len, ld) && !ld->store;
+}
+
 static unsigned long total, wrong, undecoded;
 
 /* One objdump line: "  4011a6:\t48 89 e5 \tmov %rsp,%rbp". */
