@@ -4,10 +4,11 @@
 set -eu
 pkgs="build-essential cmake pkg-config gcc binutils libc6-dev
       libmicrohttpd-dev libsqlite3-dev libseccomp-dev libjansson-dev zlib1g-dev
-      libsodium-dev"
+      libsodium-dev libssl-dev libcurl4-openssl-dev"
 if [ "${1:-}" = "--test" ]; then
   pkgs="$pkgs util-linux iproute2 curl python3 bubblewrap hyperfine wrk valgrind clang
-        libclang-rt-dev chromium chromium-driver python3-selenium fonts-dejavu-core"
+        libclang-rt-dev chromium chromium-driver python3-selenium fonts-dejavu-core
+        python3-jwt python3-cryptography"
   # The page tests' axe-core comes from npm: Debian's npm unless one is
   # installed already (nodesource's node ships its own).
   command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"

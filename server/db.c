@@ -1,6 +1,7 @@
 /* db: SQLite storage and the durable job queue. Statements live in one
  * table (DB_STMTS) and are prepared once per connection. */
 #include "db.h"
+#include "db_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -160,6 +161,108 @@ static const char *const migrations[] = {
     "UPDATE results SET error_kinds = " ERROR_KINDS("memgrade_doc(document)") ";"
     "CREATE INDEX results_dashboard ON results(submission_id, status, score, max_score,"
     "  error_kinds);",
+    /* 8: LMS integration (SPEC §8). Platforms registered by the CLI and
+     * their deployments; the tool's own RSA keys (the current one has no
+     * retired_at) and each platform's public keys as last fetched; login
+     * states (bound to the browser by the hash of a cookie) and used nonces,
+     * both short-lived; who and what a launch mapped (sub → user, context →
+     * course, resource link → assignment and line item); and the outbox:
+     * one row per (line item, student) for grade passback, bumped (seq) when
+     * a newer result supersedes it, and one row per webhook event, each
+     * delivered with durable retry. Webhook targets per course. */
+    "CREATE TABLE lti_platforms("
+    "  id INTEGER PRIMARY KEY,"
+    "  issuer TEXT NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  auth_url TEXT NOT NULL,"
+    "  token_url TEXT NOT NULL,"
+    "  jwks_url TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (issuer, client_id));"
+    "CREATE TABLE lti_deployments("
+    "  platform_id INTEGER NOT NULL REFERENCES lti_platforms(id) ON DELETE CASCADE,"
+    "  deployment_id TEXT NOT NULL,"
+    "  PRIMARY KEY (platform_id, deployment_id)) WITHOUT ROWID;"
+    "CREATE TABLE lti_platform_keys("
+    "  platform_id INTEGER NOT NULL REFERENCES lti_platforms(id) ON DELETE CASCADE,"
+    "  kid TEXT NOT NULL,"
+    "  jwk TEXT NOT NULL,"
+    "  fetched_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (platform_id, kid)) WITHOUT ROWID;"
+    "CREATE TABLE lti_tool_keys("
+    "  kid TEXT PRIMARY KEY,"
+    "  private_pem TEXT NOT NULL,"
+    "  public_jwk TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  retired_at INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE lti_states("
+    "  hash BLOB PRIMARY KEY,"
+    "  platform_id INTEGER NOT NULL REFERENCES lti_platforms(id) ON DELETE CASCADE,"
+    "  nonce TEXT NOT NULL,"
+    "  browser BLOB NOT NULL,"
+    "  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE lti_nonces("
+    "  platform_id INTEGER NOT NULL REFERENCES lti_platforms(id) ON DELETE CASCADE,"
+    "  nonce TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (platform_id, nonce)) WITHOUT ROWID;"
+    "CREATE TABLE lti_users("
+    "  platform_id INTEGER NOT NULL REFERENCES lti_platforms(id) ON DELETE CASCADE,"
+    "  sub TEXT NOT NULL,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (platform_id, sub)) WITHOUT ROWID;"
+    "CREATE INDEX lti_users_user ON lti_users(user_id);"
+    "CREATE TABLE lti_contexts("
+    "  platform_id INTEGER NOT NULL REFERENCES lti_platforms(id) ON DELETE CASCADE,"
+    "  deployment_id TEXT NOT NULL,"
+    "  context_id TEXT NOT NULL,"
+    "  course_id TEXT NOT NULL REFERENCES courses(id),"
+    "  nrps_url TEXT,"
+    "  synced_at INTEGER,"
+    "  PRIMARY KEY (platform_id, deployment_id, context_id)) WITHOUT ROWID;"
+    "CREATE TABLE lti_links("
+    "  id INTEGER PRIMARY KEY,"
+    "  platform_id INTEGER NOT NULL REFERENCES lti_platforms(id) ON DELETE CASCADE,"
+    "  deployment_id TEXT NOT NULL,"
+    "  resource_link_id TEXT NOT NULL,"
+    "  course_id TEXT NOT NULL REFERENCES courses(id),"
+    "  assignment TEXT,"
+    "  lineitem_url TEXT,"
+    "  UNIQUE (platform_id, deployment_id, resource_link_id));"
+    "CREATE INDEX lti_links_course ON lti_links(course_id, assignment);"
+    "CREATE TABLE lti_launches("
+    "  link_id INTEGER NOT NULL REFERENCES lti_links(id) ON DELETE CASCADE,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  sub TEXT NOT NULL,"
+    "  last_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (link_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX lti_launches_user ON lti_launches(user_id);"
+    "CREATE TABLE webhooks("
+    "  course_id TEXT PRIMARY KEY REFERENCES courses(id),"
+    "  url TEXT NOT NULL,"
+    "  secret TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE outbox("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('score','webhook')),"
+    "  course_id TEXT NOT NULL,"
+    "  link_id INTEGER REFERENCES lti_links(id) ON DELETE CASCADE,"
+    "  user_id INTEGER,"
+    "  submission_id INTEGER,"
+    "  seq INTEGER NOT NULL DEFAULT 1,"
+    "  state TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (state IN ('pending','delivered','failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL,"
+    "  last_status INTEGER,"
+    "  last_error TEXT,"
+    "  payload TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  delivered_at INTEGER);"
+    "CREATE UNIQUE INDEX outbox_score ON outbox(link_id, user_id) WHERE kind = 'score';"
+    "CREATE INDEX outbox_due ON outbox(state, next_at);"
+    "CREATE INDEX outbox_course ON outbox(course_id, id);",
 };
 
 #define SUBMISSION_COLS                                                        \
@@ -373,6 +476,7 @@ static const char *const migrations[] = {
                  "             ORDER BY id LIMIT 1)"                           \
                  " RETURNING id, submission_id, attempts")                     \
     X(JOB_ASSIGNMENT, "SELECT assignment FROM submissions WHERE id = ?1")      \
+    X(JOB_SUBMISSION, "SELECT submission_id FROM jobs WHERE id = ?1")          \
     X(JOB_DONE, "UPDATE jobs SET state = 'done', finished_at = ?3"             \
                 " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2")    \
     X(RESULT_ADD, "INSERT INTO results(submission_id, status, score, max_score," \
@@ -568,6 +672,25 @@ static void tx_rollback(db *d)
 {
     if (!sqlite3_get_autocommit(d->h))
         exec1(d, ST_ROLLBACK);
+}
+
+sqlite3 *db_sqlite(db *d) { return d->h; }
+void db_log_error(db *d, const char *what) { db_log(d, what); }
+int db_tx_begin(db *d) { return tx_begin(d); }
+int db_tx_commit(db *d) { return tx_commit(d); }
+void db_tx_rollback(db *d) { tx_rollback(d); }
+void db_write_lock(void) { pthread_mutex_lock(&write_mu); }
+void db_write_unlock(void) { pthread_mutex_unlock(&write_mu); }
+
+sqlite3_stmt *db_prepare(db *d, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(d->h, sql, -1, &s, NULL) != SQLITE_OK) {
+        db_log(d, sql);
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
 }
 
 static int migrate(db *d, char *err, size_t errlen)
@@ -1219,6 +1342,18 @@ int db_job_claim(db *d, const char *owner, db_job *out)
     return claim(d, ST_JOB_CLAIM, owner, 0, out);
 }
 
+/* The submission job_id grades; 0 when there is none. */
+static int64_t job_submission(db *d, int64_t job_id)
+{
+    sqlite3_stmt *s = stmt(d, ST_JOB_SUBMISSION);
+    if (!s)
+        return 0;
+    sqlite3_bind_int64(s, 1, job_id);
+    int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return id;
+}
+
 static int job_finish_locked(db *d, int64_t job_id, const char *owner,
                              const char *result_status, double score, double max_score,
                              int64_t duration_ms, const char *document,
@@ -1254,7 +1389,9 @@ static int job_finish_locked(db *d, int64_t job_id, const char *owner,
     if (d->version[0])
         sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, document, -1, SQLITE_STATIC);
-    if (step_done(d, s) || sqlite3_changes(d->h) != 1 || tx_commit(d))
+    if (step_done(d, s) || sqlite3_changes(d->h) != 1)
+        goto out;
+    if (db_outbox_graded_locked(d, job_submission(d, job_id), now) || tx_commit(d))
         goto out;
     rc = DB_OK;
 out:
@@ -1849,7 +1986,7 @@ static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int 
         if (d->version[0])
             sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 10, document, -1, SQLITE_STATIC);
-        if (step_done(d, s))
+        if (step_done(d, s) || db_outbox_graded_locked(d, sub_id, db_now_ms()))
             goto out;
     }
     if (!(s = stmt(d, ST_REGRADE_COUNT)))

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "db.h"
 #include "sbx.h"
+#include "lti.h"
 #include "srv.h"
 #include "web.h"
 
@@ -240,6 +241,10 @@ int srv_cmd_serve(int argc, char **argv)
 
     if ((lockfd = lock_db(s.cfg.db_path)) < 0)
         goto out;
+    if (lti_http_global_init()) {
+        fprintf(stderr, "memgrade serve: cannot initialise libcurl\n");
+        goto out;
+    }
     /* A broken assignment is left out (and named here), the others served. */
     if (!(s.catalog = grd_catalog_open(s.cfg.assignments, log_skipped, NULL, err, sizeof err))) {
         fprintf(stderr, "memgrade serve: %s\n", err);
