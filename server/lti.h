@@ -64,4 +64,41 @@ void lti_http_resp_clear(lti_http_resp *r);
 /* Process-wide libcurl set-up; once, before threads start. */
 int lti_http_global_init(void);
 
+/* ---- what the LTI files offer each other -------------------------------------- */
+
+/* A compact JWS (RS256) of claims (a JSON object) signed with the tool's
+ * current key, "kid" in its header; malloc'd, NULL with err. (lti_jwt.c) */
+char *lti_jwt_sign(db *d, const char *claims_json, char *err, size_t errlen);
+
+/* An OAuth2 access token from platform_id's token endpoint for the space-
+ * separated scopes (client credentials with an RS256 client_assertion),
+ * cached until shortly before it expires. 0 with token; -1 with err, and
+ * *temporary set when trying later may help (network, 5xx, 429). (lti_ags.c) */
+int lti_access_token(db *d, int64_t platform_id, const char *scopes, char *token, size_t cap,
+                     int *temporary, char *err, size_t errlen);
+
+/* What one delivery attempt (a Score, a webhook POST) came to. */
+typedef enum {
+    LTI_SENT = 0,          /* a 2xx answer */
+    LTI_RETRY = 1,         /* worth trying again: no answer, 5xx, 429, 408 */
+    LTI_GIVE_UP = -1,      /* will not get better (4xx, no line item, platform removed) */
+} lti_outcome;
+
+typedef struct {
+    long status;           /* the answer's HTTP status, 0 for none */
+    int retry_after;       /* seconds the answer asked for, -1 for none */
+    char err[256];         /* what went wrong, for staff ("" when sent) */
+} lti_send_result;
+
+/* Posts a Score to the line item of link_id for user_id (userId = the
+ * `sub` they launched with): scoreGiven, scoreMaximum, activityProgress
+ * Completed, gradingProgress FullyGraded, timestamp = timestamp_ms as
+ * ISO 8601 with milliseconds. The line item URL may carry a query string:
+ * /scores goes at the end of its path. (lti_ags.c) */
+lti_outcome lti_ags_send_score(db *d, int64_t link_id, int64_t user_id, double score_given,
+                               double score_max, int64_t timestamp_ms, lti_send_result *out);
+
+/* Wakes the delivery thread: something was queued. (lti_outbox.c) */
+void lti_outbox_wake(void);
+
 #endif

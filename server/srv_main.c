@@ -17,8 +17,8 @@
 #include "auth.h"
 #include "cli.h"
 #include "db.h"
-#include "sbx.h"
 #include "lti.h"
+#include "sbx.h"
 #include "srv.h"
 #include "web.h"
 
