@@ -515,7 +515,7 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
         }
         struct timespec ts;
         if (a->cg->usage_fd >= 0)
-            used_ms = sbx_cg_cpu_ms(FD_CPU); /* the whole box */
+            used_ms = sbx_cg_cpu_ms(a->cg, FD_CPU); /* the whole box */
         else if (syscall(SYS_clock_gettime, pclock, &ts) == 0)
             used_ms = children_cpu_ms() + ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
         if (used_ms >= cpu_limit) {
@@ -763,7 +763,7 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
             char *err, size_t errlen)
 {
     int rc = -1, pidfd = -1;
-    struct sbx_cg_run cg = {.procs = {-1, -1}, .usage_fd = -1};
+    struct sbx_cg_run cg = {.procs = {-1, -1}, .usage_fd = -1, .peak_fd = -1};
     int st_p[2] = {-1, -1}, in_p[2] = {-1, -1}, out_p[2] = {-1, -1},
         err_p[2] = {-1, -1}, f3_p[2] = {-1, -1};
     pid_t pid = -1;

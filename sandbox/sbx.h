@@ -104,6 +104,16 @@ void sbx_box_destroy(sbx_box *b);
  * the temporary directory cannot be read. */
 int sbx_box_sweep(void);
 
+/* What the host's cgroups let a box have, found at first use: said at
+ * start and in /healthz and /metrics, never silently lost. */
+typedef struct {
+    int version;               /* 1 or 2; 0: no usable cgroups */
+    bool memory_limit;         /* the box-wide memory limit is enforced */
+    bool cpu_accounting;       /* the whole box's CPU time is counted */
+    char summary[512];         /* one line for people */
+} sbx_cgroup_info;
+int sbx_cgroup_status(sbx_cgroup_info *out);
+
 /* ---- running ------------------------------------------------------------- */
 
 typedef struct {

@@ -42,10 +42,32 @@ struct sbx_box {
 
 /* What one run needs of the box's cgroups. */
 struct sbx_cg_run {
-    int procs[SBX_CG_COUNT];  /* the cgroup's tasks file to join by, or -1 */
-    int usage_fd;             /* cpuacct.usage, or -1 */
-    long oom_before;          /* memory.oom_control's oom_kill at the start */
+    int procs[SBX_CG_COUNT];  /* the cgroup's tasks (v1) or cgroup.procs (v2)
+                                 file to join by, or -1 */
+    int usage_fd;             /* cpuacct.usage (v1) or cpu.stat (v2), or -1 */
+    int peak_fd;              /* v2: memory.peak, reset for this run, or -1 */
+    int v2;                   /* the box is a cgroup v2 directory */
+    long cpu_base_ms;         /* v2: cpu.stat's usage when the run began */
+    long oom_before;          /* the oom_kill count at the start */
 };
+
+/* What the host offers, read from /proc/self/mountinfo and
+ * /proc/self/cgroup: v1 controllers (preferred) or the unified hierarchy. */
+typedef struct {
+    int version;                      /* 1, 2, or 0 for none */
+    char v1[SBX_CG_COUNT][PATH_MAX];  /* v1: our directory per controller, or "" */
+    char v2[PATH_MAX];                /* v2: our cgroup's directory, or "" */
+} sbx_cg_found;
+/* Parses the two files' text (exposed for the unit tests). */
+void sbx_cg_parse(const char *mountinfo, const char *self_cgroup, sbx_cg_found *out);
+/* Readies the delegated v2 directory dir for boxes: the memory controller
+ * must be delegated; when processes are in dir, process self moves into a
+ * leaf of its own (SBX_CG_V2_SELF) first; then +memory in its subtree.
+ * 0, or -1 with why. */
+#define SBX_CG_V2_SELF "memgrade-service"
+int sbx_cg_v2_setup(const char *dir, pid_t self, char *why, size_t whylen);
+/* Tests: use dir as an already set-up v2 directory. */
+void sbx_cg_force_v2(const char *dir);
 
 /* The page, mapped once per process, whose address is the only execve()
  * filename the "run" filter accepts: the supervisor's child copies the
@@ -74,8 +96,9 @@ void sbx_cg_create(struct sbx_box *b, const char *name);
 /* Readies the cgroups for one run: the memory limit, a fresh peak and CPU
  * count, descriptors for init to join with and to read CPU from. 0 or -1. */
 int sbx_cg_prepare(struct sbx_box *b, unsigned long memory, struct sbx_cg_run *run);
-/* CPU ms on a cpuacct.usage descriptor, -1 on error. Async-signal-safe. */
-long sbx_cg_cpu_ms(int usage_fd);
+/* CPU ms of the run so far on its usage descriptor, -1 on error.
+ * Async-signal-safe. */
+long sbx_cg_cpu_ms(const struct sbx_cg_run *run, int usage_fd);
 /* After a run: OOM kill seen, box-wide peak, box-wide CPU (-1: unknown). */
 void sbx_cg_collect(struct sbx_box *b, const struct sbx_cg_run *run, bool *oom,
                     long *peak_kb, long *cpu_ms);

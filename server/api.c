@@ -22,6 +22,7 @@
 #include "api_submit.h"
 #include "auth.h"
 #include "clock.h"
+#include "sbx.h"
 #include "web.h"
 
 /* The statuses we answer with, once: metrics count per entry. */
@@ -267,12 +268,17 @@ static int h_healthz(api_req *r)
     int64_t depth;
     int db_ok = d && db_queue_depth(d, &depth) == DB_OK;
     int ok = db_ok && !atomic_load(&r->s->draining);
+    sbx_cgroup_info cg;
+    sbx_cgroup_status(&cg);
     return reply_json(r, ok ? 200 : 503,
-                      json_pack("{s:s, s:b, s:I, s:I, s:i, s:I}",
+                      json_pack("{s:s, s:b, s:I, s:I, s:i, s:I, s:{s:i, s:b, s:b, s:s}}",
                                 "status", atomic_load(&r->s->draining) ? "stopping" : ok ? "ok" : "degraded",
                                 "database", db_ok, "queued", (json_int_t)q,
                                 "running", (json_int_t)run, "workers", r->s->cfg.workers,
-                                "uptime_s", (json_int_t)((db_now_ms() - r->s->started_ms) / 1000)));
+                                "uptime_s", (json_int_t)((db_now_ms() - r->s->started_ms) / 1000),
+                                "sandbox", "cgroup", cg.version, "box_memory_limit",
+                                cg.memory_limit, "box_cpu_accounting", cg.cpu_accounting,
+                                "limits", cg.summary));
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -325,6 +331,16 @@ static int h_metrics(api_req *r)
     tb_printf(&b, "# HELP memgrade_jobs_running Submissions being graded now.\n"
                   "# TYPE memgrade_jobs_running gauge\nmemgrade_jobs_running %" PRId64 "\n",
               run);
+    sbx_cgroup_info cg;
+    sbx_cgroup_status(&cg);
+    tb_printf(&b, "# HELP memgrade_sandbox_cgroup_version The cgroup version boxes use (0: none).\n"
+                  "# TYPE memgrade_sandbox_cgroup_version gauge\n"
+                  "memgrade_sandbox_cgroup_version %d\n"
+                  "# HELP memgrade_sandbox_limit_enforced Whether a box-wide limit is enforced.\n"
+                  "# TYPE memgrade_sandbox_limit_enforced gauge\n"
+                  "memgrade_sandbox_limit_enforced{limit=\"box_memory\"} %d\n"
+                  "memgrade_sandbox_limit_enforced{limit=\"box_cpu\"} %d\n",
+              cg.version, cg.memory_limit ? 1 : 0, cg.cpu_accounting ? 1 : 0);
     tb_printf(&b, "# HELP memgrade_workers Grading worker threads.\n"
                   "# TYPE memgrade_workers gauge\nmemgrade_workers %d\n", s->cfg.workers);
     tb_printf(&b, "# HELP memgrade_jobs_total Grading jobs finished, by outcome.\n"

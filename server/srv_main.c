@@ -275,6 +275,9 @@ int srv_cmd_serve(int argc, char **argv)
     /* Staging folders of uploads a predecessor was killed in the middle of. */
     sweep_uploads(s.cfg.assignments);
     /* Boxes (work directories, cgroups) of a predecessor killed mid-grade. */
+    sbx_cgroup_info cgi;
+    sbx_cgroup_status(&cgi);
+    fprintf(stderr, "memgrade serve: sandbox: %s\n", cgi.summary);
     int swept = sbx_box_sweep();
     if (swept > 0)
         fprintf(stderr, "memgrade serve: removed %d sandbox box(es) left by a previous process\n",

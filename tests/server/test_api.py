@@ -22,6 +22,19 @@ MYSTR = reference("mystr")
 st, hd, doc = srv.json("GET", "/healthz")
 check(st == 200 and doc["status"] == "ok" and doc["database"] is True, "healthz is ok")
 check(hd.get("content-type") == "application/json", "healthz is JSON")
+# Which box-wide limits the sandbox enforces is said, as the host offers them.
+with open("/proc/self/mountinfo") as f:
+    supers = [l.split(" - ", 1)[1].split() for l in f if " - cgroup " in l]
+v1_memory = any("memory" in sp[2].split(",") for sp in supers)
+sb = doc.get("sandbox", {})
+check(sb.get("cgroup") in (0, 1, 2) and isinstance(sb.get("limits"), str) and sb["limits"],
+      "healthz says which cgroups the sandbox uses: %r" % sb)
+if v1_memory:
+    check(sb.get("cgroup") == 1 and sb.get("box_memory_limit") is True,
+          "a v1 memory controller is used and the box memory limit enforced: %r" % sb)
+check(("enforced" in sb.get("limits", "")), "the summary names what is enforced")
+check("memgrade serve: sandbox: " + sb.get("limits", "?") in srv.log(),
+      "the same line is printed at start")
 
 st, hd, doc = srv.json("GET", "/api/v1/openapi.json")
 check(st == 200 and doc["openapi"].startswith("3."), "openapi.json is an OpenAPI 3 document")
@@ -367,6 +380,10 @@ check(st == 200 and srv.proc.poll() is None, "server alive after hostile request
 st, hd, data = srv.request("GET", "/metrics")
 text = data.decode()
 check(st == 200 and hd.get("content-type", "").startswith("text/plain"), "metrics is text")
+mtext = data.decode()
+check("memgrade_sandbox_cgroup_version %d" % sb.get("cgroup", -1) in mtext and
+      'memgrade_sandbox_limit_enforced{limit="box_memory"} %d' % (1 if sb.get("box_memory_limit") else 0)
+      in mtext, "metrics agree with healthz on the sandbox's limits")
 for name in ["memgrade_queue_depth ", "memgrade_jobs_total{outcome=\"graded\"}",
              "memgrade_jobs_total{outcome=\"compile_error\"}",
              "memgrade_grading_duration_seconds_bucket{le=\"+Inf\"}",
