@@ -355,6 +355,126 @@ int db_job_requeue_all(db *d, int64_t *count);
 /* Jobs in the queued state. */
 int db_queue_depth(db *d, int64_t *count);
 
+/* ---- LTI (db_lti.c; SPEC §8) ------------------------------------------------ */
+
+/* A registered LMS platform (issuer + client_id), as `memgrade lti
+ * add-platform` stored it. */
+#define DB_LTI_URL_MAX 1024
+typedef struct {
+    int64_t id;
+    char issuer[DB_LTI_URL_MAX];
+    char client_id[256];
+    char auth_url[DB_LTI_URL_MAX];
+    char token_url[DB_LTI_URL_MAX];
+    char jwks_url[DB_LTI_URL_MAX];
+    int64_t created_at;
+} db_lti_platform;
+
+/* Registers p (p->id ignored) with deployment dep, or adds dep to the
+ * platform with the same issuer and client_id (its URLs then stay as they
+ * are; *created 0). *id the platform's id. DB_EXISTS when that platform
+ * already has dep. */
+int db_lti_platform_add(db *d, const db_lti_platform *p, const char *dep, int64_t *id,
+                        int *created);
+int db_lti_platform_get(db *d, int64_t id, db_lti_platform *out);
+/* The platform of issuer and client_id; with client_id NULL, the only one
+ * of issuer: *count (may be NULL) says how many there are, out is filled
+ * only when exactly one. DB_NOT_FOUND when none. */
+int db_lti_platform_find(db *d, const char *issuer, const char *client_id,
+                         db_lti_platform *out, int *count);
+int db_lti_platform_each(db *d, void (*fn)(void *ctx, const db_lti_platform *p), void *ctx);
+/* Sets one field ("issuer", "client_id", "auth_url", "token_url",
+ * "jwks_url") of platform id. DB_NOT_FOUND, DB_EXISTS (issuer+client_id
+ * taken), -1 also for an unknown field. Changing a URL drops the cached
+ * platform keys. */
+int db_lti_platform_set(db *d, int64_t id, const char *field, const char *value);
+/* Removes platform id and all that hangs on it (deployments, keys,
+ * launches, pending passbacks). DB_NOT_FOUND. */
+int db_lti_platform_remove(db *d, int64_t id);
+/* Deployments: DB_OK when platform_id has dep; each in order; remove
+ * (DB_NOT_FOUND when it had none). */
+int db_lti_deployment_has(db *d, int64_t platform_id, const char *dep);
+int db_lti_deployment_each(db *d, int64_t platform_id,
+                           void (*fn)(void *ctx, const char *dep), void *ctx);
+int db_lti_deployment_remove(db *d, int64_t platform_id, const char *dep);
+
+/* The platform's cached public key kid (its JWK, JSON text, malloc'd into
+ * *jwk) and when it was fetched. DB_NOT_FOUND. */
+int db_lti_pkey_get(db *d, int64_t platform_id, const char *kid, char **jwk,
+                    int64_t *fetched_at);
+/* Replaces the platform's cached keys by the n given (kids[i], jwks[i]). */
+int db_lti_pkeys_replace(db *d, int64_t platform_id, const char *const *kids,
+                         const char *const *jwks, size_t n, int64_t now);
+
+/* The tool's own keys. A key is current while retired_at is NULL; a
+ * rotated key has retired_at = the end of its grace period and is
+ * published until then. */
+typedef struct {
+    const char *kid;
+    const char *private_pem;
+    const char *public_jwk;
+    int64_t created_at;
+    int64_t retired_at;        /* 0: current */
+} db_lti_tool_key;
+/* Adds kid as the current key; when rotating (grace_end > 0) the current
+ * key gets retired_at = grace_end and keys whose grace ended at now are
+ * deleted, in one transaction. DB_EXISTS when first (grace_end 0) and a
+ * current key exists already. */
+int db_lti_tool_key_add(db *d, const char *kid, const char *pem, const char *jwk,
+                        int64_t now, int64_t grace_end);
+/* The current key: fn called once. DB_NOT_FOUND. */
+int db_lti_tool_key_current(db *d, void (*fn)(void *ctx, const db_lti_tool_key *k), void *ctx);
+/* Every key still published at now (current first, then newest). */
+int db_lti_tool_key_each(db *d, int64_t now, void (*fn)(void *ctx, const db_lti_tool_key *k),
+                         void *ctx);
+
+/* A login state (its hash) for platform_id with its nonce, bound to the
+ * browser whose cookie hashes to browser; expired ones are deleted first. */
+int db_lti_state_add(db *d, const uint8_t hash[32], int64_t platform_id, const char *nonce,
+                     const uint8_t browser[32], int64_t expires_at, int64_t now);
+/* Uses up the state with that hash (deleted in the reading statement):
+ * DB_OK with its platform, nonce (cap bytes), browser hash and expiry;
+ * DB_NOT_FOUND when unknown or already used. The caller judges expiry. */
+int db_lti_state_take(db *d, const uint8_t hash[32], int64_t *platform_id, char *nonce,
+                      size_t cap, uint8_t browser[32], int64_t *expires_at);
+/* Records nonce as used for platform_id until expires_at: DB_OK the first
+ * time, DB_EXISTS when it was seen before (a replay). Expired ones go. */
+int db_lti_nonce_use(db *d, int64_t platform_id, const char *nonce, int64_t expires_at,
+                     int64_t now);
+
+/* What a checked launch maps, stored in one transaction (lti_launch.c). */
+typedef struct {
+    int64_t platform_id;
+    const char *deployment_id;
+    const char *context_id;
+    const char *course_id;     /* used when the context is new */
+    const char *course_id_alt; /* ... and when that one is taken */
+    const char *course_title;
+    const char *nrps_url;      /* NULL: keep what is stored */
+    const char *sub;
+    const char *user_name;     /* wanted name of a new user: taken, then -2, -3 ... */
+    db_crole role;
+    const char *resource_link_id; /* NULL: no link (a Deep Linking request) */
+    const char *assignment;    /* the custom parameter; NULL: keep the stored one */
+    const char *lineitem_url;  /* NULL: keep what is stored */
+    int64_t now;
+} db_lti_launch_in;
+typedef struct {
+    char course_id[40];
+    db_user user;
+    int64_t link_id;           /* 0 without a link */
+    char assignment[65];       /* "" when the link has none yet */
+    int new_course, new_user;
+} db_lti_launch_out;
+int db_lti_launch_store(db *d, const db_lti_launch_in *in, db_lti_launch_out *out);
+/* Sets the assignment of link_id (Deep Linking); DB_NOT_FOUND. */
+int db_lti_link_set_assignment(db *d, int64_t link_id, const char *assignment);
+/* Where a Score for user_id on link_id goes: the platform, the line item
+ * URL (cap bytes) and the sub the user launched with (subcap).
+ * DB_NOT_FOUND when the link, its line item or the launch is gone. */
+int db_lti_score_target(db *d, int64_t link_id, int64_t user_id, int64_t *platform_id,
+                        char *lineitem, size_t cap, char *sub, size_t subcap);
+
 int64_t db_now_ms(void);
 
 #endif
