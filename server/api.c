@@ -1035,6 +1035,7 @@ static const struct {
     {web_auth_routes, &web_auth_nroutes},
     {web_student_routes, &web_student_nroutes},
     {web_dashboard_routes, &web_dashboard_nroutes},
+    {lti_nrps_routes, &lti_nrps_nroutes},
 };
 
 /* Picks the route; a status (404/405) when none fits. Allow lists the

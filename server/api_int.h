@@ -128,6 +128,10 @@ extern const size_t api_upload_nroutes;
 extern const api_route api_course_routes[];
 extern const size_t api_course_nroutes;
 
+/* The roster sync route (lti_nrps.c). */
+extern const api_route lti_nrps_routes[];
+extern const size_t lti_nrps_nroutes;
+
 /* Bumped whenever a stored result or a deadline changes: cached views of
  * submissions older than this are not served (api.c). */
 void api_views_changed(api_req *r);

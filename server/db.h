@@ -309,6 +309,26 @@ int db_regrade_get(db *d, int64_t id, db_regrade *out);
 /* Regrade items in the queued state (the workers' second queue). */
 int db_regrade_depth(db *d, int64_t *count);
 
+/* ---- roster sync (db_nrps.c; SPEC §8) ------------------------------------------- */
+
+/* An LTI context mapped to a course whose launches named a Names and Role
+ * Provisioning URL. The strings live only during the callback. */
+typedef struct {
+    int64_t platform_id;
+    const char *deployment_id;
+    const char *context_id;
+    const char *nrps_url;
+    int64_t synced_at;         /* ms; 0: never */
+} db_nrps_context;
+/* Calls fn for each context of course that has an NRPS URL. */
+int db_nrps_contexts(db *d, const char *course,
+                     void (*fn)(void *ctx, const db_nrps_context *c), void *ctx);
+/* The user a launch (or sync) mapped platform_id's sub to; DB_NOT_FOUND. */
+int db_nrps_user_of(db *d, int64_t platform_id, const char *sub, int64_t *user_id);
+/* Records that the context was synced at now; DB_NOT_FOUND when it is gone. */
+int db_nrps_synced(db *d, int64_t platform_id, const char *deployment_id,
+                   const char *context_id, int64_t now);
+
 /* ---- the queue ----------------------------------------------------------- */
 
 /* A claimed job with its submission's files, ready for grading. Owned by the
