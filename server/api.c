@@ -368,6 +368,7 @@ static int h_metrics(api_req *r)
                   api_status_codes[i], atomic_load(&http_requests[i]));
     tb_printf(&b, "memgrade_http_requests_total{status=\"other\"} %" PRIuFAST64 "\n",
               atomic_load(&http_requests[API_NSTATUS]));
+    api_outbox_metrics(r, &b);
     if (b.failed) {
         free(b.p);
         return reply_error(r, 500, "out of memory");
@@ -1030,10 +1031,12 @@ static const struct {
 } route_tables[] = {
     {routes, &api_nroutes},
     {api_course_routes, &api_course_nroutes},
+    {api_webhook_routes, &api_webhook_nroutes},
     {api_upload_routes, &api_upload_nroutes},
     {web_routes, &web_nroutes},
     {web_auth_routes, &web_auth_nroutes},
     {web_student_routes, &web_student_nroutes},
+    {web_deliveries_routes, &web_deliveries_nroutes},
     {web_dashboard_routes, &web_dashboard_nroutes},
     {lti_nrps_routes, &lti_nrps_nroutes},
 };

@@ -132,6 +132,16 @@ extern const size_t api_course_nroutes;
 extern const api_route lti_nrps_routes[];
 extern const size_t lti_nrps_nroutes;
 
+/* The webhook and delivery-log routes (api_webhooks.c); /metrics' outbox
+ * counts; a delivery row as the API shows it (new reference, NULL on out of
+ * memory); and POST .../deliveries/ID/retry's handler (params course, id),
+ * for the deliveries page. */
+extern const api_route api_webhook_routes[];
+extern const size_t api_webhook_nroutes;
+void api_outbox_metrics(api_req *r, tbuf *b);
+json_t *api_delivery_json(const db_delivery *dl);
+int api_delivery_retry(api_req *r);
+
 /* Bumped whenever a stored result or a deadline changes: cached views of
  * submissions older than this are not served (api.c). */
 void api_views_changed(api_req *r);

@@ -329,6 +329,81 @@ int db_nrps_user_of(db *d, int64_t platform_id, const char *sub, int64_t *user_i
 int db_nrps_synced(db *d, int64_t platform_id, const char *deployment_id,
                    const char *context_id, int64_t now);
 
+/* ---- the outbox: grade passback and webhooks (db_outbox.c) ------------------ */
+
+/* Rows are queued with the result they report (db_job_finish,
+ * db_regrade_finish); the delivery thread (lti_outbox.c) takes them here. */
+typedef enum { DB_OUTBOX_SCORE, DB_OUTBOX_WEBHOOK } db_outbox_kind;
+typedef enum { DB_OUTBOX_PENDING, DB_OUTBOX_DELIVERED, DB_OUTBOX_FAILED } db_outbox_state;
+
+/* A due row. payload (webhook: the submission JSON as queued), url and
+ * secret (webhook: the course's target now; NULL when it has none) are
+ * malloc'd: release with db_outbox_item_clear. */
+typedef struct {
+    int64_t id;
+    db_outbox_kind kind;
+    char course[40];
+    int64_t link_id, user_id, submission_id, seq, attempts;
+    char *payload, *url, *secret;
+} db_outbox_item;
+void db_outbox_item_clear(db_outbox_item *it);
+/* The lowest-id row due at now (pending, next_at <= now) for which busy
+ * (may be NULL) answers 0: DB_OK with out. DB_NOT_FOUND when none, with
+ * *next_at the earliest later next_at (0: nothing pending) and *blocked 1
+ * when due rows were passed over as busy. */
+int db_outbox_next(db *d, int64_t now, int (*busy)(void *ctx, const char *course, int kind),
+                   void *ctx, db_outbox_item *out, int64_t *next_at, int *blocked);
+
+/* The passback score of the student of submission_id for its course and
+ * assignment: the gradebook's final (late penalty applied; best, or the
+ * newest graded result under policy last), its max_score, and the newest
+ * graded_at among the student's results there. DB_NOT_FOUND when nothing
+ * is graded. */
+typedef struct {
+    int has, policy_last;
+    double final, max;
+    int64_t graded_at;
+} db_outbox_score;
+int db_outbox_score_of(db *d, int64_t submission_id, db_outbox_score *out);
+
+/* Records an attempt of row id read with seq: state (delivered, pending
+ * again at next_at, failed), the answer's status (0: none) and error (NULL
+ * or "": none), attempts + 1. When seq changed meanwhile (a newer result),
+ * the row stays pending and *superseded is set: a success then leaves it
+ * due now for the newer score; a failure keeps next_at. DB_NOT_FOUND when
+ * the row is no longer pending. */
+int db_outbox_record(db *d, int64_t id, int64_t seq, db_outbox_state state, int64_t next_at,
+                     long status, const char *err, int64_t now, int *superseded);
+
+/* One row as staff see it; strings live until fn returns, user and
+ * line_item may be NULL. Times in ms, delivered_at 0 when not. */
+typedef struct {
+    int64_t id;
+    const char *kind, *state;
+    int64_t attempts, next_at, created_at, updated_at, delivered_at, submission_id;
+    int has_status;
+    long last_status;
+    const char *last_error, *user, *line_item;
+} db_delivery;
+/* The rows of course, newest first, filtered by kind and state (NULL: any),
+ * at most limit, only ids below before (0: no bound). */
+int db_outbox_each(db *d, const char *course, const char *kind, const char *state, int limit,
+                   int64_t before, void (*fn)(void *ctx, const db_delivery *dl), void *ctx);
+/* Row id of course goes again at now (a failed one from attempt 0).
+ * DB_NOT_FOUND when course has no such row, DB_EXISTS when delivered. */
+int db_outbox_retry(db *d, const char *course, int64_t id, int64_t now);
+/* Row counts by kind and state (for /metrics). */
+int db_outbox_counts(db *d, void (*fn)(void *ctx, const char *kind, const char *state,
+                                       int64_t n),
+                     void *ctx);
+
+/* A course's webhook target (upsert); DB_NOT_FOUND without such a course. */
+int db_webhook_put(db *d, const char *course, const char *url, const char *secret, int64_t now);
+/* Its URL (never the secret: only the delivery thread reads that);
+ * DB_NOT_FOUND when the course has none. */
+int db_webhook_get(db *d, const char *course, char *url, size_t urlcap, int64_t *updated_at);
+int db_webhook_delete(db *d, const char *course);
+
 /* ---- the queue ----------------------------------------------------------- */
 
 /* A claimed job with its submission's files, ready for grading. Owned by the

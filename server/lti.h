@@ -101,4 +101,22 @@ lti_outcome lti_ags_send_score(db *d, int64_t link_id, int64_t user_id, double s
 /* Wakes the delivery thread: something was queued. (lti_outbox.c) */
 void lti_outbox_wake(void);
 
+/* The delivery threads of `memgrade serve` (lti_outbox.c). */
+typedef struct {
+    const char *db_path;   /* each thread opens its own connection */
+    int threads;           /* deliveries at a time; at most one per course and kind */
+    int max_attempts;      /* tries before a row is failed */
+    int retry_base_ms;     /* the first retry's delay; x3 each time, at most 1 h */
+} lti_outbox_config;
+/* Starts the threads; pending rows left by an earlier process go out
+ * first. 0, or -1 with err. */
+int lti_outbox_start(const lti_outbox_config *cfg, char *err, size_t errlen);
+/* Stops them: a delivery in flight finishes (at most lti_http's timeout)
+ * and is recorded; what is not sent stays pending for the next start. */
+void lti_outbox_stop(void);
+/* The delay before retry number attempts (1: the first) after a failure,
+ * in ms: base * 3^(attempts-1) with +-20% jitter (rnd in [0,1)), at most
+ * 1 h; retry_after_s (-1: none) when larger, also at most 1 h. */
+int64_t lti_outbox_backoff_ms(int retry_base_ms, int64_t attempts, int retry_after_s, double rnd);
+
 #endif

@@ -69,6 +69,29 @@ out:
     return rc;
 }
 
+static int addr_private(const struct sockaddr *sa);
+
+/* Whether host is an IP literal ("10.0.0.1", "[fd00::1]") of a private or
+ * loopback address: refused up front, before any connection is tried. */
+static int literal_private(const char *host)
+{
+    char h[64];
+    size_t n = strlen(host);
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof h) {
+        memcpy(h, host + 1, n - 2);
+        h[n - 2] = '\0';
+        struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+        char *pct = strchr(h, '%'); /* a zone id */
+        if (pct)
+            *pct = '\0';
+        return inet_pton(AF_INET6, h, &a6.sin6_addr) == 1 &&
+               addr_private((const struct sockaddr *)&a6);
+    }
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    return inet_pton(AF_INET, host, &a4.sin_addr) == 1 &&
+           addr_private((const struct sockaddr *)&a4);
+}
+
 int lti_url_check(const char *url, lti_url_kind kind, char *err, size_t errlen)
 {
     char scheme[16], host[256];
@@ -88,6 +111,11 @@ int lti_url_check(const char *url, lti_url_kind kind, char *err, size_t errlen)
     }
     if (kind == LTI_URL_WEBHOOK && loop && !atomic_load(&allow_private)) {
         snprintf(err, errlen, "%s may not point at this server's own host: %.200s", what, url);
+        return -1;
+    }
+    if (kind == LTI_URL_WEBHOOK && literal_private(host) && !atomic_load(&allow_private)) {
+        snprintf(err, errlen, "%s may not point at a private or loopback address: %.200s",
+                 what, url);
         return -1;
     }
     return 0;
