@@ -115,6 +115,9 @@ extern const api_route web_student_routes[];    /* web_student.c */
 extern const size_t web_student_nroutes;
 extern const api_route web_dashboard_routes[];  /* web_dashboard.c */
 extern const size_t web_dashboard_nroutes;
+extern const api_route web_deliveries_routes[]; /* web_deliveries.c: listed
+                                                 * before web_dashboard_routes */
+extern const size_t web_deliveries_nroutes;
 
 /* An HTML 404 page for paths that are not the API's. */
 int web_not_found(api_req *r);

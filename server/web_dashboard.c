@@ -473,6 +473,9 @@ static int h_dashboard(api_req *r)
             }
             web_raw(&b, "</tbody></table></div>\n");
         }
+        web_raw(&b, "<p><a href=\"/dashboard/");
+        web_url(&b, c->id);
+        web_raw(&b, "/deliveries\">Grade passbacks and webhook deliveries</a></p>\n");
         web_raw(&b, "</section>\n");
         free(ol.o);
     }
