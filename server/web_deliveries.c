@@ -113,7 +113,7 @@ static int h_deliveries_page(api_req *r)
                    "<th scope=\"col\">Line item</th><th scope=\"col\">State</th>"
                    "<th scope=\"col\" class=\"num\">Attempts</th>"
                    "<th scope=\"col\">Last answer</th><th scope=\"col\">Next try / delivered</th>"
-                   "<th scope=\"col\">Queued</th><th scope=\"col\"></th></tr></thead>\n<tbody>\n",
+                   "<th scope=\"col\">Queued</th><th scope=\"col\">Action</th></tr></thead>\n<tbody>\n",
                PAGE_ROWS);
     rows_ctx c = {&b, r, 0};
     if (db_outbox_each(d, r->params[0], NULL, NULL, PAGE_ROWS, 0, row_one, &c) != DB_OK) {

@@ -414,7 +414,8 @@ if have_browser:
         drv.set_script_timeout(60)
         for path, name in [("/dashboard", "dashboard.png"),
                            ("/dashboard/os/mystr", "dashboard-assignment.png"),
-                           ("/dashboard/os/mystr/students/s2", "dashboard-student.png")]:
+                           ("/dashboard/os/mystr/students/s2", "dashboard-student.png"),
+                           ("/dashboard/os/deliveries", "dashboard-deliveries.png")]:
             drv.get(base + path)
             v = axe()
             check(v == [], "axe-core finds no violation on %s: %s" % (path, v))
