@@ -1,10 +1,8 @@
 /* api_upload: POST /api/v1/assignments (SPEC §6): a global instructor
  * uploads an assignment folder as a gzip'd tar (the body, or the one file
- * part of a multipart form). upload_tar.c reads the archive (bounded, plain
- * relative names, regular files and folders only); here it is unpacked
- * under a staging folder inside the assignments folder, checked as
- * `memgrade assignment check` does (the driver runs in the sandbox), moved
- * into place with one rename and served without a restart. */
+ * part of a multipart form); asg_install.c unpacks, checks and installs it
+ * (in the grader process, which has the privileges the check needs), and
+ * the catalog is reloaded: served without a restart. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -21,117 +19,13 @@
 #include <microhttpd.h>
 
 #include "api_int.h"
-#include "asg_check.h"
-#include "upload_tar.h"
+#include "asg_install.h"
+#include "grader_proc.h"
 
 #define UP_MAX_BODY (8u << 20)      /* compressed */
 
-/* One upload at a time: each ends in a catalog swap. */
+/* One upload at a time: each ends in a catalog swap, in order. */
 static pthread_mutex_t upload_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Creates the folders leading to rel under root (a descriptor), and rel
- * itself when dir. */
-static int make_dirs(int root, const char *rel, int dir)
-{
-    char p[264];
-    snprintf(p, sizeof p, "%s", rel);
-    for (char *c = p; (c = strchr(c, '/')); c++) {
-        *c = '\0';
-        if (mkdirat(root, p, 0755) && errno != EEXIST)
-            return -1;
-        *c = '/';
-    }
-    return dir && mkdirat(root, p, 0755) && errno != EEXIST ? -1 : 0;
-}
-
-/* Writes the entries under stage (a fresh folder) as NAME/...: each file
- * created new (O_EXCL, O_NOFOLLOW) and synced. 0, or a message. */
-static int unpack(const char *stage, const utar_entry *e, size_t ne, char *name, size_t namelen,
-                  char *why, size_t wl)
-{
-    int root = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = -1;
-    name[0] = '\0';
-    if (root < 0) {
-        snprintf(why, wl, "cannot stage the upload: %s", strerror(errno));
-        return -1;
-    }
-    for (size_t i = 0; i < ne; i++) {
-        size_t top = strcspn(e[i].path, "/");
-        if (!name[0]) {
-            if (top >= namelen || top > 32) {
-                snprintf(why, wl, "the assignment folder's name is too long");
-                goto out;
-            }
-            snprintf(name, namelen, "%.*s", (int)top, e[i].path);
-        }
-        if (strncmp(e[i].path, name, top) || strlen(name) != top ||
-            (!e[i].path[top] && !e[i].dir)) {
-            snprintf(why, wl, "the archive must hold one folder, the assignment's "
-                              "(%.64s is outside %s/)", e[i].path, name);
-            goto out;
-        }
-        if (make_dirs(root, e[i].path, e[i].dir)) {
-            snprintf(why, wl, "%.100s: %s", e[i].path, strerror(errno));
-            goto out;
-        }
-        if (e[i].dir)
-            continue;
-        int fd = openat(root, e[i].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        0644);
-        if (fd < 0) {
-            snprintf(why, wl, "%.100s: %s", e[i].path,
-                     errno == EEXIST ? "given twice" : strerror(errno));
-            goto out;
-        }
-        size_t done = 0;
-        while (done < e[i].size) {
-            ssize_t w = write(fd, e[i].data + done, e[i].size - done);
-            if (w <= 0)
-                break;
-            done += (size_t)w;
-        }
-        int ok = done == e[i].size && !fsync(fd);
-        close(fd);
-        if (!ok) {
-            snprintf(why, wl, "%.100s: cannot store it", e[i].path);
-            goto out;
-        }
-    }
-    if (!name[0]) {
-        snprintf(why, wl, "the archive is empty");
-        goto out;
-    }
-    rc = 0;
-out:
-    close(root);
-    return rc;
-}
-
-static void fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static void problem_one(void *ctx, const char *msg)
-{
-    json_array_append_new(ctx, json_string(msg));
-}
 
 static int h_upload(api_req *r)
 {
@@ -143,57 +37,34 @@ static int h_upload(api_req *r)
         if (ok != MHD_YES)
             return reply_error(r, 400, "malformed multipart body");
     }
-    char why[512] = "", *tar = NULL, stage[PATH_MAX], name[64], dest[PATH_MAX + 80],
-         from[PATH_MAX + 80];
-    size_t tarlen = 0, ne = 0;
-    utar_entry *e = NULL;
-    int st;
-    if (!r->json_len)
-        return reply_error(r, 400, "send the assignment folder as a gzip'd tar");
-    if (utar_gunzip(r->json, r->json_len, &tar, &tarlen, why, sizeof why))
-        return reply_error(r, strstr(why, "more than") ? 413 : 400, "%s", why);
-    if (utar_parse(tar, tarlen, &e, &ne, why, sizeof why)) {
-        free(tar);
-        return reply_error(r, 400, "%s", why);
-    }
+    char why[512] = "", name[64] = "";
+    int replaced = 0;
+    json_t *problems = NULL;
+    /* Unpacking, checking (the driver runs in the sandbox) and installing
+     * need the privileges this process gave up: the grader does it. */
     pthread_mutex_lock(&upload_mu);
-    snprintf(stage, sizeof stage, "%s/.upload-XXXXXX", r->s->cfg.assignments);
-    if (!mkdtemp(stage)) {
-        st = reply_error(r, 500, "cannot stage the upload: %s", strerror(errno));
-        goto unlock;
+    int st = gp_active() ? gp_install(r->json, r->json_len, name, &replaced, &problems, why,
+                                      sizeof why)
+                         : asg_install(r->s->cfg.assignments, r->json, r->json_len, name,
+                                       &replaced, &problems, why, sizeof why);
+    grd_catalog *c = NULL;
+    if (st == 200 || st == 201) {
+        c = grd_catalog_open(r->s->cfg.assignments, NULL, NULL, why, sizeof why);
+        if (!c || srv_catalog_swap(r->s, c)) {
+            grd_catalog_free(c);
+            c = NULL;
+            st = -1;
+        }
     }
-    if (unpack(stage, e, ne, name, sizeof name, why, sizeof why)) {
-        st = reply_error(r, 400, "%s", why);
-        goto out;
-    }
-    snprintf(from, sizeof from, "%s/%s", stage, name);
-    json_t *problems = json_array();
-    int n = problems ? asg_check(from, name, problem_one, problems) : -1;
-    if (n) {
-        json_t *doc = json_pack("{s:s, s:o}", "error", "the assignment did not pass the check",
-                                "problems", problems ? problems : json_array());
-        st = reply_json(r, 422, doc);
-        goto out;
-    }
+    pthread_mutex_unlock(&upload_mu);
+    if (st == 422)
+        return reply_json(r, 422, json_pack("{s:s, s:o}", "error", why,
+                                            "problems", problems ? problems : json_array()));
     json_decref(problems);
-    fsync_dir(from);
-    snprintf(dest, sizeof dest, "%s/%s", r->s->cfg.assignments, name);
-    struct stat sb;
-    int replaced = !lstat(dest, &sb);
-    /* One step either way: a new folder appears whole; a replaced one
-     * swaps with the old, which is then removed from the stage. */
-    if (replaced ? renameat2(AT_FDCWD, from, AT_FDCWD, dest, RENAME_EXCHANGE)
-                 : rename(from, dest)) {
-        st = reply_error(r, 500, "cannot install the assignment: %s", strerror(errno));
-        goto out;
-    }
-    fsync_dir(r->s->cfg.assignments);
-    grd_catalog *c = grd_catalog_open(r->s->cfg.assignments, NULL, NULL, why, sizeof why);
-    if (!c || srv_catalog_swap(r->s, c)) {
-        grd_catalog_free(c);
-        st = reply_error(r, 500, "installed, but the catalog could not be reloaded: %s", why);
-        goto out;
-    }
+    if (st == -1)
+        return reply_error(r, 500, "installed, but the catalog could not be reloaded: %s", why);
+    if (st != 200 && st != 201)
+        return reply_error(r, st, "%s", why);
     const grd_assignment *a = grd_catalog_find(c, name);
     snprintf(r->location, sizeof r->location, "/api/v1/assignments");
     json_t *doc = a ? grd_assignment_json(a) : json_pack("{s:s}", "name", name);
@@ -203,14 +74,7 @@ static int h_upload(api_req *r)
                             json_string("submissions graded against the old version keep "
                                         "their results: POST /api/v1/courses/COURSE/"
                                         "assignments/NAME/regrade regrades them"));
-    st = reply_json(r, replaced ? 200 : 201, doc);
-out:
-    rm_tree(stage);
-unlock:
-    pthread_mutex_unlock(&upload_mu);
-    free(e);
-    free(tar);
-    return st;
+    return reply_json(r, replaced ? 200 : 201, doc);
 }
 
 static enum MHD_Result upload_part(void *cls, enum MHD_ValueKind kind, const char *key,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "grader_proc.h"
 
 const double srv_duration_bounds[SRV_DURATION_BUCKETS] = {
     0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60,
@@ -31,17 +32,72 @@ const char *const srv_outcome_names[SRV_OUT_COUNT] = {
 /* ---- per-thread connections ---------------------------------------------- */
 
 static pthread_key_t db_key;
+static bool db_key_made;
 
-static void db_key_close(void *p) { db_close(p); }
+/* Connections opened before the HTTP process dropped its privileges: the
+ * database's folder may be one only root can enter, so threads take an
+ * open connection from here rather than open the path again. */
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static db **pool;
+static int npool, pool_cap;
+
+static void db_key_close(void *p)
+{
+    pthread_mutex_lock(&pool_mu);
+    if (p && pool && npool < pool_cap) {
+        pool[npool++] = p; /* back to the pool for the next thread */
+        p = NULL;
+    }
+    pthread_mutex_unlock(&pool_mu);
+    db_close(p);
+}
+
+int srv_db_pool(srv *s, int n)
+{
+    char err[256];
+    pthread_mutex_lock(&pool_mu);
+    db **np = realloc(pool, (size_t)(pool_cap + n) * sizeof *np);
+    int rc = np ? 0 : -1;
+    if (np) {
+        pool = np;
+        pool_cap += n;
+    }
+    while (!rc && npool < pool_cap) {
+        db *d = db_open(s->cfg.db_path, err, sizeof err);
+        if (!d) {
+            fprintf(stderr, "memgrade: %s\n", err);
+            rc = -1;
+            break;
+        }
+        pool[npool++] = d;
+    }
+    pthread_mutex_unlock(&pool_mu);
+    return rc;
+}
+
+void srv_db_pool_free(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    for (int i = 0; i < npool; i++)
+        db_close(pool[i]);
+    free(pool);
+    pool = NULL;
+    npool = pool_cap = 0;
+    pthread_mutex_unlock(&pool_mu);
+}
 
 int srv_db_init(srv *s)
 {
     (void)s;
-    return -pthread_key_create(&db_key, db_key_close);
+    int rc = -pthread_key_create(&db_key, db_key_close);
+    db_key_made = rc == 0;
+    return rc;
 }
 
 void srv_db_release(void)
 {
+    if (!db_key_made)
+        return; /* never made: key 0 may be another library's */
     db_close(pthread_getspecific(db_key));
     pthread_setspecific(db_key, NULL);
 }
@@ -51,6 +107,14 @@ db *srv_db(srv *s)
     db *d = pthread_getspecific(db_key);
     if (d)
         return d;
+    pthread_mutex_lock(&pool_mu);
+    if (npool > 0)
+        d = pool[--npool];
+    pthread_mutex_unlock(&pool_mu);
+    if (d) {
+        pthread_setspecific(db_key, d);
+        return d;
+    }
     char err[256];
     d = db_open(s->cfg.db_path, err, sizeof err);
     if (!d) {
@@ -452,6 +516,10 @@ static int requeue(srv *s, db *d, const db_job *j)
     return rc;
 }
 
+/* Which worker this thread is: its channel to the grader process. */
+static _Thread_local int worker_index;
+static int next_worker_index;
+
 /* Grades one claimed job and stores its result. */
 static void grade_job(srv *s, db *d, db_job *j)
 {
@@ -461,6 +529,7 @@ static void grade_job(srv *s, db *d, db_job *j)
     const grd_catalog *cat = s->catalog; /* one catalog for the whole job */
     const grd_assignment *a = grd_catalog_find(cat, j->assignment);
     double t0 = mono_secs();
+    char version[65] = "";
     int rc = -1;
     if (!a) {
         snprintf(err, sizeof err, "assignment '%s' is no longer offered", j->assignment);
@@ -471,7 +540,11 @@ static void grade_job(srv *s, db *d, db_job *j)
         } else {
             for (size_t i = 0; i < j->nfiles; i++)
                 files[i] = (grd_file){j->files[i].name, j->files[i].data, j->files[i].len};
-            rc = grd_grade(cat, a, files, j->nfiles, &doc, err, sizeof err);
+            /* Under `serve` the grader process grades (it has the
+             * privileges the sandbox needs); in-process otherwise. */
+            rc = gp_active() ? gp_grade(worker_index, j->assignment, files, j->nfiles, &doc,
+                                        version, err, sizeof err)
+                             : grd_grade(cat, a, files, j->nfiles, &doc, err, sizeof err);
             free(files);
         }
     }
@@ -498,10 +571,10 @@ static void grade_job(srv *s, db *d, db_job *j)
     json_t *view = srv_student_view(doc);
     char *view_text = view ? json_dumps(view, JSON_COMPACT) : NULL;
     json_decref(view);
-    char version[65];
-    db_set_assignment_version(d, a && !srv_assignment_version(s->cfg.assignments,
-                                                              j->assignment, version)
-                                     ? version : NULL);
+    if (!gp_active() && (!a || srv_assignment_version(s->cfg.assignments, j->assignment,
+                                                      version)))
+        version[0] = '\0';
+    db_set_assignment_version(d, a && version[0] ? version : NULL);
     /* A regrade that our machinery could not grade keeps the result the
      * submission has and counts as failed in its batch. */
     int failed = rc != 0 || !strcmp(status, "internal_error");
@@ -547,6 +620,9 @@ static void grade_job(srv *s, db *d, db_job *j)
 static void *worker_main(void *arg)
 {
     srv *s = arg;
+    pthread_mutex_lock(&s->mu);
+    worker_index = next_worker_index++;
+    pthread_mutex_unlock(&s->mu);
     db *d = srv_db(s);
     for (;;) {
         pthread_mutex_lock(&s->mu);

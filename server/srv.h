@@ -31,6 +31,7 @@ typedef struct {
     const char *access_log;  /* path, "-" for stderr, "off" */
     int login_limit;         /* failed web logins per user name per 15 min */
     int trust_proxy;         /* 1: X-Forwarded-Proto/-For from a TLS proxy count */
+    const char *user;        /* the HTTP process's user once it dropped root */
 } srv_config;
 
 /* Grading-duration histogram bucket bounds, seconds (Prometheus le=). */
@@ -89,6 +90,10 @@ typedef struct {
 /* The calling thread's connection to the service database, opened on first
  * use and closed when the thread exits. NULL if it cannot be opened. */
 db *srv_db(srv *s);
+/* Opens n more connections now, for threads to take later (srv_db): the
+ * HTTP process opens them before it drops its privileges. 0 or -1. */
+int srv_db_pool(srv *s, int n);
+void srv_db_pool_free(void);
 /* Sets up the thread-local connection key; once, before any srv_db. */
 int srv_db_init(srv *s);
 /* Closes the calling thread's connection now (the main thread, at exit). */

@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "db.h"
+#include "grader_proc.h"
 #include "lti.h"
 #include "sbx.h"
 #include "srv.h"
@@ -55,6 +57,7 @@ static const serve_opt serve_opts[] = {
     {"--access-log", OPT_STR, CFG(access_log), 0, 0, "PATH   access log file, - for stderr, off (default -)"},
     {"--login-limit", OPT_INT, CFG(login_limit), 1, 100000, "N      failed web logins per user name per 15 min (default 10; 4N per address)"},
     {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)"},
+    {"--user", OPT_STR, CFG(user), 0, 0, "NAME   the unprivileged user the HTTP process runs as once started as root (default nobody)"},
 };
 #define NOPTS (sizeof serve_opts / sizeof serve_opts[0])
 
@@ -94,6 +97,7 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         .max_request = 1024 * 1024, .max_connections = 1024, .retries = 3,
         .access_log = "-",
         .login_limit = 10,
+        .user = "nobody",
     };
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -175,9 +179,12 @@ static void reopen_access_log(srv *s)
 {
     if (s->access_fd <= STDERR_FILENO)
         return;
-    int fd = open(s->cfg.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    char why[256] = "";
+    int fd = gp_active() ? gp_open_log(why, sizeof why)
+                         : open(s->cfg.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-        fprintf(stderr, "memgrade serve: reopening %s: %s\n", s->cfg.access_log, strerror(errno));
+        fprintf(stderr, "memgrade serve: reopening %s: %s\n", s->cfg.access_log,
+                why[0] ? why : strerror(errno));
         return;
     }
     if (dup3(fd, s->access_fd, O_CLOEXEC) < 0)
@@ -215,6 +222,18 @@ static void log_skipped(void *ctx, const char *msg)
 {
     (void)ctx;
     fprintf(stderr, "memgrade serve: left out: %s\n", msg);
+}
+
+/* The grader died under us: stop (an unprivileged process cannot start a
+ * new privileged one); the service manager restarts both. */
+static atomic_int grader_dead;
+static char asg_path[64];
+
+static void grader_died(void)
+{
+    fprintf(stderr, "memgrade serve: the grader process died; stopping\n");
+    atomic_store(&grader_dead, 1);
+    kill(getpid(), SIGTERM);
 }
 
 int srv_cmd_serve(int argc, char **argv)
@@ -296,6 +315,26 @@ int srv_cmd_serve(int argc, char **argv)
             goto out;
         }
     }
+    /* Privilege separation (SPEC §9): the grader, a process of its own,
+     * keeps what the sandbox needs; this process parses HTTP and drops to
+     * an unprivileged user once it listens. Everything it reads later is
+     * opened now: database connections for every thread, and the
+     * assignments folder, read through its descriptor. */
+    if (gp_start(s.cfg.assignments, s.access_fd > STDERR_FILENO ? s.cfg.access_log : NULL,
+                 s.cfg.workers, err, sizeof err)) {
+        fprintf(stderr, "memgrade serve: cannot start the grader: %s\n", err);
+        goto out;
+    }
+    gp_on_death = grader_died;
+    if (srv_db_pool(&s, s.cfg.workers + s.cfg.http_threads + 8)) {
+        fprintf(stderr, "memgrade serve: cannot open the database connections\n");
+        goto out;
+    }
+    int asg_fd = open(s.cfg.assignments, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (asg_fd >= 0) {
+        snprintf(asg_path, sizeof asg_path, "/proc/self/fd/%d", asg_fd);
+        s.cfg.assignments = asg_path;
+    }
     int wrc = srv_workers_start(&s);
     if (wrc) {
         fprintf(stderr, "memgrade serve: cannot start workers: %s\n", strerror(-wrc));
@@ -315,6 +354,13 @@ int srv_cmd_serve(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000000};
         nanosleep(&ts, NULL);
     }
+    if (privsep_drop(s.cfg.user, err, sizeof err)) {
+        fprintf(stderr, "memgrade serve: %s\n", err);
+        goto out;
+    }
+    if (geteuid() != 0)
+        fprintf(stderr, "memgrade serve: HTTP process runs as uid %d with no capabilities; "
+                        "grader process %d grades\n", (int)geteuid(), (int)gp_pid());
     fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s)\n",
             s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);
     if (first == 1) {
@@ -344,6 +390,7 @@ out:
         api_stop(daemon, &s, 5000);
     if (workers_started)
         srv_workers_stop(&s); /* running jobs finish and are stored */
+    gp_stop();
     if (workers_started && (d = srv_db(&s))) {
         /* Nothing should be left running; if something is, the next start
          * would requeue it anyway, but say so now. */
@@ -352,14 +399,19 @@ out:
             fprintf(stderr, "memgrade serve: requeued %lld unfinished job(s)\n", (long long)left);
     }
     srv_db_release();
+    srv_db_pool_free();
     srv_ratelimit_free(s.rl);
     srv_catalogs_free(&s);
     if (s.access_fd > STDERR_FILENO)
         close(s.access_fd);
     if (lockfd >= 0)
         close(lockfd);
-    if (!rc)
+    if (atomic_load(&grader_dead)) {
+        fprintf(stderr, "memgrade serve: stopped because the grader process died\n");
+        rc = 1;
+    } else if (!rc) {
         fprintf(stderr, "memgrade serve: stopped\n");
+    }
     return rc;
 }
 

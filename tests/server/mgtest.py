@@ -34,6 +34,10 @@ def check(cond, what):
 
 def tempdir(prefix):
     d = tempfile.mkdtemp(prefix=prefix)
+    # The server's HTTP side runs as nobody (SPEC §9): what a test hands it
+    # by path after start (a clock file, assignments it reloads) must be
+    # reachable by that user, as on a real install.
+    os.chmod(d, 0o755)
     workdirs.append(d)
     return d
 

@@ -398,9 +398,9 @@ check(m and int(m.group(1)) >= 3, "durations observed")
 buckets = [int(v) for v in re.findall(r'memgrade_grading_duration_seconds_bucket\{le="[^"]+"\} (\d+)', text)]
 check(buckets == sorted(buckets) and m and buckets[-1] == int(m.group(1)),
       "histogram buckets are cumulative and +Inf equals the count")
-check(all(re.match(r'^(#|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+$)', l)
-          for l in text.strip().split("\n")),
-      "every metrics line is Prometheus text format")
+bad_lines = [l for l in text.strip().split("\n")
+             if not re.match(r'^(#|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+$)', l)]
+check(not bad_lines, "every metrics line is Prometheus text format %r" % bad_lines[:3])
 # A line is written when the request is completed, which may be after the
 # client has read the response: wait for the lines (or fail).
 def read_log(path):
