@@ -1039,6 +1039,7 @@ static const struct {
     {web_deliveries_routes, &web_deliveries_nroutes},
     {web_dashboard_routes, &web_dashboard_nroutes},
     {lti_nrps_routes, &lti_nrps_nroutes},
+    {lti_routes, &lti_nroutes},
 };
 
 /* Picks the route; a status (404/405) when none fits. Allow lists the

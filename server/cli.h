@@ -10,6 +10,7 @@ int srv_cmd_serve(int argc, char **argv); /* server/srv_main.c */
 int srv_cmd_user(int argc, char **argv);  /* server/srv_main.c */
 int cli_course(int argc, char **argv);    /* server/cli_course.c */
 int cli_assignment(int argc, char **argv); /* server/cli_assignment.c */
+int cli_lti(int argc, char **argv);       /* server/cli_lti.c */
 
 /* Default assignments folder: $MEMGRADE_ASSIGNMENTS, else the source tree's. */
 const char *cli_default_assignments(void);

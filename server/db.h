@@ -564,6 +564,8 @@ typedef struct {
 int db_lti_launch_store(db *d, const db_lti_launch_in *in, db_lti_launch_out *out);
 /* Sets the assignment of link_id (Deep Linking); DB_NOT_FOUND. */
 int db_lti_link_set_assignment(db *d, int64_t link_id, const char *assignment);
+/* The course of link_id (cap bytes); DB_NOT_FOUND. */
+int db_lti_link_course(db *d, int64_t link_id, char *course, size_t cap);
 /* Where a Score for user_id on link_id goes: the platform, the line item
  * URL (cap bytes) and the sub the user launched with (subcap).
  * DB_NOT_FOUND when the link, its line item or the launch is gone. */

@@ -797,3 +797,16 @@ int db_lti_score_target(db *d, int64_t link_id, int64_t user_id, int64_t *platfo
     sqlite3_finalize(s);
     return rc;
 }
+
+int db_lti_link_course(db *d, int64_t link_id, char *course, size_t cap)
+{
+    sqlite3_stmt *s = db_prepare(d, "SELECT course_id FROM lti_links WHERE id = ?1");
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, link_id);
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW)
+        copy_col(s, 0, course, cap);
+    sqlite3_finalize(s);
+    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+}

@@ -62,6 +62,10 @@ char *lti_keys_jwks(db *d, int64_t now);
 int lti_jwt_verify(db *d, const db_lti_platform *p, const char *token, json_t **claims,
                    char *err, size_t errlen);
 
+/* The same for a JWT the tool signed itself (lti_jwt_sign) with a key it
+ * still publishes. */
+int lti_jwt_verify_own(db *d, const char *token, json_t **claims, char *err, size_t errlen);
+
 /* ---- AGS (lti_ags.c) -------------------------------------------------------- */
 
 /* The Score service URL of a line item: "/scores" appended to its path,

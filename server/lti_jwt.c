@@ -414,8 +414,12 @@ static json_t *b64_json(const char *s, size_t n)
     return doc;
 }
 
-int lti_jwt_verify(db *d, const db_lti_platform *p, const char *token, json_t **claims,
-                   char *err, size_t errlen)
+/* Where a verification gets the key a token's kid names: 0 with *key, 1
+ * refused (err), -1 failed. */
+typedef int (*key_fn)(void *ctx, const char *kid, EVP_PKEY **key, char *err, size_t errlen);
+
+static int jws_verify(const char *token, key_fn getkey, void *ctx, json_t **claims, char *err,
+                      size_t errlen)
 {
     *claims = NULL;
     size_t len = strlen(token);
@@ -449,12 +453,12 @@ int lti_jwt_verify(db *d, const db_lti_platform *p, const char *token, json_t **
                               "tool does not know");
         goto out;
     }
-    if (!kid || !*kid) {
+    if (!kid || !*kid || strlen(kid) > 200) {
         snprintf(err, errlen, "the id_token's header names no key (kid); the platform must "
                               "send one");
         goto out;
     }
-    if ((rc = platform_key(d, p, kid, &key, err, errlen)))
+    if ((rc = getkey(ctx, kid, &key, err, errlen)))
         goto out;
     rc = 1;
     if (lti_b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &siglen)) {
@@ -470,8 +474,8 @@ int lti_jwt_verify(db *d, const db_lti_platform *p, const char *token, json_t **
     /* 1: good; 0: bad signature; < 0: malformed (also a bad signature) */
     if (EVP_DigestVerify(md, sig, siglen, (const unsigned char *)token,
                          (size_t)(dot2 - token)) != 1) {
-        snprintf(err, errlen, "the id_token's signature does not match the platform's key "
-                 "\"%.80s\" (forged, or signed with another key)", kid);
+        snprintf(err, errlen, "the id_token's signature does not match the key \"%.80s\" "
+                 "(forged, or signed with another key)", kid);
         goto out;
     }
     if (!(*claims = b64_json(dot1 + 1, (size_t)(dot2 - dot1 - 1)))) {
@@ -485,4 +489,50 @@ out:
     free(sig);
     json_decref(head);
     return rc;
+}
+
+typedef struct {
+    db *d;
+    const db_lti_platform *p;
+} platform_ctx;
+
+static int platform_key_fn(void *ctx, const char *kid, EVP_PKEY **key, char *err, size_t errlen)
+{
+    platform_ctx *c = ctx;
+    return platform_key(c->d, c->p, kid, key, err, errlen);
+}
+
+int lti_jwt_verify(db *d, const db_lti_platform *p, const char *token, json_t **claims,
+                   char *err, size_t errlen)
+{
+    platform_ctx c = {d, p};
+    return jws_verify(token, platform_key_fn, &c, claims, err, errlen);
+}
+
+/* One of the tool's own published keys by kid. */
+static int own_key_fn(void *ctx, const char *kid, EVP_PKEY **key, char *err, size_t errlen)
+{
+    char *text = lti_keys_jwks(ctx, db_now_ms());
+    json_error_t je;
+    json_t *doc = text ? json_loads(text, 0, &je) : NULL;
+    free(text);
+    size_t i;
+    json_t *k;
+    int rc = 1;
+    snprintf(err, errlen, "signed with a key this tool does not publish");
+    json_array_foreach(json_object_get(doc, "keys"), i, k) {
+        const char *kk = json_string_value(json_object_get(k, "kid"));
+        if (kk && !strcmp(kk, kid)) {
+            *key = lti_jwk_to_pkey(k, err, errlen);
+            rc = *key ? 0 : 1;
+            break;
+        }
+    }
+    json_decref(doc);
+    return rc;
+}
+
+int lti_jwt_verify_own(db *d, const char *token, json_t **claims, char *err, size_t errlen)
+{
+    return jws_verify(token, own_key_fn, d, claims, err, errlen);
 }

@@ -28,6 +28,11 @@ static const struct {
      "                        [--policy best|last] [--db PATH]\n"
      "  memgrade course list [--db PATH]"},
     {"assignment", cli_assignment, "assignment check DIR"},
+    {"lti", cli_lti,
+     "lti add-platform --issuer ISS --client-id ID --deployment-id DEP\n"
+     "                    --auth-url URL --token-url URL --jwks-url URL [--db PATH]\n"
+     "  memgrade lti list|remove ID|set ID --FIELD VALUE|remove-deployment ID --deployment-id DEP\n"
+     "  memgrade lti keys list|rotate [--grace DAYS] [--db PATH]"},
 };
 
 const char *cli_default_assignments(void)

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "grader_proc.h"
 #include "lti.h"
+#include "lti_int.h"
 #include "sbx.h"
 #include "srv.h"
 #include "web.h"
@@ -58,6 +59,7 @@ static const serve_opt serve_opts[] = {
     {"--login-limit", OPT_INT, CFG(login_limit), 1, 100000, "N      failed web logins per user name per 15 min (default 10; 4N per address)"},
     {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)"},
     {"--user", OPT_STR, CFG(user), 0, 0, "NAME   the unprivileged user the HTTP process runs as once started as root (default nobody)"},
+    {"--public-url", OPT_STR, CFG(public_url), 0, 0, "URL    the address LMSs and browsers reach this server at, for LTI (default http://BIND:PORT)"},
 };
 #define NOPTS (sizeof serve_opts / sizeof serve_opts[0])
 
@@ -139,6 +141,16 @@ static int parse_serve(int argc, char **argv, srv_config *c)
             *(size_t *)p = (size_t)n;
         else
             *(int *)p = (int)n;
+    }
+    if (c->public_url) {
+        size_t n = strlen(c->public_url);
+        if (n < 8 || n > 200 || (strncmp(c->public_url, "https://", 8) &&
+                                 strncmp(c->public_url, "http://", 7)) ||
+            strpbrk(c->public_url, "?#\"' <>\\") || c->public_url[n - 1] == '/') {
+            fprintf(stderr, "memgrade serve: --public-url must be an http(s) URL without a "
+                            "query or a trailing slash, such as https://grader.example.edu\n");
+            return -1;
+        }
     }
     if (c->max_file > c->max_request) {
         fprintf(stderr, "memgrade serve: --max-file is larger than --max-request\n");
@@ -291,6 +303,18 @@ int srv_cmd_serve(int argc, char **argv)
         fprintf(stderr, "memgrade serve: cannot create the first user\n");
         goto out;
     }
+    /* The LTI tool's signing key, made once and kept in the database. */
+    if (lti_keys_ensure(d, err, sizeof err)) {
+        fprintf(stderr, "memgrade serve: %s\n", err);
+        goto out;
+    }
+    static char public_url[256];
+    if (!s.cfg.public_url && s.cfg.port) {
+        snprintf(public_url, sizeof public_url, "http://%s%s%s:%d",
+                 strchr(s.cfg.bind, ':') ? "[" : "", s.cfg.bind,
+                 strchr(s.cfg.bind, ':') ? "]" : "", s.cfg.port);
+        s.cfg.public_url = public_url;
+    }
     /* Staging folders of uploads a predecessor was killed in the middle of. */
     sweep_uploads(s.cfg.assignments);
     /* Boxes (work directories, cgroups) of a predecessor killed mid-grade. */
@@ -361,6 +385,12 @@ int srv_cmd_serve(int argc, char **argv)
     if (geteuid() != 0)
         fprintf(stderr, "memgrade serve: HTTP process runs as uid %d with no capabilities; "
                         "grader process %d grades\n", (int)geteuid(), (int)gp_pid());
+    if (!s.cfg.public_url) { /* --port 0: known only now */
+        snprintf(public_url, sizeof public_url, "http://%s%s%s:%d",
+                 strchr(s.cfg.bind, ':') ? "[" : "", s.cfg.bind,
+                 strchr(s.cfg.bind, ':') ? "]" : "", api_port(daemon));
+        s.cfg.public_url = public_url;
+    }
     fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s)\n",
             s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);
     if (first == 1) {

@@ -72,6 +72,10 @@ int web_session(api_req *r);
 /* For pages that need a user: 0 when logged in; else answers 303 to
  * /login?next=<this path> and returns the status. */
 int web_require_user(api_req *r);
+/* Starts a session for u as the login form does (LTI launches too): the
+ * cookie goes out with the response (r->web.set_cookie). 0, or a status
+ * already answered. */
+int web_session_start(api_req *r, const db_user *u);
 /* Whether token is the session's CSRF token (constant-time compare). */
 int web_csrf_ok(api_req *r, const char *token);
 /* For POST handlers: 0 when token matches, else answers a 403 page and
@@ -118,6 +122,8 @@ extern const size_t web_dashboard_nroutes;
 extern const api_route web_deliveries_routes[]; /* web_deliveries.c: listed
                                                  * before web_dashboard_routes */
 extern const size_t web_deliveries_nroutes;
+extern const api_route lti_routes[];            /* lti_launch.c: /lti/... */
+extern const size_t lti_nroutes;
 
 /* An HTML 404 page for paths that are not the API's. */
 int web_not_found(api_req *r);

@@ -128,9 +128,7 @@ static void set_cookie(api_req *r, const char *name, const char *value, long max
              over_tls(r) ? "; Secure" : "");
 }
 
-/* Starts a session for u: the cookie goes out with the response. 0 or a
- * status already answered. */
-static int session_start(api_req *r, const db_user *u)
+int web_session_start(api_req *r, const db_user *u)
 {
     char id[AUTH_TOKEN_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
     uint8_t hash[AUTH_HASH_LEN], unused[AUTH_HASH_LEN];
@@ -372,7 +370,7 @@ static int h_login_post(api_req *r)
         return login_page(r, 401, "Wrong user name or password.", name, go);
     }
     limit_clear(kuser);
-    if (session_start(r, &u))
+    if (web_session_start(r, &u))
         return r->status;
     return web_redirect(r, go);
 }
@@ -423,7 +421,7 @@ static int h_login_once(api_req *r)
         return web_error(r, 404, "This login link was already used or has expired. A link "
                                  "works once: ask for a new one (memgrade user link NAME).");
     }
-    if (session_start(r, &u))
+    if (web_session_start(r, &u))
         return r->status;
     return web_redirect(r, "/welcome");
 }
