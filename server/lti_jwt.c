@@ -426,7 +426,7 @@ static int jws_verify(const char *token, key_fn getkey, void *ctx, json_t **clai
     const char *dot1 = strchr(token, '.');
     const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
     if (len > LTI_B64_MAX || !dot1 || !dot2 || strchr(dot2 + 1, '.') || dot1 == token ||
-        dot2 == dot1 + 1 || !dot2[1]) {
+        dot2 == dot1 + 1) {
         snprintf(err, errlen, "the id_token is not a signed JWT (three base64url parts "
                               "separated by dots)");
         return 1;
@@ -456,6 +456,10 @@ static int jws_verify(const char *token, key_fn getkey, void *ctx, json_t **clai
     if (!kid || !*kid || strlen(kid) > 200) {
         snprintf(err, errlen, "the id_token's header names no key (kid); the platform must "
                               "send one");
+        goto out;
+    }
+    if (!dot2[1]) {
+        snprintf(err, errlen, "the id_token has no signature");
         goto out;
     }
     if ((rc = getkey(ctx, kid, &key, err, errlen)))
