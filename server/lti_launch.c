@@ -9,6 +9,7 @@
 #include "lti_int.h"
 #include "web.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,22 @@ static int lti_send(api_req *r, int status, web_buf *b)
     return st;
 }
 
+/* A line in the server's log; what came from a token or a form may hold
+ * line breaks and escapes, which are replaced so it cannot forge lines. */
+__attribute__((format(printf, 1, 2)))
+static void log_line(const char *fmt, ...)
+{
+    char msg[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    fprintf(stderr, "memgrade: lti: %s\n", msg);
+}
+
 /* A refused launch: the reason for the LMS administrator, logged too. */
 __attribute__((format(printf, 3, 4)))
 static int refuse(api_req *r, int status, const char *fmt, ...)
@@ -108,7 +125,7 @@ static int refuse(api_req *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "memgrade: lti: refused: %s\n", msg);
+    log_line("refused: %s", msg);
     web_buf b = WEB_BUF_INIT;
     web_page_begin(&b, r, "LTI launch refused");
     web_printf(&b, "<h1>This LMS launch was refused</h1>\n<p class=\"notice error\" "
@@ -306,7 +323,12 @@ static int check_claims(api_req *r, db *d, const db_lti_platform *p, const json_
     if (!json_is_number(exp) || !json_is_number(iat))
         return refuse(r, 401, "The id_token lacks its expiry (exp) or issue time (iat).");
     int64_t now = clk_now_ms() / 1000;
+    /* kept within a few centuries of now: the integer arithmetic below
+     * must not meet a time of 1e300 */
     double e = json_number_value(exp), i = json_number_value(iat);
+    double lo = (double)now - 1e10, hi = (double)now + 1e10;
+    e = e < lo ? lo : e > hi ? hi : e;
+    i = i < lo ? lo : i > hi ? hi : i;
     char ago[40];
     if (!(e + SKEW_S >= (double)now)) {
         span(now - (int64_t)e, ago);
@@ -479,8 +501,8 @@ static const char *service_url(const db_lti_platform *p, const char *what, const
     char err[300];
     if (strlen(url) >= DB_LTI_URL_MAX || lti_url_check(url, LTI_URL_PLATFORM, err, sizeof err) ||
         !lti_url_same_host(url, hosts)) {
-        fprintf(stderr, "memgrade: lti: ignoring the %s URL %.200s of platform %lld: not on a "
-                        "host the platform is registered with\n", what, url, (long long)p->id);
+        log_line("ignoring the %s URL %.200s of platform %lld: not on a host the platform "
+                 "is registered with", what, url, (long long)p->id);
         return NULL;
     }
     return url;
@@ -893,9 +915,9 @@ static int h_launch(api_req *r)
         goto out;
     }
     if (lo.new_course || lo.new_user)
-        fprintf(stderr, "memgrade: lti: platform %lld: %s%s%s%s\n", (long long)p.id,
-                lo.new_course ? "new course " : "", lo.new_course ? lo.course_id : "",
-                lo.new_user ? " new user " : "", lo.new_user ? lo.user.name : "");
+        log_line("platform %lld: %s%s%s%s", (long long)p.id, lo.new_course ? "new course " : "",
+                 lo.new_course ? lo.course_id : "", lo.new_user ? " new user " : "",
+                 lo.new_user ? lo.user.name : "");
     /* logged in exactly as by the login form */
     if (web_session_start(r, &lo.user)) {
         st = r->status;

@@ -284,6 +284,13 @@ def tests(srv, db, plat):
         st = lp.parse_form(auth.text).fields["state"]
         check(refused(plat.post_token(token, st, b), 401, words),
               "a malformed id_token %r is refused" % token)
+    far = plat.launch(sub="stu-1", assignment="vector", overrides={"exp": 1e300, "iat": -1e300})
+    check(landed(far, course, "vector"), "absurd exp/iat numbers are handled (a far expiry is an expiry)")
+    check(refused(plat.launch(overrides={"exp": -1e300}), 401, "expired"), "a hugely negative exp is expired")
+    check(refused(plat.launch(overrides={"exp": "tomorrow"}), 401, "expiry"), "a non-numeric exp is refused")
+    nl = plat.launch(overrides={LTI + "message_type": "Evil\nmemgrade: forged log line"})
+    check(nl.status == 400 and "\nmemgrade: forged log line" not in srv.log(),
+          "claims with line breaks cannot forge server log lines")
     st, _, _ = srv.request("GET", "/healthz")
     check(st == 200, "the server is still up after the hostile launches")
 
