@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "server"))
 import ltiplatform as lp  # noqa: E402
-from mgtest import MEMGRADE, Server, add_user, check, finish, tempdir  # noqa: E402
+from mgtest import MEMGRADE, Server, add_user, check, finish, reference, tempdir, wait_until  # noqa: E402
 
 PORT = 18080
 TOOL = "http://127.0.0.1:%d" % PORT
