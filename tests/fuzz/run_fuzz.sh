@@ -11,8 +11,8 @@ mkdir -p "$build"
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DMEMGRADE_FUZZ=ON \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
-cmake --build "$build" -j2 --target fuzz_submit fuzz_request fuzz_upload
-for t in submit request upload; do
+cmake --build "$build" -j2 --target fuzz_submit fuzz_request fuzz_upload fuzz_jwt
+for t in submit request upload jwt; do
   work="$build/fuzz-corpus-$t"
   mkdir -p "$work"
   echo "== fuzz_$t for ${secs}s"
