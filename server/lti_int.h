@@ -66,6 +66,13 @@ int lti_jwt_verify(db *d, const db_lti_platform *p, const char *token, json_t **
  * still publishes. */
 int lti_jwt_verify_own(db *d, const char *token, json_t **claims, char *err, size_t errlen);
 
+/* ---- launches (lti_launch.c) ---------------------------------------------- */
+
+/* The tool's external base URL (serve --public-url), without a trailing
+ * slash; NULL or "" for http://BIND:PORT of the running server. Once,
+ * before the server starts. */
+void lti_set_public_url(const char *url);
+
 /* ---- AGS (lti_ags.c) -------------------------------------------------------- */
 
 /* The Score service URL of a line item: "/scores" appended to its path,

@@ -47,15 +47,10 @@ out:
     return rc;
 }
 
-int lti_keys_ensure(db *d, char *err, size_t errlen)
+/* The first key pair. */
+static int make_first(db *d, char *err, size_t errlen)
 {
     char kid[64], *pem, *jwk;
-    char cur[64];
-    EVP_PKEY *k = lti_keys_current(d, cur, err, errlen);
-    if (k) {
-        EVP_PKEY_free(k);
-        return 0;
-    }
     if (key_new(kid, &pem, &jwk, err, errlen))
         return -1;
     int rc = db_lti_tool_key_add(d, kid, pem, jwk, db_now_ms(), 0);
@@ -100,6 +95,11 @@ EVP_PKEY *lti_keys_current(db *d, char kid[64], char *err, size_t errlen)
     cur_ctx c = {0};
     EVP_PKEY *key = NULL;
     int rc = db_lti_tool_key_current(d, take_current, &c);
+    if (rc == DB_NOT_FOUND) { /* serve makes one at start; this covers the rest */
+        if (make_first(d, err, errlen))
+            return NULL;
+        rc = db_lti_tool_key_current(d, take_current, &c);
+    }
     if (rc != DB_OK || !c.kid || !c.pem || strlen(c.kid) >= 64) {
         snprintf(err, errlen, rc == DB_NOT_FOUND ? "the tool has no key yet (memgrade serve "
                                                    "makes one at start)"
@@ -117,6 +117,14 @@ out:
     free(c.kid);
     free(c.pem);
     return key;
+}
+
+int lti_keys_ensure(db *d, char *err, size_t errlen)
+{
+    char kid[64];
+    EVP_PKEY *k = lti_keys_current(d, kid, err, errlen);
+    EVP_PKEY_free(k);
+    return k ? 0 : -1;
 }
 
 static void add_jwk(void *ctx, const db_lti_tool_key *k)

@@ -144,9 +144,34 @@ static void sha256(const void *p, size_t n, uint8_t out[32])
         memset(out, 0, 32);
 }
 
+/* The tool's address as LMSs and browsers see it (serve --public-url),
+ * else http://BIND:PORT of this server, the port as bound. */
+static char public_set[256];
+
+void lti_set_public_url(const char *url)
+{
+    snprintf(public_set, sizeof public_set, "%s", url ? url : "");
+}
+
+static const char *public_url(api_req *r, char buf[300])
+{
+    if (public_set[0])
+        return public_set;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_DAEMON);
+    const union MHD_DaemonInfo *di =
+        ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    const char *bind = r->s->cfg.bind ? r->s->cfg.bind : "127.0.0.1";
+    int v6 = strchr(bind, ':') != NULL;
+    snprintf(buf, 300, "http://%s%s%s:%u", v6 ? "[" : "", bind, v6 ? "]" : "",
+             di ? (unsigned)di->port : (unsigned)r->s->cfg.port);
+    return buf;
+}
+
 static int https_public(api_req *r)
 {
-    return r->s->cfg.public_url && !strncmp(r->s->cfg.public_url, "https://", 8);
+    char buf[300];
+    return !strncmp(public_url(r, buf), "https://", 8);
 }
 
 /* A request value of the OIDC login: the query (GET) or the form (POST). */
@@ -201,8 +226,6 @@ static int h_login(api_req *r)
         return rc == DB_ERROR ? refuse(r, 503, "The database is unavailable.")
                               : refuse(r, 400, "unknown deployment id %s for issuer %s "
                                                "(memgrade lti add-platform adds one).", dep, iss);
-    if (!r->s->cfg.public_url)
-        return refuse(r, 503, "The server is still starting; try again in a moment.");
 
     /* state and nonce are single use and short-lived; only their hashes and
      * the hash of the browser's cookie are stored. An existing browser
@@ -242,7 +265,8 @@ static int h_login(api_req *r)
     web_url(&u, p.client_id);
     web_raw(&u, "&redirect_uri=");
     web_buf redirect = WEB_BUF_INIT;
-    web_raw(&redirect, r->s->cfg.public_url);
+    char pbuf[300];
+    web_raw(&redirect, public_url(r, pbuf));
     web_raw(&redirect, "/lti/launch");
     web_url(&u, redirect.p ? redirect.p : "");
     free(redirect.p);
@@ -370,12 +394,13 @@ static int check_claims(api_req *r, db *d, const db_lti_platform *p, const json_
         return refuse(r, 400, "The id_token names no user (sub): anonymous launches are not "
                               "supported.");
     const char *target = claim_str(cl, CL_TARGET);
-    const char *const self[] = {r->s->cfg.public_url, NULL};
+    char pbuf[300];
+    const char *const self[] = {public_url(r, pbuf), NULL};
     if (!target)
         return refuse(r, 400, "The id_token has no target_link_uri.");
     if (!lti_url_same_host(target, self))
         return refuse(r, 400, "The launch is for %s, which is not this tool's address %s "
-                              "(memgrade serve --public-url).", target, r->s->cfg.public_url);
+                              "(memgrade serve --public-url).", target, self[0]);
     return 0;
 }
 
@@ -695,7 +720,8 @@ static int h_deep_link(api_req *r)
     char nonce[64], url[300];
     int64_t now = clk_now_ms() / 1000;
     lti_random_b64url(24, nonce, sizeof nonce);
-    snprintf(url, sizeof url, "%s/lti/launch", r->s->cfg.public_url);
+    char pbuf[300];
+    snprintf(url, sizeof url, "%s/lti/launch", public_url(r, pbuf));
     json_t *item = json_pack(
         "{s:s, s:s, s:s, s:{s:s, s:f, s:s}, s:{s:s}}", "type", "ltiResourceLink", "title",
         grd_assignment_title(a), "url", url, "lineItem", "label", grd_assignment_title(a),
@@ -974,7 +1000,8 @@ static void jwks_headers(api_req *r, struct MHD_Response *resp)
 static int h_jwks(api_req *r)
 {
     db *d = srv_db(r->s);
-    char *text = d ? lti_keys_jwks(d, clk_now_ms()) : NULL;
+    char err[300];
+    char *text = d && !lti_keys_ensure(d, err, sizeof err) ? lti_keys_jwks(d, clk_now_ms()) : NULL;
     if (!text)
         return reply_error(r, 503, "the tool's keys are unavailable");
     r->headers = jwks_headers;

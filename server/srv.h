@@ -33,8 +33,8 @@ typedef struct {
     int trust_proxy;         /* 1: X-Forwarded-Proto/-For from a TLS proxy count */
     const char *user;        /* the HTTP process's user once it dropped root */
     const char *public_url;  /* the tool's address as LMSs and browsers see it
-                              * (LTI redirect and launch URLs); NULL until
-                              * serve knows its port: http://BIND:PORT */
+                              * (LTI redirect and launch URLs); NULL:
+                              * http://BIND:PORT */
 } srv_config;
 
 /* Grading-duration histogram bucket bounds, seconds (Prometheus le=). */

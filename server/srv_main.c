@@ -308,13 +308,7 @@ int srv_cmd_serve(int argc, char **argv)
         fprintf(stderr, "memgrade serve: %s\n", err);
         goto out;
     }
-    static char public_url[256];
-    if (!s.cfg.public_url && s.cfg.port) {
-        snprintf(public_url, sizeof public_url, "http://%s%s%s:%d",
-                 strchr(s.cfg.bind, ':') ? "[" : "", s.cfg.bind,
-                 strchr(s.cfg.bind, ':') ? "]" : "", s.cfg.port);
-        s.cfg.public_url = public_url;
-    }
+    lti_set_public_url(s.cfg.public_url);
     /* Staging folders of uploads a predecessor was killed in the middle of. */
     sweep_uploads(s.cfg.assignments);
     /* Boxes (work directories, cgroups) of a predecessor killed mid-grade. */
@@ -385,12 +379,6 @@ int srv_cmd_serve(int argc, char **argv)
     if (geteuid() != 0)
         fprintf(stderr, "memgrade serve: HTTP process runs as uid %d with no capabilities; "
                         "grader process %d grades\n", (int)geteuid(), (int)gp_pid());
-    if (!s.cfg.public_url) { /* --port 0: known only now */
-        snprintf(public_url, sizeof public_url, "http://%s%s%s:%d",
-                 strchr(s.cfg.bind, ':') ? "[" : "", s.cfg.bind,
-                 strchr(s.cfg.bind, ':') ? "]" : "", api_port(daemon));
-        s.cfg.public_url = public_url;
-    }
     fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s)\n",
             s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);
     if (first == 1) {
