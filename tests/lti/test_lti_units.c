@@ -126,7 +126,7 @@ static void test_keys(const char *dir)
     if (!d)
         return;
     char *jw = lti_keys_jwks(d, db_now_ms());
-    CHECK(jw && !strcmp(jw, "{\"keys\": []}"), "a new database has no key: %s", jw ? jw : "NULL");
+    CHECK(jw && !strcmp(jw, "{\"keys\":[]}"), "a new database has no key: %s", jw ? jw : "NULL");
     free(jw);
     char *t = lti_jwt_sign(d, "{\"a\":1}", err, sizeof err);
     CHECK(t != NULL, "the first signature makes the first key");
