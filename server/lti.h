@@ -103,7 +103,7 @@ void lti_outbox_wake(void);
 
 /* The delivery threads of `memgrade serve` (lti_outbox.c). */
 typedef struct {
-    const char *db_path;   /* each thread opens its own connection */
+    const char *db_path;   /* one connection per thread, opened by lti_outbox_start */
     int threads;           /* deliveries at a time; at most one per course and kind */
     int max_attempts;      /* tries before a row is failed */
     int retry_base_ms;     /* the first retry's delay; x3 each time, at most 1 h */

@@ -47,6 +47,7 @@ static struct {
     pthread_t th[MAX_THREADS];
     int nth;
     busy_slot busy[MAX_THREADS];
+    db *dbs[MAX_THREADS];  /* each thread's connection, opened by lti_outbox_start */
 } ob = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void lti_outbox_wake(void)
@@ -244,12 +245,7 @@ static void wait_until(int64_t wall_ms, uint64_t gen)
 static void *outbox_main(void *arg)
 {
     int slot = (int)(intptr_t)arg;
-    char err[256];
-    db *d = db_open(ob.cfg.db_path, err, sizeof err);
-    if (!d) {
-        fprintf(stderr, "memgrade serve: outbox: %s\n", err);
-        return NULL;
-    }
+    db *d = ob.dbs[slot];
     pthread_mutex_lock(&ob.mu);
     while (!ob.stopping) {
         uint64_t gen = ob.gen;
@@ -280,7 +276,6 @@ static void *outbox_main(void *arg)
         wait_until(next_at, gen);
     }
     pthread_mutex_unlock(&ob.mu);
-    db_close(d);
     return NULL;
 }
 
@@ -305,6 +300,19 @@ int lti_outbox_start(const lti_outbox_config *cfg, char *err, size_t errlen)
     ob.nth = 0;
     memset(ob.busy, 0, sizeof ob.busy);
     int rc = 0;
+    /* Connections are opened here, in the caller: `memgrade serve` drops
+     * its privileges once it listens, and may not open the database after
+     * that (srv_db_pool). */
+    for (int i = 0; i < ob.cfg.threads; i++) {
+        if (!(ob.dbs[i] = db_open(ob.cfg.db_path, err, errlen))) {
+            for (int k = 0; k < i; k++)
+                db_close(ob.dbs[k]), ob.dbs[k] = NULL;
+            ob.started = 0;
+            pthread_cond_destroy(&ob.cv);
+            pthread_mutex_unlock(&ob.mu);
+            return -1;
+        }
+    }
     for (int i = 0; i < ob.cfg.threads; i++) {
         rc = pthread_create(&ob.th[i], NULL, outbox_main, (void *)(intptr_t)i);
         if (rc) {
@@ -335,6 +343,9 @@ void lti_outbox_stop(void)
     for (int i = 0; i < n; i++)
         pthread_join(ob.th[i], NULL);
     pthread_mutex_lock(&ob.mu);
+    for (int i = 0; i < MAX_THREADS; i++)
+        if (ob.dbs[i])
+            db_close(ob.dbs[i]), ob.dbs[i] = NULL;
     ob.started = 0;
     ob.nth = 0;
     pthread_cond_destroy(&ob.cv);

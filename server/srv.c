@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "grader_proc.h"
+#include "lti.h"
 
 const double srv_duration_bounds[SRV_DURATION_BUCKETS] = {
     0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60,
@@ -587,6 +588,8 @@ static void grade_job(srv *s, db *d, db_job *j)
                                            view_text);
     if (frc == DB_OK && j->regrade)
         atomic_fetch_add(&s->views_epoch, 1);
+    if (frc == DB_OK)
+        lti_outbox_wake(); /* its passback and webhook were queued with it */
     free(view_text);
     if (frc == DB_OK) {
         srv_outcome o = !strcmp(status, "compile_error")    ? SRV_OUT_COMPILE_ERROR

@@ -35,6 +35,10 @@ typedef struct {
     const char *public_url;  /* the tool's address as LMSs and browsers see it
                               * (LTI redirect and launch URLs); NULL:
                               * http://BIND:PORT */
+    int webhook_private;     /* 1: webhooks may go to loopback/private addresses */
+    int outbox_threads;      /* deliveries (passbacks, webhooks) at a time */
+    int outbox_max_attempts; /* tries before a delivery is failed */
+    int outbox_retry_base_ms;/* the first retry's delay (x3 each time, at most 1 h) */
 } srv_config;
 
 /* Grading-duration histogram bucket bounds, seconds (Prometheus le=). */

@@ -60,6 +60,10 @@ static const serve_opt serve_opts[] = {
     {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)"},
     {"--user", OPT_STR, CFG(user), 0, 0, "NAME   the unprivileged user the HTTP process runs as once started as root (default nobody)"},
     {"--public-url", OPT_STR, CFG(public_url), 0, 0, "URL    the address LMSs and browsers reach this server at, for LTI (default http://BIND:PORT)"},
+    {"--webhook-private", OPT_INT, CFG(webhook_private), 0, 1, "0|1    let webhooks go to loopback and private addresses: development and tests only (default 0)"},
+    {"--outbox-threads", OPT_INT, CFG(outbox_threads), 1, 64, "N      grade passbacks and webhooks delivered at a time (default 4)"},
+    {"--outbox-max-attempts", OPT_INT, CFG(outbox_max_attempts), 1, 1000, "N      delivery tries before giving up (default 30, about a day)"},
+    {"--outbox-retry-base-ms", OPT_INT, CFG(outbox_retry_base_ms), 10, 3600000, "MS     first retry delay, x3 per retry, at most 1 h (default 2000)"},
 };
 #define NOPTS (sizeof serve_opts / sizeof serve_opts[0])
 
@@ -100,6 +104,7 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         .access_log = "-",
         .login_limit = 10,
         .user = "nobody",
+        .outbox_threads = 4, .outbox_max_attempts = 30, .outbox_retry_base_ms = 2000,
     };
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -359,6 +364,13 @@ int srv_cmd_serve(int argc, char **argv)
         goto out;
     }
     workers_started = 1;
+    lti_http_allow_private(s.cfg.webhook_private);
+    lti_outbox_config oc = {s.cfg.db_path, s.cfg.outbox_threads, s.cfg.outbox_max_attempts,
+                            s.cfg.outbox_retry_base_ms};
+    if (lti_outbox_start(&oc, err, sizeof err)) {
+        fprintf(stderr, "memgrade serve: %s\n", err);
+        goto out;
+    }
     /* Right after a crash the port may still be held for a moment by
      * sandbox processes of the dead server (forked children keep copies of
      * its descriptors until their parent-death signal lands): retry. */
@@ -409,6 +421,7 @@ out:
     if (workers_started)
         srv_workers_stop(&s); /* running jobs finish and are stored */
     gp_stop();
+    lti_outbox_stop(); /* a delivery in flight ends; the rest stays pending */
     if (workers_started && (d = srv_db(&s))) {
         /* Nothing should be left running; if something is, the next start
          * would requeue it anyway, but say so now. */
