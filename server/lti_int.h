@@ -73,6 +73,15 @@ int lti_jwt_verify_own(db *d, const char *token, json_t **claims, char *err, siz
  * before the server starts. */
 void lti_set_public_url(const char *url);
 
+/* What a launch makes of who someone is, shared with the roster sync
+ * (lti_nrps.c) so that a member maps the same way whichever comes first.
+ * The course role of an LTI roles array: the highest of Instructor (also
+ * Administrator, ContentDeveloper), TeachingAssistant, else student. The
+ * user name for a new user of platform pid's sub from the "email" or
+ * "name" of obj (id_token claims, or an NRPS member: the same keys). */
+db_crole lti_map_roles(const json_t *roles);
+void lti_user_name(const json_t *obj, int64_t pid, const char *sub, char out[65]);
+
 /* ---- AGS (lti_ags.c) -------------------------------------------------------- */
 
 /* The Score service URL of a line item: "/scores" appended to its path,

@@ -407,7 +407,7 @@ static int check_claims(api_req *r, db *d, const db_lti_platform *p, const json_
 /* The course role the LTI roles give: the highest of them. Roles are URIs
  * whose fragment names the role ("...membership#Instructor",
  * "...membership/Instructor#TeachingAssistant"), or bare names. */
-static db_crole map_roles(const json_t *roles)
+db_crole lti_map_roles(const json_t *roles)
 {
     db_crole best = DB_CROLE_STUDENT;
     size_t i;
@@ -469,7 +469,7 @@ static void course_ids(int64_t pid, const char *dep, const char *ctx_id, const c
 
 /* A user name from the launch: the email, else the name, kept to the
  * characters user names have; else lti-HASH of the sub. */
-static void user_name(const json_t *cl, int64_t pid, const char *sub, char out[65])
+void lti_user_name(const json_t *cl, int64_t pid, const char *sub, char out[65])
 {
     const char *src = claim_str(cl, "email");
     if (!src || !*src)
@@ -915,8 +915,8 @@ static int h_launch(api_req *r)
     char cid[40], alt[40], title[201], uname[65];
     course_ids(p.id, claim_str(cl, CL_DEPLOYMENT), ctx_id, claim_str(ctx, "label"), cid, alt);
     course_title(ctx, title);
-    user_name(cl, p.id, sub, uname);
-    db_crole role = map_roles(json_object_get(cl, CL_ROLES));
+    lti_user_name(cl, p.id, sub, uname);
+    db_crole role = lti_map_roles(json_object_get(cl, CL_ROLES));
     db_lti_launch_in in = {
         .platform_id = p.id, .deployment_id = claim_str(cl, CL_DEPLOYMENT),
         .context_id = ctx_id, .course_id = cid, .course_id_alt = alt, .course_title = title,

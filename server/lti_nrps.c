@@ -10,6 +10,7 @@
 
 #include "api_int.h"
 #include "lti.h"
+#include "lti_int.h"
 
 #define NRPS_SCOPE "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 #define NRPS_ACCEPT "Accept: application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -21,62 +22,27 @@
 #define NRPS_MAX_MEMBERS 50000
 #define NRPS_URL_MAX 2048
 
-/* An LTI role → course role. A TeachingAssistant sub-role is more specific
- * than the Instructor it is a sub-role of, so it is looked for first; the
- * short names are the simple names LTI 1.3 still allows. */
-static const struct {
-    const char *uri;
-    db_crole role;
-} role_map[] = {
-    {"http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
-     DB_CROLE_TA},
-    {"TeachingAssistant", DB_CROLE_TA},
-    {"http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor", DB_CROLE_INSTRUCTOR},
-    {"Instructor", DB_CROLE_INSTRUCTOR},
-    {"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", DB_CROLE_STUDENT},
-    {"http://purl.imsglobal.org/vocab/lis/v2/membership/Learner#Learner", DB_CROLE_STUDENT},
-    {"Learner", DB_CROLE_STUDENT},
-};
-
-/* The course role of an NRPS member's roles array; -1 when none maps. */
-static int member_role(const json_t *roles)
+/* Whether an NRPS member has a role a course has (the LIS membership
+ * roles a launch maps, or an institution Administrator, whom a launch
+ * makes an instructor). Mentors, observers and the like are skipped: a
+ * sync should not enrol parents as students. Roles are URIs whose
+ * fragment names the role, or bare names. */
+static int member_has_course_role(const json_t *roles)
 {
-    for (size_t m = 0; m < sizeof role_map / sizeof role_map[0]; m++) {
-        size_t i;
-        const json_t *v;
-        json_array_foreach(roles, i, v) {
-            if (json_is_string(v) && !strcmp(json_string_value(v), role_map[m].uri))
-                return (int)role_map[m].role;
-        }
+    static const char *const names[] = {"Learner", "Instructor", "TeachingAssistant",
+                                        "Administrator", "ContentDeveloper"};
+    size_t i;
+    const json_t *v;
+    json_array_foreach(roles, i, v) {
+        const char *s = json_string_value(v);
+        if (!s)
+            continue;
+        const char *h = strrchr(s, '#');
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (!strcmp(h ? h + 1 : s, names[k]))
+                return 1;
     }
-    return -1;
-}
-
-/* A user name from what the LMS says of a member (memgrade names are
- * [A-Za-z0-9._@-], at most 64): the e-mail's local part, else the name
- * with its spaces as dots, else "lti-user"; a taken name gets -2, -3 ...
- * when the user is stored. */
-static void member_name(const json_t *m, char out[65])
-{
-    const char *email = json_string_value(json_object_get(m, "email"));
-    const char *name = json_string_value(json_object_get(m, "name"));
-    const char *src = email && *email && *email != '@' ? email : name;
-    size_t n = 0;
-    for (const char *p = src ? src : ""; *p && n < 64; p++) {
-        char c = *p;
-        if (src == email && c == '@')
-            break;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '.' || c == '_' || c == '-')
-            out[n++] = c;
-        else if (c == ' ' && n && out[n - 1] != '.')
-            out[n++] = '.';
-    }
-    while (n && out[n - 1] == '.')
-        n--;
-    out[n] = '\0';
-    if (!n)
-        snprintf(out, 65, "lti-user");
+    return 0;
 }
 
 /* ---- reading the memberships --------------------------------------------------- */
@@ -132,7 +98,8 @@ static void contexts_free(contexts *cs)
     }
 }
 
-/* Adds one page's members to x. 0, or -1 with err. */
+/* Adds one page's members to x, named and given roles as a launch would
+ * (lti_map_roles, lti_user_name). 0, or -1 with err. */
 static int add_members(context *x, const json_t *members, char *err, size_t errlen)
 {
     size_t i;
@@ -164,8 +131,9 @@ static int add_members(context *x, const json_t *members, char *err, size_t errl
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        member_name(m, o->name);
-        o->role = json_is_array(roles) ? member_role(roles) : -1;
+        lti_user_name(m, x->platform_id, sub, o->name);
+        o->role = json_is_array(roles) && member_has_course_role(roles)
+                      ? (int)lti_map_roles(roles) : -1;
         /* NRPS 2.0: status Active (the default), Inactive or Deleted */
         o->active = !status || !strcmp(status, "Active");
         x->n++;
