@@ -354,6 +354,45 @@ def tests(srv, db, plat):
     check(snol.status == 200 and "has not chosen" in snol.body and "/lti/links/" not in snol.body,
           "a student on a link without an assignment is told to wait, with no picker")
 
+    # ---- grade passback of a launched student's submission (AGS) ----
+    sp = stu.browser.request("GET", TOOL + "/courses/%s/vector" % course)
+    m = re.search(r'name="csrf-token" content="([0-9a-f]{64})"', sp.text)
+    body = json.dumps({"assignment": "vector", "course": course,
+                       "files": {"vector.c": reference("vector")}}).encode()
+    sub = stu.browser.request("POST", TOOL + "/api/v1/submissions", body=body,
+                              headers={"Content-Type": "application/json",
+                                       "X-CSRF-Token": m.group(1) if m else ""})
+    check(sub.status == 202, "the launched student submits through the session: %s" % sub.status)
+    lineitem = q(db, "SELECT lineitem_url FROM lti_links WHERE resource_link_id = 'rl-1'")[0][0]
+    got = wait_until(lambda: plat.scores_for(lineitem, "stu-1"), timeout=120)
+    sc = got[-1] if got else {}
+    check(sc.get("activityProgress") == "Completed" and sc.get("gradingProgress") == "FullyGraded"
+          and sc.get("scoreMaximum") == vector_max[0] and sc.get("scoreGiven") == vector_max[0]
+          and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sc.get("timestamp", "")),
+          "the graded score reaches the launch's line item: %r" % {k: sc.get(k) for k in
+                                                                  ("scoreGiven", "scoreMaximum", "timestamp")})
+    posts = [p for p in plat.score_posts if p["status"] == 200]
+    check(posts and posts[-1]["path"].split("?")[0].endswith("/scores") and posts[-1]["path"].endswith("?foo=bar")
+          and posts[-1]["content_type"] == lp.SCORE_TYPE,
+          "the Score went to LINEITEM/scores?foo=bar with the score media type: %s" % (posts[-1]["path"] if posts else None))
+
+    # a platform that forgot the cached access token answers 401 once
+    with plat.lock:
+        plat.tokens.clear()
+    n_tok, n_posts = plat.tokens_issued, len(plat.score_posts)
+    sub = stu.browser.request("POST", TOOL + "/api/v1/submissions", body=body,
+                              headers={"Content-Type": "application/json",
+                                       "X-CSRF-Token": m.group(1) if m else ""})
+    wait_until(lambda: len(plat.scores_for(lineitem, "stu-1")) >= 2, timeout=120)
+    item_id = int(urllib.parse.urlsplit(lineitem).path.rstrip("/").split("/")[-1])
+    st401 = [p["status"] for p in plat.score_posts[n_posts:] if p["lineitem"] == item_id]
+    all_st = [p["status"] for p in plat.score_posts[n_posts:]]
+    # (the student launched two links of vector, so two line items get it;
+    # whichever goes first meets the 401, the other uses the new token)
+    check(sub.status == 202 and st401 and st401[-1] == 200 and all_st.count(401) == 1 and
+          plat.tokens_issued == n_tok + 1,
+          "a 401 drops the cached access token and the Score is sent again with a new one: %r" % all_st)
+
     # ---- platform key rotation ----
     time.sleep(max(0, t_first_fetch + 10.5 - time.time()))
     plat.rotate_key()
