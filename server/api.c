@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@
 
 /* The statuses we answer with, once: metrics count per entry. */
 #define API_STATUSES(X) \
-    X(200) X(201) X(202) X(303) X(400) X(401) X(403) X(404) X(405) X(409) X(413) X(415) X(422) X(429) X(500) X(503)
+    X(200) X(201) X(202) X(303) X(400) X(401) X(403) X(404) X(405) X(409) X(413) X(414) X(415) X(422) X(429) X(431) X(500) X(503)
 
 static const int api_status_codes[] = {
 #define API_CODE_(n) n,
@@ -68,6 +69,7 @@ static atomic_int api_inflight;
 /* Seconds of silence before a connection is closed: a request in progress
  * gets API_TIMEOUT_S, an idle keep-alive connection (holding one of the
  * --max-connections slots) API_IDLE_S to start its next request. */
+#define API_CONN_MEMORY (64 * 1024)
 #define API_TIMEOUT_S 30
 #define API_IDLE_S 10
 
@@ -141,8 +143,9 @@ static enum MHD_Result send_reply(api_req *r)
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    /* While draining for shutdown, ask keep-alive clients to go away. */
-    if (atomic_load(&r->s->draining))
+    /* While draining for shutdown, ask keep-alive clients to go away; a
+     * request whose framing cannot be trusted ends its connection. */
+    if (atomic_load(&r->s->draining) || r->close_conn)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
@@ -1097,6 +1100,78 @@ static unsigned long long declared_length(struct MHD_Connection *c)
     return cl ? strtoull(cl, NULL, 10) : 0;
 }
 
+typedef struct {
+    int content_length, transfer_encoding, differ;
+    const char *first_cl;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    framing *f = cls;
+    (void)kind;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        if (f->content_length++ && strcmp(f->first_cl, value ? value : ""))
+            f->differ = 1;
+        else if (!f->first_cl)
+            f->first_cl = value ? value : "";
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->transfer_encoding++;
+    }
+    return MHD_YES;
+}
+
+/* RFC 9112 §6.3: a request with both Content-Length and Transfer-Encoding,
+ * or with Content-Lengths that differ, has no trustworthy end; behind a
+ * proxy that reads it the other way it smuggles a second request. It is a
+ * 400 and its connection closes. NULL when the framing is sound. */
+static const char *framing_problem(struct MHD_Connection *c)
+{
+    framing f = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+    if (f.content_length && f.transfer_encoding)
+        return "a request may not carry both Content-Length and Transfer-Encoding";
+    if (f.differ)
+        return "the request's Content-Length headers disagree";
+    if (f.transfer_encoding > 1)
+        return "the request carries Transfer-Encoding more than once";
+    return NULL;
+}
+
+/* A request line libmicrohttpd would choke on: past API_URI_MAX bytes, or
+ * with more than API_ARGS_MAX query arguments, its per-connection memory
+ * runs out while it records the arguments and it then fails to send its
+ * own 431, holding the connection until the timeout. Such a request gets
+ * a JSON 414 written straight to the socket, which is then shut, before
+ * libmicrohttpd parses the arguments (URI log callback). Nothing of the
+ * connection has been answered yet at this point of a request. */
+#define API_URI_MAX 8192
+#define API_ARGS_MAX 256
+static const char uri_refusal[] =
+    "HTTP/1.1 414 URI Too Long\r\nContent-Type: application/json\r\n"
+    "Connection: close\r\nContent-Length: 71\r\n\r\n"
+    "{\"error\":\"the request line is too long or has too many query arguments\"}";
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    size_t n = 0, args = 0;
+    for (; uri[n] && n <= API_URI_MAX; n++)
+        args += uri[n] == '&' || uri[n] == ';';
+    if (n <= API_URI_MAX && args < API_ARGS_MAX)
+        return NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+        ssize_t w = send(ci->connect_fd, uri_refusal, sizeof uri_refusal - 1,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w;
+        shutdown(ci->connect_fd, SHUT_RDWR);
+    }
+    atomic_fetch_add(&http_requests[status_index(414)], 1);
+    return NULL;
+}
+
 /* Copies s into out for the access log, escaping anything not printable so
  * a request cannot forge log lines. */
 static void log_escape(char *out, size_t cap, const char *s)
@@ -1131,6 +1206,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
         log_escape(r->method, sizeof r->method, method);
         log_escape(r->path, sizeof r->path, url);
+        const char *bad_framing = framing_problem(c);
+        if (bad_framing) {
+            r->close_conn = 1;
+            reply_error(r, 400, "%s", bad_framing);
+            return send_reply(r);
+        }
         if (!route(r, url)) {
             const api_route *rt = r->route;
             if (rt->auth != AUTH_NONE && authenticate(r))
@@ -1261,6 +1342,19 @@ int api_submit(api_req *r)
     return h_submit(r);
 }
 
+/* What libmicrohttpd says goes to stderr as ours do, except its bind
+ * failures: serve retries a busy port and says so once, with the reason. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    if (!strncmp(fmt, "Failed to bind", 14))
+        return;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    fprintf(stderr, "memgrade serve: http: %s\n", msg);
+}
+
 struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)
 {
     struct sockaddr_in6 sin6 = {0};
@@ -1298,11 +1392,14 @@ struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)s->cfg.port, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.http_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_TIMEOUT_S,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
         sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa,
         MHD_OPTION_END);
     if (!d) {

@@ -64,6 +64,7 @@ struct api_req {
     const char *allow;
     int queued;                   /* a response was handed to MHD */
     int replayed;                 /* an Idempotency-Key retry */
+    int close_conn;               /* answer with Connection: close */
     size_t body_max;              /* the route's body cap; 0: --max-request */
 
     /* the pages (web*.c) */

@@ -15,7 +15,7 @@ import urllib.parse
 import threading
 import time
 
-from mgtest import MEMGRADE, Server, add_user, check, finish
+from mgtest import MEMGRADE, Server, add_user, check, finish, raw_request
 
 MIB = 1 << 20
 
@@ -532,6 +532,49 @@ check(took and 8 <= took <= 20, "an idle keep-alive connection is closed after a
 srv.stop()
 check(srv.proc.returncode == 0 and "Sanitizer" not in srv.log() and "runtime error" not in srv.log(),
       "the server exits 0 with no sanitizer report (%s)" % srv.proc.returncode)
+
+# ---- framing a proxy could read otherwise, and request lines past the limits (RFC 9112) ------
+srv = Server(port=18312).start()
+tok = add_user(srv.db, "dave", "student")
+smuggle = b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n"
+for what, head in (("both Content-Length and Transfer-Encoding",
+                    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"),
+                   ("two Content-Lengths that differ", b"Content-Length: 5\r\nContent-Length: 7\r\n"),
+                   ("Transfer-Encoding twice",
+                    b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n")):
+    t0 = time.time()
+    out = raw_request(srv.port, b"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\n" + head +
+                      b"Content-Type: application/json\r\n\r\n0\r\n\r\n" + smuggle)
+    st = int(out.split(b" ", 2)[1]) if out.startswith(b"HTTP/1.1 ") else None
+    check(st == 400 and b"connection: close" in out.lower() and out.count(b"HTTP/1.1 ") == 1
+          and b'"error"' in out and time.time() - t0 < 3,
+          "%s: 400 JSON, the connection closed, the smuggled request never answered (%r)"
+          % (what, out[:80]))
+out = raw_request(srv.port, b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                  tok.encode() + b"\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n")
+check(out.startswith(b"HTTP/1.1 200"), "two equal Content-Lengths are one (RFC 9110 8.6): %r" % out[:40])
+for n in (300, 600, 2000):
+    q = "&".join("a%d=%d" % (i, i) for i in range(n))
+    t0 = time.time()
+    out = raw_request(srv.port, ("GET /healthz?%s HTTP/1.1\r\nHost: x\r\n\r\n" % q).encode(), 10)
+    took = time.time() - t0
+    check(out.startswith(b"HTTP/1.1 414") and b'{"error":' in out and took < 3,
+          "%d query arguments: a JSON 414 at once (%.1f s, %r)" % (n, took, out[:40]))
+out = raw_request(srv.port, ("GET /healthz?%s HTTP/1.1\r\nHost: x\r\n\r\n" % ("x" * 9000)).encode())
+check(out.startswith(b"HTTP/1.1 414") and b'{"error":' in out, "a 9,000-byte query: JSON 414")
+out = raw_request(srv.port, b"GET /healthz?a=1&b=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+check(out.startswith(b"HTTP/1.1 200"), "a few query arguments still pass")
+st, _, doc = srv.json("GET", "/healthz")
+check(st == 200, "the server answers after all that")
+# A busy port: one line of retrying and one of failure, not libmicrohttpd's
+# bind error a hundred times.
+p = subprocess.run([MEMGRADE, "serve", "--db", srv.db + ".second", "--port", str(srv.port)],
+                   capture_output=True, text=True, timeout=60)
+lines = p.stderr.splitlines()
+check(p.returncode == 1 and sum("busy" in l for l in lines) == 1 and
+      sum("Address already in use" in l for l in lines) == 1 and len(lines) <= 6,
+      "a busy port is said once, with its reason (%d lines)" % len(lines))
+srv.stop()
 
 # ---- a graceful stop with idle keep-alive connections --------------------------------------
 srv = Server(port=18311).start()
