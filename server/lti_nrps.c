@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -19,6 +20,7 @@
  * than holding an HTTP thread and memory without end. */
 #define NRPS_MAX_CONTEXTS 16
 #define NRPS_MAX_PAGES 500
+#define NRPS_MAX_MS (60 * 1000)   /* a whole sync; each request has lti_http's 10 s */
 #define NRPS_MAX_MEMBERS 50000
 #define NRPS_URL_MAX 2048
 
@@ -141,19 +143,22 @@ static int add_members(context *x, const json_t *members, char *err, size_t errl
     return 0;
 }
 
-/* Fetches every page of x's memberships into x->m. 0; otherwise the HTTP
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Fetches every page of x's memberships into x->m, until deadline
+ * (mono_ms). 0; otherwise the HTTP
  * status to answer with (502, or 503 when trying later may help, with
  * *retry_after the seconds the LMS asked for, or -1) and the reason in err. */
-static int fetch_context(db *d, context *x, int *retry_after, char *err, size_t errlen)
+static int fetch_context(db *d, context *x, int64_t deadline, int *retry_after, char *err,
+                         size_t errlen)
 {
     char token[4096], auth[4200], msg[256] = "";
-    int temporary = 0;
-    if (lti_access_token(d, x->platform_id, NRPS_SCOPE, token, sizeof token, &temporary, msg,
-                         sizeof msg)) {
-        snprintf(err, errlen, "the LMS gave no access token for the roster: %s", msg);
-        return temporary ? 503 : 502;
-    }
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    int temporary = 0, renewed = 0;
     const char *const headers[] = {auth, NRPS_ACCEPT, NULL};
     const char *const first[] = {x->url, NULL};
     char *url = strdup(x->url);
@@ -163,6 +168,15 @@ static int fetch_context(db *d, context *x, int *retry_after, char *err, size_t 
         return 500;
     }
     for (int page = 1;; page++) {
+        if (page == 1 || renewed == 1) {
+            if (lti_access_token(d, x->platform_id, NRPS_SCOPE, token, sizeof token, &temporary,
+                                 msg, sizeof msg)) {
+                snprintf(err, errlen, "the LMS gave no access token for the roster: %s", msg);
+                st = temporary ? 503 : 502;
+                goto out;
+            }
+            snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        }
         lti_http_resp resp;
         if (lti_http("GET", url, LTI_URL_PLATFORM, headers, NULL, 0, &resp, msg, sizeof msg)) {
             snprintf(err, errlen, "the roster could not be read from %.200s: %s", url, msg);
@@ -170,6 +184,16 @@ static int fetch_context(db *d, context *x, int *retry_after, char *err, size_t 
             lti_http_resp_clear(&resp);
             goto out;
         }
+        if (resp.status == 401 && !renewed) {
+            /* the cached token was revoked or expired early: one new one */
+            lti_http_resp_clear(&resp);
+            lti_tokens_forget();
+            renewed = 1;
+            page--;
+            continue;
+        }
+        if (renewed == 1)
+            renewed = 2;
         if (resp.status != 200) {
             snprintf(err, errlen, "the LMS answered %ld to the roster request %.200s", resp.status,
                      url);
@@ -208,6 +232,13 @@ static int fetch_context(db *d, context *x, int *retry_after, char *err, size_t 
         }
         if (page == NRPS_MAX_PAGES) {
             snprintf(err, errlen, "the roster has more than %d pages", NRPS_MAX_PAGES);
+            free(next);
+            goto out;
+        }
+        if (mono_ms() > deadline) {
+            snprintf(err, errlen, "the LMS took more than %d s to list the roster (%d pages so "
+                     "far); try again later", NRPS_MAX_MS / 1000, page);
+            st = 503;
             free(next);
             goto out;
         }
@@ -307,9 +338,10 @@ static int h_roster_sync(api_req *r)
                                  " its roster (Names and Role Provisioning)", course);
         goto out;
     }
+    int64_t deadline = mono_ms() + NRPS_MAX_MS;
     for (size_t i = 0; i < cs->n; i++) {
         int after = -1;
-        int fst = fetch_context(d, &cs->c[i], &after, err, sizeof err);
+        int fst = fetch_context(d, &cs->c[i], deadline, &after, err, sizeof err);
         if (fst) {
             if (fst == 503)
                 snprintf(r->retry_after, sizeof r->retry_after, "%d",

@@ -159,6 +159,15 @@ check(st == 200 and (doc or {}).get("added") == 0 and doc.get("updated") == 0
 check(plat.tokens_issued == tokens_before + 1,
       "the access token is cached between syncs: %d issued" % (plat.tokens_issued - tokens_before))
 
+# The platform revokes its tokens: the first page's 401 gets one new token.
+with plat.lock:
+    plat.tokens.clear()
+issued = plat.tokens_issued
+st, _, doc = sync(course, admin)
+check(st == 200 and plat.tokens_issued == issued + 1,
+      "a revoked token is replaced once and the sync goes on: %d, %d new token(s)"
+      % (st, plat.tokens_issued - issued))
+
 # ---- changes in the LMS: a role changes, a student drops -------------------------------
 plat.add_member(CTX, "sub-s3", ("TeachingAssistant",), "Sam Three", "sam3@example.edu")
 plat.add_member(CTX, "sub-s2", ("Learner",), "Sam Two", "sam2@example.edu", status="Inactive")
