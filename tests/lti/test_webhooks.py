@@ -172,6 +172,11 @@ st, _, _ = srv.json("GET", "/api/v1/courses/cs1/webhook", token=tok["stu"])
 check(st == 403, "a student cannot read the webhook: %s" % st)
 st, _, doc = srv.json("GET", "/api/v1/courses/cs1/deliveries", token=tok["stu"])
 check(st == 403, "a student cannot read the delivery log: %s" % st)
+for path in ("/api/v1/courses/cs1/webhook", "/api/v1/courses/cs1/deliveries"):
+    st, _, _ = srv.json("GET", path, token=tok["eve"])
+    check(st == 404, "GET %s by someone outside the course: 404 (%s)" % (path, st))
+st, _, _ = srv.json("POST", "/api/v1/courses/cs1/deliveries/1/retry", token=tok["eve"])
+check(st == 404, "a retry by someone outside the course: 404 (%s)" % st)
 st, _, doc = srv.json("GET", "/api/v1/courses/cs1/webhook", token=tok["prof"])
 check(st == 404, "no webhook yet: 404 (%s)" % st)
 for body, why in [
@@ -501,7 +506,10 @@ srv = Server(db=db, workdir=work, args=["--workers", "1", "--outbox-retry-base-m
                                         "--outbox-max-attempts", "2"]).start()
 for url in (recv.url(), "http://localhost:%d/" % recv.port, "https://127.0.0.1/",
             "https://[::1]/", "https://10.1.2.3/", "https://192.168.0.1/x",
-            "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/"):
+            "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/",
+            "https://2130706433/", "https://0x7f000001/", "https://127.1/",
+            "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://[::]/",
+            "https://100.64.0.1/", "https://[fe80::1]/"):
     st, _, doc = put("cs1", "prof", {"url": url, "secret": SECRET})
     check(st == 400 and doc and ("private" in doc["error"] or "own host" in doc["error"] or
                                  "https" in doc["error"]),
