@@ -524,7 +524,9 @@ int db_lti_tool_key_each(db *d, int64_t now, void (*fn)(void *ctx, const db_lti_
                          void *ctx);
 
 /* A login state (its hash) for platform_id with its nonce, bound to the
- * browser whose cookie hashes to browser; expired ones are deleted first. */
+ * browser whose cookie hashes to browser; expired ones are deleted first.
+ * DB_LIMIT when DB_LTI_STATES_MAX logins are in progress. */
+#define DB_LTI_STATES_MAX 100000
 int db_lti_state_add(db *d, const uint8_t hash[32], int64_t platform_id, const char *nonce,
                      const uint8_t browser[32], int64_t expires_at, int64_t now);
 /* Uses up the state with that hash (deleted in the reading statement):

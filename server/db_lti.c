@@ -467,6 +467,18 @@ static int state_add_locked(db *d, const uint8_t hash[32], int64_t platform_id,
     sqlite3_bind_int64(s, 1, now);
     if (run(d, s))
         return DB_ERROR;
+    /* logins are unauthenticated: a flood of them must not grow the
+     * table without bound while its rows wait to expire */
+    s = db_prepare(d, "SELECT COUNT(*) FROM lti_states");
+    if (!s)
+        return DB_ERROR;
+    int src = sqlite3_step(s);
+    int64_t live = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (src != SQLITE_ROW)
+        return DB_ERROR;
+    if (live >= DB_LTI_STATES_MAX)
+        return DB_LIMIT;
     s = db_prepare(d, "INSERT INTO lti_states(hash, platform_id, nonce, browser, expires_at)"
                       " VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!s)

@@ -243,7 +243,12 @@ static int h_login(api_req *r)
     sha256(state, strlen(state), sh);
     sha256(browser, strlen(browser), bh);
     int64_t now = clk_now_ms();
-    if (db_lti_state_add(d, sh, p.id, nonce, bh, now + STATE_TTL_MS, now) != DB_OK)
+    rc = db_lti_state_add(d, sh, p.id, nonce, bh, now + STATE_TTL_MS, now);
+    if (rc == DB_LIMIT) {
+        snprintf(r->retry_after, sizeof r->retry_after, "60");
+        return refuse(r, 503, "Too many LMS logins are in progress; try again in a minute.");
+    }
+    if (rc != DB_OK)
         return refuse(r, 503, "The database is unavailable; try again in a moment.");
 
     lti_ctx *c = ctx_of(r);

@@ -32,9 +32,10 @@ def run(*args, db=None):
 
 
 def q(db, sql, *args):
-    c = sqlite3.connect(db)
+    c = sqlite3.connect(db, timeout=30)
     try:
-        return c.execute(sql, args).fetchall()
+        with c:
+            return c.execute(sql, args).fetchall()
     finally:
         c.close()
 
@@ -487,6 +488,21 @@ def tests(srv, db, plat):
     check(refused(amb, 400, "did not say which"), "two client ids on one issuer: a login without client_id says so")
     check(landed(plat.launch(sub="stu-1", assignment="vector"), course, "vector"),
           "with client_id the login finds its registration")
+    # a flood of unauthenticated logins cannot grow the state table without bound
+    c = sqlite3.connect(db, timeout=30)
+    far = int(time.time() * 1000) + 600000
+    with c:
+        c.executemany("INSERT INTO lti_states(hash, platform_id, nonce, browser, expires_at)"
+                      " VALUES (?, 1, 'n', ?, ?)",
+                      ((os.urandom(32), os.urandom(32), far) for _ in range(100000)))
+    c.close()
+    flood = plat.launch(sub="stu-1", assignment="vector")
+    check(flood.stage == "login" and refused(flood, 503, "too many lms logins") and
+          flood.login.header("Retry-After") == "60",
+          "with 100,000 logins in progress a new one is refused (503, Retry-After)")
+    q(db, "DELETE FROM lti_states")
+    check(landed(plat.launch(sub="stu-1", assignment="vector"), course, "vector"),
+          "once they are gone, logins work again")
     check(srv.proc.poll() is None, "the server is still running")
 
 
