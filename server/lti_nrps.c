@@ -109,7 +109,8 @@ static int add_members(context *x, const json_t *members, char *err, size_t errl
     json_array_foreach(members, i, m) {
         const char *sub = json_string_value(json_object_get(m, "user_id"));
         if (!json_is_object(m) || !sub || !*sub || strlen(sub) > 255) {
-            snprintf(err, errlen, "a member without a user_id");
+            snprintf(err, errlen, "member %zu has no user_id (a string of 1 to 255 characters)",
+                     i + 1);
             return -1;
         }
         const char *status = json_string_value(json_object_get(m, "status"));

@@ -357,6 +357,7 @@ class Platform:
         self.token_ttl = 3600
         self.nrps_page_size = 2
         self.nrps_next_override = None     # a URL put in the first page's Link (SSRF tests)
+        self.nrps_raw = None               # bytes answered as the membership page (hostile tests)
         self.tool_jwks_override = None     # a JWKS to use instead of fetching the tool's
         # state
         self.pending = {}                  # lti_message_hint -> launch spec
@@ -841,6 +842,8 @@ class Platform:
         if nxt:
             extra["Link"] = '<%s>; rel="next"' % nxt
         rec["status"] = 200
+        if self.nrps_raw is not None:
+            return 200, self.nrps_raw, extra
         return 200, doc, extra
 
     def _deep_link_return(self, form):

@@ -219,6 +219,22 @@ t.join()
 trap.close()
 plat.nrps_next_override = None
 
+# ---- a hostile or broken membership page is refused, and changes nothing ----------------
+roles_before = course_roles(course)
+for raw, what in [(b"<html>not json</html>", "not JSON"),
+                  (b'{"members": {"user_id": "x"}}', "members not a list"),
+                  (b'{"members": [{"roles": ["Learner"]}]}', "a member without user_id"),
+                  (b'{"members": [{"user_id": 7, "roles": ["Learner"]}]}', "a numeric user_id"),
+                  (b'{"members": [{"user_id": "' + b"u" * 300 + b'"}]}', "a 300-byte user_id"),
+                  (b'{"members": [' + b"1," * 5000 + b'1]}', "members that are not objects")]:
+    plat.nrps_raw = raw
+    st, _, doc = sync(course, prof_tok)
+    check(st == 502 and "roster page 1" in (doc or {}).get("error", ""),
+          "%s: 502 %s" % (what, doc))
+plat.nrps_raw = None
+check(course_roles(course) == roles_before, "and the course's members are as before")
+check(srv.request("GET", "/healthz")[0] == 200, "the server is still up")
+
 # ---- the platform is down -----------------------------------------------------------------
 plat.down = True
 st, hd, doc = sync(course, prof_tok)
