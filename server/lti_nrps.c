@@ -80,7 +80,8 @@ static void context_one(void *ctx, const db_nrps_context *c)
         return;
     }
     context *x = &cs->c[cs->n];
-    if (strlen(c->nrps_url) >= sizeof x->url || strlen(c->deployment_id) >= sizeof x->deployment_id ||
+    if (strlen(c->nrps_url) >= sizeof x->url ||
+        strlen(c->deployment_id) >= sizeof x->deployment_id ||
         strlen(c->context_id) >= sizeof x->context_id)
         return;  /* a launch could not have stored these; skip rather than truncate */
     memset(x, 0, sizeof *x);
