@@ -478,6 +478,29 @@ dl = wait_until(lambda: (delivery_of(sid5, "cs2") or {}).get("attempts") == 1 an
 check(dl and dl["state"] == "failed" and "no webhook" in (dl["last_error"] or ""),
       "it was tried again from its first attempt (and fails again: no webhook): %s" % dl)
 
+# ---- SIGTERM with a delivery in flight: the server stops, the event stays pending --------
+release2 = threading.Event()
+recv.mode = lambda handler: release2.wait(30)
+sid_t = submit("cs1")
+srv.wait_graded(tok["stu"], sid_t)
+d_t = newest_delivery(sid_t)
+wait_until(lambda: recv.events(d_t and d_t["id"]), timeout=30)
+t0 = time.time()
+srv.proc.send_signal(15)
+rc = srv.wait(timeout=60)
+took = time.time() - t0
+check(rc == 0 and took < 15, "SIGTERM with a receiver that does not answer: stopped in %.1f s "
+      "(the delivery's 10 s timeout at most), exit %s" % (took, rc))
+release2.set()
+recv.mode = 200
+n_t = len(recv.events(d_t["id"])) if d_t else 0
+srv.start()
+got = wait_until(lambda: len(recv.events(d_t["id"])) > n_t, timeout=30)
+time.sleep(1)
+dl = delivery_of(sid_t)
+check(got and dl and dl["state"] == "delivered" and len(recv.events(d_t["id"])) == n_t + 1,
+      "after the restart it is delivered, once more: %s" % dl)
+
 # ---- kill -9 with an event pending: delivered after the restart, once ----------------------
 recv.stop()  # the port is closed: connections are refused
 sid7 = submit("cs1")
