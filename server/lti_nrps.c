@@ -159,6 +159,20 @@ static int64_t mono_ms(void)
 static int fetch_context(db *d, context *x, int64_t deadline, int *retry_after, char *err,
                          size_t errlen)
 {
+    /* checked at launch too; the platform's URLs may have changed since */
+    db_lti_platform p;
+    int prc = db_lti_platform_get(d, x->platform_id, &p);
+    if (prc != DB_OK) {
+        snprintf(err, errlen, prc == DB_NOT_FOUND ? "the LMS is no longer registered"
+                                                  : "the database is unavailable");
+        return prc == DB_NOT_FOUND ? 409 : 500;
+    }
+    const char *const hosts[] = {p.issuer, p.auth_url, p.token_url, p.jwks_url, NULL};
+    if (!lti_url_same_host(x->url, hosts)) {
+        snprintf(err, errlen, "the roster URL %.200s is not on a host of the registered LMS %.200s",
+                 x->url, p.issuer);
+        return 502;
+    }
     char token[4096], auth[4200], msg[256] = "";
     int temporary = 0, renewed = 0;
     const char *const headers[] = {auth, NRPS_ACCEPT, NULL};

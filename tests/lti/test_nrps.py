@@ -219,6 +219,25 @@ t.join()
 trap.close()
 plat.nrps_next_override = None
 
+# ---- the LMS's registration moved to another host: the stored roster URL is not used -----
+def lti_set(*args):
+    return subprocess.run([MEMGRADE, "lti", "set", "1"] + list(args) + ["--db", db],
+                          capture_output=True, text=True)
+
+
+elsewhere = "http://localhost:%d" % plat.port  # another host name for the same place
+moved = lti_set("--auth-url", elsewhere + "/auth", "--token-url", elsewhere + "/token",
+                "--jwks-url", elsewhere + "/jwks", "--issuer", elsewhere)
+check(moved.returncode == 0, "lti set moves the platform: %s" % moved.stderr.strip())
+n_req = len(plat.nrps_requests)
+st, _, doc = sync(course, prof_tok)
+check(st == 502 and "not on a host of the registered LMS" in (doc or {}).get("error", "")
+      and len(plat.nrps_requests) == n_req,
+      "a roster URL off the platform's registered hosts is not fetched: %d %s" % (st, doc))
+back = lti_set("--auth-url", plat.auth_url, "--token-url", plat.token_url,
+               "--jwks-url", plat.jwks_url, "--issuer", plat.issuer)
+check(back.returncode == 0, "and back: %s" % back.stderr.strip())
+
 # ---- a hostile or broken membership page is refused, and changes nothing ----------------
 roles_before = course_roles(course)
 for raw, what in [(b"<html>not json</html>", "not JSON"),
