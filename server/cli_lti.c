@@ -18,10 +18,12 @@ static void lti_usage(void)
 {
     fprintf(stderr,
             "usage: memgrade lti add-platform --issuer ISS --client-id ID --deployment-id DEP\n"
-            "                    --auth-url URL --token-url URL --jwks-url URL [--db PATH]\n"
+            "                    --auth-url URL --token-url URL --jwks-url URL\n"
+            "                    [--service-url URL] [--db PATH]\n"
             "       memgrade lti list [--db PATH]\n"
             "       memgrade lti set ID [--issuer ISS] [--client-id ID] [--auth-url URL]\n"
-            "                    [--token-url URL] [--jwks-url URL] [--db PATH]\n"
+            "                    [--token-url URL] [--jwks-url URL] [--service-url URL|\"\"]\n"
+            "                    [--db PATH]\n"
             "       memgrade lti remove ID [--db PATH]\n"
             "       memgrade lti remove-deployment ID --deployment-id DEP [--db PATH]\n"
             "       memgrade lti keys list [--db PATH]\n"
@@ -29,7 +31,7 @@ static void lti_usage(void)
 }
 
 typedef struct {
-    const char *db, *issuer, *client_id, *deployment, *auth, *token, *jwks, *grace;
+    const char *db, *issuer, *client_id, *deployment, *auth, *token, *jwks, *grace, *service;
     const char *pos[2];
     int npos;
 } lti_args;
@@ -48,6 +50,7 @@ static const struct {
     {"--auth-url", LTI_OPT(auth), "auth_url", 1},
     {"--token-url", LTI_OPT(token), "token_url", 1},
     {"--jwks-url", LTI_OPT(jwks), "jwks_url", 1},
+    {"--service-url", LTI_OPT(service), "service_url", 1},
     {"--grace", LTI_OPT(grace), NULL, 0},
 };
 #define NLTI_OPTS (sizeof lti_opts / sizeof lti_opts[0])
@@ -105,6 +108,8 @@ static int check_values(const lti_args *a)
         char err[400];
         if (!v)
             continue;
+        if (!*v && !strcmp(lti_opts[k].name, "--service-url"))
+            continue; /* "" clears it */
         if (lti_opts[k].url && (strlen(v) >= DB_LTI_URL_MAX ||
                                 lti_url_check(v, LTI_URL_PLATFORM, err, sizeof err))) {
             fprintf(stderr, "memgrade lti: %s: %s\n", lti_opts[k].name,
@@ -142,7 +147,8 @@ static void print_platform(void *ctx, const db_lti_platform *p)
     printf("%lld\t%s\t%s\t", (long long)p->id, p->issuer, p->client_id);
     int first = 1;
     db_lti_deployment_each(d, p->id, print_dep, &first);
-    printf("\tauth=%s\ttoken=%s\tjwks=%s\n", p->auth_url, p->token_url, p->jwks_url);
+    printf("\tauth=%s\ttoken=%s\tjwks=%s%s%s\n", p->auth_url, p->token_url, p->jwks_url,
+           p->service_url[0] ? "\tservices=" : "", p->service_url);
 }
 
 static void print_key(void *ctx, const db_lti_tool_key *k)
@@ -164,6 +170,7 @@ static int add_platform(db *d, const lti_args *a)
     snprintf(p.auth_url, sizeof p.auth_url, "%s", a->auth);
     snprintf(p.token_url, sizeof p.token_url, "%s", a->token);
     snprintf(p.jwks_url, sizeof p.jwks_url, "%s", a->jwks);
+    snprintf(p.service_url, sizeof p.service_url, "%s", a->service ? a->service : "");
     int64_t id = 0;
     int created = 0;
     int rc = db_lti_platform_add(d, &p, a->deployment, &id, &created);
@@ -206,7 +213,7 @@ static int set_platform(db *d, const lti_args *a, int64_t id)
     }
     if (!changed) {
         fprintf(stderr, "memgrade lti: set needs one of --issuer --client-id --auth-url "
-                        "--token-url --jwks-url\n");
+                        "--token-url --jwks-url --service-url\n");
         return 2;
     }
     return 0;
@@ -253,7 +260,7 @@ int cli_lti(int argc, char **argv)
     int set = !strcmp(verb, "set"), rm = !strcmp(verb, "remove");
     int rmdep = !strcmp(verb, "remove-deployment"), keys = !strcmp(verb, "keys");
     int want_pos = add || list ? 1 : keys ? 2 : 2;
-    int has_platform_opts = a.issuer || a.client_id || a.auth || a.token || a.jwks;
+    int has_platform_opts = a.issuer || a.client_id || a.auth || a.token || a.jwks || a.service;
     if (!(add || list || set || rm || rmdep || keys) || a.npos != want_pos ||
         (add && !(a.issuer && a.client_id && a.deployment && a.auth && a.token && a.jwks)) ||
         (!add && !set && has_platform_opts) || (!add && !rmdep && a.deployment) ||

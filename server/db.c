@@ -263,6 +263,10 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX outbox_score ON outbox(link_id, user_id) WHERE kind = 'score';"
     "CREATE INDEX outbox_due ON outbox(state, next_at);"
     "CREATE INDEX outbox_course ON outbox(course_id, id);",
+    /* 9: where a platform serves line items and rosters when that is none
+     * of its registered hosts (hosted Canvas: the school's own address,
+     * while issuer and OAuth live elsewhere); NULL: only those. */
+    "ALTER TABLE lti_platforms ADD COLUMN service_url TEXT;",
 };
 
 #define SUBMISSION_COLS                                                        \

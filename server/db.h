@@ -462,6 +462,8 @@ typedef struct {
     char auth_url[DB_LTI_URL_MAX];
     char token_url[DB_LTI_URL_MAX];
     char jwks_url[DB_LTI_URL_MAX];
+    char service_url[DB_LTI_URL_MAX]; /* "" when none: another host its line
+                                       * items and rosters may be on */
     int64_t created_at;
 } db_lti_platform;
 
@@ -479,8 +481,8 @@ int db_lti_platform_find(db *d, const char *issuer, const char *client_id,
                          db_lti_platform *out, int *count);
 int db_lti_platform_each(db *d, void (*fn)(void *ctx, const db_lti_platform *p), void *ctx);
 /* Sets one field ("issuer", "client_id", "auth_url", "token_url",
- * "jwks_url") of platform id. DB_NOT_FOUND, DB_EXISTS (issuer+client_id
- * taken), -1 also for an unknown field. Changing a URL drops the cached
+ * "jwks_url", "service_url" where "" is none) of platform id. DB_NOT_FOUND, DB_EXISTS (issuer+client_id
+ * taken), -1 also for an unknown field. A new jwks_url drops the cached
  * platform keys. */
 int db_lti_platform_set(db *d, int64_t id, const char *field, const char *value);
 /* Removes platform id and all that hangs on it (deployments, keys,

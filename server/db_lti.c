@@ -38,7 +38,8 @@ static int run(db *d, sqlite3_stmt *s)
     return out;
 }
 
-#define PLATFORM_COLS "id, issuer, client_id, auth_url, token_url, jwks_url, created_at"
+#define PLATFORM_COLS                                                          \
+    "id, issuer, client_id, auth_url, token_url, jwks_url, created_at, service_url"
 
 static void platform_from_row(sqlite3_stmt *s, db_lti_platform *p)
 {
@@ -50,6 +51,7 @@ static void platform_from_row(sqlite3_stmt *s, db_lti_platform *p)
     copy_col(s, 4, p->token_url, sizeof p->token_url);
     copy_col(s, 5, p->jwks_url, sizeof p->jwks_url);
     p->created_at = sqlite3_column_int64(s, 6);
+    copy_col(s, 7, p->service_url, sizeof p->service_url);
 }
 
 /* ---- platforms and deployments -------------------------------------------------- */
@@ -74,7 +76,8 @@ static int platform_add_locked(db *d, const db_lti_platform *p, const char *dep,
         goto out;
     if (!pid) {
         s = db_prepare(d, "INSERT INTO lti_platforms(issuer, client_id, auth_url, token_url,"
-                          " jwks_url, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+                          " jwks_url, created_at, service_url)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULLIF(?7, ''))");
         if (!s)
             goto out;
         bind_text(s, 1, p->issuer);
@@ -83,6 +86,7 @@ static int platform_add_locked(db *d, const db_lti_platform *p, const char *dep,
         bind_text(s, 4, p->token_url);
         bind_text(s, 5, p->jwks_url);
         sqlite3_bind_int64(s, 6, db_now_ms());
+        bind_text(s, 7, p->service_url);
         if (run(d, s))
             goto out;
         pid = sqlite3_last_insert_rowid(db_sqlite(d));
@@ -175,9 +179,11 @@ static const struct {
     {"auth_url", "UPDATE lti_platforms SET auth_url = ?2 WHERE id = ?1"},
     {"token_url", "UPDATE lti_platforms SET token_url = ?2 WHERE id = ?1"},
     {"jwks_url", "UPDATE lti_platforms SET jwks_url = ?2 WHERE id = ?1"},
+    {"service_url", "UPDATE lti_platforms SET service_url = NULLIF(?2, '') WHERE id = ?1"},
 };
 
-static int platform_set_locked(db *d, int64_t id, const char *sql, const char *value)
+static int platform_set_locked(db *d, int64_t id, const char *sql, const char *value,
+                               int drop_keys)
 {
     int rc = DB_ERROR;
     if (db_tx_begin(d))
@@ -194,14 +200,17 @@ static int platform_set_locked(db *d, int64_t id, const char *sql, const char *v
         goto out;
     }
     /* keys fetched from the old address are not the new one's */
-    s = db_prepare(d, "DELETE FROM lti_platform_keys WHERE platform_id = ?1");
-    if (!s) {
-        rc = DB_ERROR;
-        goto out;
+    if (drop_keys) {
+        s = db_prepare(d, "DELETE FROM lti_platform_keys WHERE platform_id = ?1");
+        if (!s) {
+            rc = DB_ERROR;
+            goto out;
+        }
+        sqlite3_bind_int64(s, 1, id);
+        if ((rc = run(d, s)) != DB_OK)
+            goto out;
     }
-    sqlite3_bind_int64(s, 1, id);
-    if ((rc = run(d, s)) == DB_OK)
-        rc = db_tx_commit(d) ? DB_ERROR : DB_OK;
+    rc = db_tx_commit(d) ? DB_ERROR : DB_OK;
 out:
     if (rc != DB_OK)
         db_tx_rollback(d);
@@ -214,7 +223,8 @@ int db_lti_platform_set(db *d, int64_t id, const char *field, const char *value)
         if (strcmp(field, platform_fields[i].field))
             continue;
         db_write_lock();
-        int rc = platform_set_locked(d, id, platform_fields[i].sql, value);
+        int rc = platform_set_locked(d, id, platform_fields[i].sql, value,
+                                     !strcmp(field, "jwks_url"));
         db_write_unlock();
         return rc;
     }

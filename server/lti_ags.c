@@ -245,7 +245,8 @@ lti_outcome lti_ags_send_score(db *d, int64_t link_id, int64_t user_id, double s
         return rc == DB_NOT_FOUND ? LTI_GIVE_UP : LTI_RETRY;
     }
     /* checked at launch too; the platform's URLs may have changed since */
-    const char *const hosts[] = {p.issuer, p.auth_url, p.token_url, p.jwks_url, NULL};
+    const char *const hosts[] = {p.issuer, p.auth_url, p.token_url, p.jwks_url,
+                                 p.service_url[0] ? p.service_url : NULL, NULL};
     if (!lti_url_same_host(lineitem, hosts)) {
         snprintf(out->err, sizeof out->err, "the line item %.150s is not on a host of the "
                  "registered platform", lineitem);

@@ -527,7 +527,8 @@ static const char *service_url(const db_lti_platform *p, const char *what, const
 {
     if (!url)
         return NULL;
-    const char *const hosts[] = {p->issuer, p->auth_url, p->token_url, p->jwks_url, NULL};
+    const char *const hosts[] = {p->issuer, p->auth_url, p->token_url, p->jwks_url,
+                                 p->service_url[0] ? p->service_url : NULL, NULL};
     char err[300];
     if (strlen(url) >= DB_LTI_URL_MAX || lti_url_check(url, LTI_URL_PLATFORM, err, sizeof err) ||
         !lti_url_same_host(url, hosts)) {

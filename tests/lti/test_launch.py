@@ -470,6 +470,23 @@ def tests(srv, db, plat):
     check(r.returncode == 2, "lti set holds URLs to the same policy")
     r = run("lti", "set", "99", "--jwks-url", "https://x.example/j", db=db)
     check(r.returncode == 2 and "no platform 99" in r.stderr, "lti set of an unknown platform")
+    # line items on a host of their own (hosted Canvas: the school's address)
+    alt = plat.lineitem_for_link("ctx-os", "rl-alt").replace("127.0.0.1", "localhost")
+    plat.launch(sub="stu-1", resource_link_id="rl-alt", assignment="vector", lineitem=alt)
+    check(q(db, "SELECT lineitem_url FROM lti_links WHERE resource_link_id = 'rl-alt'") == [(None,)],
+          "a line item on an unregistered host is ignored")
+    r = run("lti", "set", "1", "--service-url", "http://localhost:%d" % plat.port, db=db)
+    again = plat.launch(sub="stu-1", resource_link_id="rl-alt", assignment="vector", lineitem=alt)
+    check(r.returncode == 0 and landed(again, course, "vector") and
+          q(db, "SELECT lineitem_url FROM lti_links WHERE resource_link_id = 'rl-alt'") == [(alt,)],
+          "with --service-url naming that host the line item is kept")
+    r = run("lti", "list", db=db)
+    check("services=http://localhost:%d" % plat.port in r.stdout, "lti list shows the service URL")
+    r = run("lti", "set", "1", "--service-url", "http://school.example.edu", db=db)
+    check(r.returncode == 2 and "https" in r.stderr, "the service URL is held to the platform URL policy")
+    r = run("lti", "set", "1", "--service-url", "", db=db)
+    check(r.returncode == 0 and q(db, "SELECT service_url FROM lti_platforms WHERE id = 1") == [(None,)],
+          "--service-url '' clears it")
     r = run("lti", "remove-deployment", "1", "--deployment-id", "dep-2", db=db)
     check(r.returncode == 0, "lti remove-deployment")
     check(refused(plat.launch(deployment_id="dep-2", assignment="vector"), 400, "unknown deployment id dep-2"),

@@ -118,7 +118,7 @@ con.close()
 srv = Server(db=db, workdir=work, port=18095, args=["--workers", "1", "--rate-limit", "0"]).start()
 con = sqlite3.connect(db)
 # 7, the newest: 6 web sessions, 7 the dashboard's per-result error kinds.
-check(con.execute("PRAGMA user_version").fetchone()[0] == 8, "the schema is at version 8")
+check(con.execute("PRAGMA user_version").fetchone()[0] == 9, "the schema is at version 9")
 kinds = con.execute("SELECT submission_id, error_kinds FROM results ORDER BY 1").fetchall()
 check(kinds == [(1, None), (2, "heap_overflow leak")],
       "the old results' memory-error kinds are backfilled from their documents: %s" % kinds)
