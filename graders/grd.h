@@ -66,4 +66,10 @@ int grd_grade(const grd_catalog *c, const grd_assignment *a,
  * New malloc'd string; NULL on out of memory. */
 char *grd_report_text(const json_t *result, const grd_file *files, size_t nfiles);
 
+/* memgrade's installed data folder (PREFIX/share/memgrade next to
+ * PREFIX/bin/memgrade), or NULL for a binary in a build tree; and the
+ * runtime's sources (there, or in the source tree). */
+const char *grd_share_dir(void);
+const char *grd_rt_dir(void);
+
 #endif

@@ -252,7 +252,7 @@ static int load_sources(const grd_assignment *a, blob *out, size_t *n, uint64_t 
         const char *name;
         if (i < N_RT_SRC) {
             name = rt_sources[i];
-            snprintf(path, sizeof path, "%s/%s", GRD_RT_DIR, name);
+            snprintf(path, sizeof path, "%s/%s", grd_rt_dir(), name);
         } else if (i == N_RT_SRC) {
             if (a->kind != GRD_FUNCTIONS)
                 continue;

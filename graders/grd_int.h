@@ -11,10 +11,6 @@
 #include "grd.h"
 #include "sbx.h"
 
-#ifndef GRD_RT_DIR
-#define GRD_RT_DIR MEMGRADE_SOURCE_DIR "/graders/rt"
-#endif
-
 enum grd_kind { GRD_FUNCTIONS, GRD_PROGRAM };
 
 typedef struct {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "grd.h"
 
 static const struct {
     const char *name;
@@ -37,8 +38,16 @@ static const struct {
 
 const char *cli_default_assignments(void)
 {
+    static char installed[4200];
     const char *env = getenv("MEMGRADE_ASSIGNMENTS");
-    return env && *env ? env : MEMGRADE_SOURCE_DIR "/assignments";
+    if (env && *env)
+        return env;
+    /* an installed binary serves the assignments installed beside it */
+    if (grd_share_dir()) {
+        snprintf(installed, sizeof installed, "%s/assignments", grd_share_dir());
+        return installed;
+    }
+    return MEMGRADE_SOURCE_DIR "/assignments";
 }
 
 static void usage(FILE *f)

@@ -353,6 +353,7 @@ int srv_cmd_serve(int argc, char **argv)
         fprintf(stderr, "memgrade serve: cannot open the database connections\n");
         goto out;
     }
+    const char *asg_given = s.cfg.assignments;
     int asg_fd = open(s.cfg.assignments, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (asg_fd >= 0) {
         snprintf(asg_path, sizeof asg_path, "/proc/self/fd/%d", asg_fd);
@@ -391,8 +392,10 @@ int srv_cmd_serve(int argc, char **argv)
     if (geteuid() != 0)
         fprintf(stderr, "memgrade serve: HTTP process runs as uid %d with no capabilities; "
                         "grader process %d grades\n", (int)geteuid(), (int)gp_pid());
-    fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s)\n",
-            s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path);
+    fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s, "
+                    "assignments %s)\n",
+            s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path,
+            asg_given);
     if (first == 1) {
         const char *where = s.cfg.bind;
         if (!strcmp(where, "0.0.0.0") || !strcmp(where, "::"))
