@@ -29,6 +29,13 @@ int lti_scores_url(const char *lineitem, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+int lti_platform_host_ok(const db_lti_platform *p, const char *url)
+{
+    const char *const hosts[] = {p->issuer, p->auth_url, p->token_url, p->jwks_url,
+                                 p->service_url[0] ? p->service_url : NULL, NULL};
+    return lti_url_same_host(url, hosts);
+}
+
 /* ---- access tokens -------------------------------------------------------------------- */
 
 #define TOKEN_SLOTS 32
@@ -245,9 +252,7 @@ lti_outcome lti_ags_send_score(db *d, int64_t link_id, int64_t user_id, double s
         return rc == DB_NOT_FOUND ? LTI_GIVE_UP : LTI_RETRY;
     }
     /* checked at launch too; the platform's URLs may have changed since */
-    const char *const hosts[] = {p.issuer, p.auth_url, p.token_url, p.jwks_url,
-                                 p.service_url[0] ? p.service_url : NULL, NULL};
-    if (!lti_url_same_host(lineitem, hosts)) {
+    if (!lti_platform_host_ok(&p, lineitem)) {
         snprintf(out->err, sizeof out->err, "the line item %.150s is not on a host of the "
                  "registered platform", lineitem);
         return LTI_GIVE_UP;

@@ -82,6 +82,12 @@ void lti_set_public_url(const char *url);
 db_crole lti_map_roles(const json_t *roles);
 void lti_user_name(const json_t *obj, int64_t pid, const char *sub, char out[65]);
 
+/* Whether url is on a host (scheme, host, port) of p's registered URLs
+ * (issuer, auth, token, keys) or of its service_url: the only hosts a URL
+ * taken from a launch (line item, roster, Deep Linking return) may be
+ * called on. (lti_ags.c) */
+int lti_platform_host_ok(const db_lti_platform *p, const char *url);
+
 /* ---- AGS (lti_ags.c) -------------------------------------------------------- */
 
 /* The Score service URL of a line item: "/scores" appended to its path,

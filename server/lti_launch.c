@@ -527,11 +527,9 @@ static const char *service_url(const db_lti_platform *p, const char *what, const
 {
     if (!url)
         return NULL;
-    const char *const hosts[] = {p->issuer, p->auth_url, p->token_url, p->jwks_url,
-                                 p->service_url[0] ? p->service_url : NULL, NULL};
     char err[300];
     if (strlen(url) >= DB_LTI_URL_MAX || lti_url_check(url, LTI_URL_PLATFORM, err, sizeof err) ||
-        !lti_url_same_host(url, hosts)) {
+        !lti_platform_host_ok(p, url)) {
         log_line("ignoring the %s URL %.200s of platform %lld: not on a host the platform "
                  "is registered with", what, url, (long long)p->id);
         return NULL;

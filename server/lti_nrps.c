@@ -167,8 +167,7 @@ static int fetch_context(db *d, context *x, int64_t deadline, int *retry_after, 
                                                   : "the database is unavailable");
         return prc == DB_NOT_FOUND ? 409 : 500;
     }
-    const char *const hosts[] = {p.issuer, p.auth_url, p.token_url, p.jwks_url, NULL};
-    if (!lti_url_same_host(x->url, hosts)) {
+    if (!lti_platform_host_ok(&p, x->url)) {
         snprintf(err, errlen, "the roster URL %.200s is not on a host of the registered LMS %.200s",
                  x->url, p.issuer);
         return 502;
