@@ -31,6 +31,9 @@ reg = plat.register(MEMGRADE, db)
 check(reg.returncode == 0, "lti add-platform: %d %s" % (reg.returncode, reg.stderr.strip()))
 # Retries start 300 ms apart (3 times longer each time) instead of 2 s.
 ARGS = ["--outbox-retry-base-ms", "300"]
+# Once the platform is back, the next retry may be up to about twice as far
+# off as the platform was down (backoff x3): generous for a loaded machine.
+BACK_WAIT = 300
 srv = Server(db=db, port=PORT, workdir=work, args=ARGS).start()
 
 with open(os.path.join(ASSIGNMENTS, "vector", "variants", "free_only_forgets.c")) as f:
@@ -136,7 +139,7 @@ check(pending and pending[0].get("last_status") == 503,
       "staff see the passback pending after a 503: %s" % dl)
 n_acc = len(accepted())
 plat.down = False
-ok = wait_until(lambda: len(accepted()) > n_acc, timeout=90)
+ok = wait_until(lambda: len(accepted()) > n_acc, timeout=BACK_WAIT)
 time.sleep(3)  # anything else on its way would arrive now
 new = accepted()[n_acc:]
 check(ok and len(new) == 1, "after the platform is back, exactly one score arrives: %d" % len(new))
@@ -163,7 +166,7 @@ srv.wait()
 check(len(accepted()) == n_acc, "nothing was delivered before the kill")
 plat.down = False
 srv = Server(db=db, port=PORT, workdir=work, args=ARGS).start()
-ok = wait_until(lambda: len(accepted()) > n_acc, timeout=90)
+ok = wait_until(lambda: len(accepted()) > n_acc, timeout=BACK_WAIT)
 time.sleep(3)
 new = accepted()[n_acc:]
 check(ok and len(new) == 1 and new[0].get("scoreGiven") == g_last.get("max_score"),
