@@ -409,9 +409,23 @@ static int check_claims(api_req *r, db *d, const db_lti_platform *p, const json_
     return 0;
 }
 
-/* The course role the LTI roles give: the highest of them. Roles are URIs
- * whose fragment names the role ("...membership#Instructor",
- * "...membership/Instructor#TeachingAssistant"), or bare names. */
+/* LIS roles (LTI 1.3 Core, appendix A.2) as course roles, by the role's
+ * name: the fragment of its URI ("...membership#Instructor",
+ * "...membership/Instructor#TeachingAssistant", "...institution/
+ * person#Administrator") or a bare name. A role not listed (Learner,
+ * Mentor, Member, ...) makes a student. */
+static const struct {
+    const char *name;
+    db_crole role;
+} lti_roles[] = {
+    {"Instructor", DB_CROLE_INSTRUCTOR},
+    {"Administrator", DB_CROLE_INSTRUCTOR},
+    {"ContentDeveloper", DB_CROLE_INSTRUCTOR},
+    {"TeachingAssistant", DB_CROLE_TA},
+    {"Learner", DB_CROLE_STUDENT},
+};
+
+/* The course role the roles give: the highest of them. */
 db_crole lti_map_roles(const json_t *roles)
 {
     db_crole best = DB_CROLE_STUDENT;
@@ -423,13 +437,9 @@ db_crole lti_map_roles(const json_t *roles)
             continue;
         const char *h = strrchr(s, '#');
         const char *name = h ? h + 1 : s;
-        if (!strcmp(name, "TeachingAssistant")) {
-            if (best == DB_CROLE_STUDENT)
-                best = DB_CROLE_TA;
-        } else if (!strcmp(name, "Instructor") || !strcmp(name, "Administrator") ||
-                   !strcmp(name, "ContentDeveloper")) {
-            best = DB_CROLE_INSTRUCTOR;
-        }
+        for (size_t k = 0; k < sizeof lti_roles / sizeof lti_roles[0]; k++)
+            if (!strcmp(name, lti_roles[k].name) && lti_roles[k].role > best)
+                best = lti_roles[k].role;
     }
     return best;
 }
