@@ -829,9 +829,16 @@ static int submit_begin(api_req *r)
 {
     srv *s = r->s;
     int retry_after = 0;
-    int st = srv_admit_check(s, r->user.id, is_instructor(r), &retry_after);
-    if (st)
-        return admission_refusal(r, st, retry_after);
+    /* A retry under an Idempotency-Key already stored is let through to be
+     * answered with its submission (h_submit), limited or not. */
+    const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    int64_t prior = 0;
+    db *kd = key && *key && strlen(key) <= 128 ? srv_db(s) : NULL;
+    if (!kd || db_submission_by_key(kd, r->user.id, key, &prior) != DB_OK) {
+        int st = srv_admit_check(s, r->user.id, is_instructor(r), &retry_after);
+        if (st)
+            return admission_refusal(r, st, retry_after);
+    }
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > s->cfg.max_request)
@@ -952,11 +959,16 @@ static int h_submit(api_req *r)
     else if (api_course_admit(r, api_sub_course(r->sub), grd_assignment_name(a), &ctx, course))
         return r->status;
 
+    /* A retry of a stored submission asks for nothing new: it is answered
+     * even when the student is rate-limited or the queue is full (the
+     * unique key makes the store below a replay or a 409, never a row). */
     int retry_after = 0;
     bool instr = is_instructor(r);
-    int st = srv_admit(s, r->user.id, instr, &retry_after);
-    if (st)
-        return admission_refusal(r, st, retry_after);
+    if (!prior) {
+        int st = srv_admit(s, r->user.id, instr, &retry_after);
+        if (st)
+            return admission_refusal(r, st, retry_after);
+    }
     int64_t id = 0;
     int replayed = 0;
     db *d = srv_db(s);
@@ -964,7 +976,8 @@ static int h_submit(api_req *r)
                                          api_sub_files(r->sub), api_sub_file_count(r->sub), key,
                                          digest, &ctx, &id, &replayed)
                : DB_ERROR;
-    srv_admit_done(s, r->user.id, instr, rc == DB_OK && !replayed);
+    if (!prior)
+        srv_admit_done(s, r->user.id, instr, rc == DB_OK && !replayed);
     if (rc == DB_LIMIT)
         return reply_error(r, 429, "no submissions left: %s in %s takes at most %lld",
                            grd_assignment_name(a), course, (long long)ctx.max_submissions);

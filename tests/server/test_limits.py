@@ -63,7 +63,10 @@ srv = Server(port=18084, args=["--rate-limit", "3", "--workers", "1"]).start()
 alice = add_user(srv.db, "alice", "student")
 bob = add_user(srv.db, "bob", "student")
 prof = add_user(srv.db, "prof", "instructor")
-sts = [srv.submit(alice, "mystr", {"mystr.c": MYSTR})[0] for _ in range(3)]
+KEYED = {"Content-Type": "application/json", "Idempotency-Key": "alice-first"}
+BODY = {"assignment": "mystr", "files": {"mystr.c": MYSTR}}
+st, _, first = srv.json("POST", "/api/v1/submissions", BODY, alice, KEYED)
+sts = [st] + [srv.submit(alice, "mystr", {"mystr.c": MYSTR})[0] for _ in range(2)]
 check(sts == [202, 202, 202], "three submissions within the limit")
 st, hd, doc = srv.submit(alice, "mystr", {"mystr.c": MYSTR})
 ra = hd.get("retry-after", "")
@@ -71,6 +74,15 @@ check(st == 429 and "error" in doc, "the fourth in a minute: 429")
 check(ra.isdigit() and 1 <= int(ra) <= 60, "429 has Retry-After in seconds (%r)" % ra)
 st, hd, doc = srv.submit(alice, "mystr", {"mystr.c": "x"})
 check(st == 429, "still limited")
+# A retry whose 202 was lost is no new submission: answered while limited.
+st, hd, doc = srv.json("POST", "/api/v1/submissions", BODY, alice, KEYED)
+check(st == 202 and doc.get("id") == first.get("id") and hd.get("idempotent-replayed") == "true",
+      "an Idempotency-Key retry while rate-limited gets the same submission (%s %r)" % (st, doc))
+st, hd, doc = srv.json("POST", "/api/v1/submissions",
+                       {"assignment": "mystr", "files": {"mystr.c": MYSTR + "\n"}}, alice, KEYED)
+check(st == 409, "the same key with other content is still a 409 while limited (%s)" % st)
+st, _, _ = srv.submit(alice, "mystr", {"mystr.c": MYSTR})
+check(st == 429, "and the replay used none of the allowance: still 429")
 st, _, _ = srv.submit(bob, "mystr", {"mystr.c": MYSTR})
 check(st == 202, "the limit is per student: bob may submit")
 # A refused (invalid) request does not use up the allowance.
@@ -90,8 +102,15 @@ srv.stop()
 # ---- bounded queue -------------------------------------------------------------------
 srv = Server(port=18085, args=["--queue-max", "3", "--workers", "1", "--rate-limit", "0"]).start()
 prof = add_user(srv.db, "prof", "instructor")
-results = [srv.submit(prof, "mystr", {"mystr.c": MYSTR}) for _ in range(8)]
+KEYED = {"Content-Type": "application/json", "Idempotency-Key": "prof-first"}
+BODY = {"assignment": "mystr", "files": {"mystr.c": MYSTR}}
+results = [srv.json("POST", "/api/v1/submissions", BODY, prof, KEYED)]
+results += [srv.submit(prof, "mystr", {"mystr.c": MYSTR}) for _ in range(7)]
 codes = [r[0] for r in results]
+st, hd, doc = srv.json("POST", "/api/v1/submissions", BODY, prof, KEYED)
+check(503 in codes and st == 202 and doc.get("id") == results[0][2].get("id"),
+      "an Idempotency-Key retry while the queue is full gets the same submission (%s %r)"
+      % (st, doc))
 check(codes.count(202) >= 3 and 503 in codes, "a full queue answers 503 (%s)" % codes)
 full = [r for r in results if r[0] == 503]
 check(full and all(r[1].get("retry-after", "").isdigit() and "error" in r[2] for r in full),
