@@ -307,7 +307,8 @@ int main(void)
     int setup = db_user_add(d, "stu", DB_ROLE_STUDENT, hash, &uid) ||
                 db_course_add(d, "c1", "C1") || db_course_enrol(d, "c1", uid, DB_CROLE_STUDENT) ||
                 db_offer_put(d, "c1", &o) ||
-                exec_sql(d, "INSERT INTO lti_platforms VALUES (1, 'https://lms.example', 'cid',"
+                exec_sql(d, "INSERT INTO lti_platforms(id, issuer, client_id, auth_url,"
+                            " token_url, jwks_url, created_at) VALUES (1, 'https://lms.example', 'cid',"
                             " 'https://lms.example/a', 'https://lms.example/t',"
                             " 'https://lms.example/j', 0);"
                             "INSERT INTO lti_links VALUES (1, 1, 'dep', 'rl', 'c1', 'mystr',"
