@@ -61,6 +61,9 @@ int lti_http(const char *method, const char *url, lti_url_kind kind,
              lti_http_resp *out, char *err, size_t errlen);
 void lti_http_resp_clear(lti_http_resp *r);
 
+/* Ends requests in flight at once, and fails later ones (shutdown). */
+void lti_http_abort_all(void);
+
 /* Process-wide libcurl set-up; once, before threads start. */
 int lti_http_global_init(void);
 
@@ -111,8 +114,9 @@ typedef struct {
 /* Starts the threads; pending rows left by an earlier process go out
  * first. 0, or -1 with err. */
 int lti_outbox_start(const lti_outbox_config *cfg, char *err, size_t errlen);
-/* Stops them: a delivery in flight finishes (at most lti_http's timeout)
- * and is recorded; what is not sent stays pending for the next start. */
+/* Stops them: a delivery in flight is cut off (lti_http_abort_all) and
+ * recorded as a failed attempt; what is not sent stays pending for the
+ * next start. Call once no other thread needs lti_http. */
 void lti_outbox_stop(void);
 /* The delay before retry number attempts (1: the first) after a failure,
  * in ms: base * 3^(attempts-1) with +-20% jitter (rnd in [0,1)), at most

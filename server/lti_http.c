@@ -19,6 +19,17 @@
 #define RESP_MAX (1u << 20)
 
 static atomic_int allow_private;
+static atomic_int aborting;
+
+void lti_http_abort_all(void) { atomic_store(&aborting, 1); }
+
+/* libcurl calls this often, also while connecting: a request in flight at
+ * shutdown ends now rather than at its timeout. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)ud, (void)dt, (void)dn, (void)ut, (void)un;
+    return atomic_load(&aborting) ? 1 : 0;
+}
 
 void lti_http_allow_private(int allow) { atomic_store(&allow_private, allow ? 1 : 0); }
 
@@ -329,6 +340,8 @@ int lti_http(const char *method, const char *url, lti_url_kind kind,
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &c);
     curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     if (!strcmp(method, "POST") || !strcmp(method, "PUT")) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
@@ -344,6 +357,8 @@ int lti_http(const char *method, const char *url, lti_url_kind kind,
         if (c.refused)
             snprintf(err, errlen, "refused: %.200s resolves to a private or loopback address",
                      url);
+        else if (rc == CURLE_ABORTED_BY_CALLBACK)
+            snprintf(err, errlen, "%.200s: cut off: the server is shutting down", url);
         else if (c.too_big)
             snprintf(err, errlen, "the answer from %.200s is larger than 1 MiB", url);
         else

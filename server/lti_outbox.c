@@ -340,6 +340,7 @@ void lti_outbox_stop(void)
     pthread_cond_broadcast(&ob.cv);
     int n = ob.nth;
     pthread_mutex_unlock(&ob.mu);
+    lti_http_abort_all(); /* a receiver that hangs does not hold up the stop */
     for (int i = 0; i < n; i++)
         pthread_join(ob.th[i], NULL);
     pthread_mutex_lock(&ob.mu);
