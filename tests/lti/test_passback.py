@@ -111,6 +111,9 @@ check(issued and all(lp.SCOPE_SCORE in t["form"]["scope"].split() for t in issue
 check(posts and posts[-1]["auth"].split()[-1] in plat.tokens,
       "the Score carries that Bearer token")
 check(not plat.not_found, "no request went to a wrong URL: %s" % plat.not_found)
+# The row is marked delivered once the platform's answer is in: a moment
+# after the platform recorded the Score.
+wait_until(lambda: (deliveries()[1] or [{}])[0].get("state") == "delivered", timeout=10)
 st, dl = deliveries()
 check(st == 200 and len(dl) == 1 and dl[0].get("state") == "delivered",
       "staff see the passback delivered: %d %s" % (st, dl))
