@@ -224,6 +224,15 @@ def tests(srv, db, plat):
     form = lp.parse_form(auth.text).fields
     check(refused(plat.post_token(form["id_token"], form["state"], b2), 401, "another browser"),
           "a launch from a browser with another login cookie is refused")
+    # a login left waiting past its 10 minutes
+    b3 = lp.Browser()
+    hint = plat.prepare(sub="stu-1", assignment="vector")
+    login = b3.request("POST", plat.login_url, form=plat.login_params(hint, "stu-1"))
+    auth = b3.request("GET", urllib.parse.urljoin(plat.login_url, login.header("Location")))
+    form = lp.parse_form(auth.text).fields
+    q(db, "UPDATE lti_states SET expires_at = ?", int(time.time() * 1000) - 180000)
+    check(refused(plat.post_token(form["id_token"], form["state"], b3), 400, "expired 3 minutes ago"),
+          "a login older than 10 minutes is refused, saying how long ago it expired")
     check(refused(plat.launch(message_type="LtiSubmissionReviewRequest"), 400, "message type"),
           "an unknown message type is refused")
     check(refused(plat.launch(overrides={LTI + "version": "1.1.0"}), 400, "version 1.1.0"),
