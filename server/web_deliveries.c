@@ -85,6 +85,14 @@ static int h_deliveries_page(api_req *r)
     char title[256], url[2100];
     if (deliveries_access(r, title))
         return r->status;
+    static const struct {
+        const char *state, *label;
+    } states[] = {{NULL, "all"}, {"pending", "pending"}, {"failed", "failed"},
+                  {"delivered", "delivered"}};
+    const char *state = query(r, "state");
+    if (state && strcmp(state, "pending") && strcmp(state, "failed") &&
+        strcmp(state, "delivered"))
+        return web_error(r, 400, "state is pending, failed or delivered.");
     db *d = srv_db(r->s);
     int64_t at = 0;
     int wrc = db_webhook_get(d, r->params[0], url, sizeof url, &at);
@@ -105,6 +113,24 @@ static int h_deliveries_page(api_req *r)
     else
         web_raw(&b, "<p id=\"webhook\">This course has no webhook. An instructor sets one with "
                     "<code>PUT /api/v1/courses/COURSE/webhook</code>.</p>\n");
+    /* Staff of a big course look for the failed ones: a filter by state. */
+    web_raw(&b, "<nav aria-label=\"Filter by state\"><p>Show:");
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        int cur = (!state && !states[i].state) ||
+                  (state && states[i].state && !strcmp(state, states[i].state));
+        web_raw(&b, i ? " &middot; " : " ");
+        if (cur) {
+            web_printf(&b, "<strong aria-current=\"page\">%s</strong>", states[i].label);
+            continue;
+        }
+        web_raw(&b, "<a href=\"/dashboard/");
+        web_url(&b, r->params[0]);
+        web_raw(&b, "/deliveries");
+        if (states[i].state)
+            web_printf(&b, "?state=%s", states[i].state);
+        web_printf(&b, "\">%s</a>", states[i].label);
+    }
+    web_raw(&b, "</p></nav>\n");
     web_printf(&b, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" "
                    "aria-labelledby=\"deliveries-cap\"><table id=\"deliveries\">\n"
                    "<caption id=\"deliveries-cap\">The newest %d deliveries</caption>\n"
@@ -116,7 +142,7 @@ static int h_deliveries_page(api_req *r)
                    "<th scope=\"col\">Queued</th><th scope=\"col\">Action</th></tr></thead>\n<tbody>\n",
                PAGE_ROWS);
     rows_ctx c = {&b, r, 0};
-    if (db_outbox_each(d, r->params[0], NULL, NULL, PAGE_ROWS, 0, row_one, &c) != DB_OK) {
+    if (db_outbox_each(d, r->params[0], NULL, state, PAGE_ROWS, 0, row_one, &c) != DB_OK) {
         free(b.p);
         return web_error(r, 503, "The database is unavailable; try again in a moment.");
     }

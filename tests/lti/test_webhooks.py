@@ -458,11 +458,24 @@ rows = re.findall(r'<tr[^>]*data-state="(\w+)"', page)
 check(st == 200 and '<table id="deliveries"' in page and rows.count("delivered") >= 5,
       "a TA's /dashboard/cs1/deliveries lists the deliveries with their states (%s, %s)"
       % (st, rows[:8]))
+st, _, page = browser("GET", "/dashboard/cs1/deliveries?state=delivered")
+rows_d = re.findall(r'<tr[^>]*data-state="(\w+)"', page)
+check(st == 200 and len(rows_d) >= 5 and set(rows_d) == {"delivered"} and
+      "?state=failed" in page, "?state=delivered shows only delivered ones (%d), with links "
+      "to the other states" % len(rows_d))
+st, _, page = browser("GET", "/dashboard/cs1/deliveries?state=pending")
+check(st == 200 and not re.findall(r'<tr[^>]*data-state="', page),
+      "?state=pending: none in cs1")
+st, _, page = browser("GET", "/dashboard/cs1/deliveries?state=lost")
+check(st == 400 and "<html" in page.lower(), "an unknown state: a readable 400 page (%s)" % st)
 st, _, page = browser("GET", "/dashboard")
 check(st == 200 and "/dashboard/cs1/deliveries" in page, "the dashboard links to it")
 st, _, page = browser("GET", "/dashboard/cs2/deliveries")
 check(st == 200 and 'data-state="failed"' in page and "no webhook" in page,
       "cs2's page shows the failed one with its reason")
+_, _, fpage = browser("GET", "/dashboard/cs2/deliveries?state=failed")
+check(re.findall(r'<tr[^>]*data-state="(\w+)"', fpage) == ["failed"],
+      "cs2's ?state=failed: just that one")
 m = re.search(r'name="csrf-token" content="([0-9a-f]{64})"', page)
 form = lambda tok: urllib.parse.urlencode({"csrf": tok}).encode()
 ctype = {"Content-Type": "application/x-www-form-urlencoded"}
