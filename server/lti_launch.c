@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "auth.h"
 #include "clock.h"
 
 #define STATE_COOKIE "mg_lti_browser"
@@ -52,6 +53,7 @@ typedef struct {
     char *location;
     char cookie[300];
     char form_origin[300];
+    char frame_ancestors[1000]; /* the LMS origins that may frame the page */
 } lti_ctx;
 
 static void ctx_free(void *p)
@@ -74,14 +76,16 @@ static lti_ctx *ctx_of(api_req *r)
 static void lti_headers(api_req *r, struct MHD_Response *resp)
 {
     lti_ctx *c = r->web.ctx;
-    char csp[600];
+    char csp[1800];
     snprintf(csp, sizeof csp,
              "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'%s%s",
+             "object-src 'none'; base-uri 'none'; frame-ancestors %s; form-action 'self'%s%s",
+             c && c->frame_ancestors[0] ? c->frame_ancestors : "'none'",
              c && c->form_origin[0] ? " " : "", c ? c->form_origin : "");
     MHD_add_response_header(resp, "Content-Security-Policy", csp);
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    if (!c || !c->frame_ancestors[0])
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     if (r->web.set_cookie[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->web.set_cookie);
     if (c && c->cookie[0])
@@ -815,6 +819,66 @@ static int h_link_pick(api_req *r)
     return st;
 }
 
+/* ---- launches inside an LMS frame --------------------------------------------------- */
+
+/* Whether the browser says the request loads a frame (Fetch Metadata):
+ * the LMS shows the tool in an iframe. memgrade's pages refuse framing and
+ * its session cookie is not sent to a frame of another site, so a framed
+ * launch hands over to a window of the tool's own. */
+static int framed(api_req *r)
+{
+    const char *dest = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Dest");
+    return dest && (!strcmp(dest, "iframe") || !strcmp(dest, "frame"));
+}
+
+/* frame-ancestors: the origins of the platform's registered URLs. */
+static void ancestors(const db_lti_platform *p, char *out, size_t cap)
+{
+    const char *urls[] = {p->issuer, p->auth_url, p->service_url};
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char o[300];
+        if (!urls[i][0] || url_origin(urls[i], o, sizeof o) || strstr(out, o))
+            continue;
+        int k = snprintf(out + n, cap - n, "%s%s", n ? " " : "", o);
+        if (k < 0 || (size_t)k >= cap - n)
+            break;
+        n += (size_t)k;
+    }
+}
+
+/* The page a framed launch gets: a button opening the assignment in a new
+ * window through a one-time login link that lives two minutes. */
+static int framed_landing(api_req *r, db *d, const db_lti_platform *p, const db_user *u,
+                          const char *path)
+{
+    char tok[AUTH_TOKEN_LEN + 1];
+    uint8_t hash[AUTH_HASH_LEN];
+    if (auth_token_new(tok, hash) ||
+        db_login_link_add(d, hash, u->id, clk_now_ms() + 120000) != DB_OK)
+        return refuse(r, 503, "The database is unavailable; try again in a moment.");
+    lti_ctx *c = ctx_of(r);
+    if (!c)
+        return web_error(r, 500, "out of memory");
+    ancestors(p, c->frame_ancestors, sizeof c->frame_ancestors);
+    web_buf link = WEB_BUF_INIT;
+    web_raw(&link, "/login/once/");
+    web_raw(&link, tok);
+    web_raw(&link, "?next=");
+    web_url(&link, path);
+    web_buf b = WEB_BUF_INIT;
+    web_page_begin(&b, r, "Open memgrade");
+    web_printf(&b, "<h1>memgrade opens in its own window</h1>\n<p>Submissions and results "
+                   "need a window of their own.</p>\n<p><a class=\"button\" id=\"lti-open\" "
+                   "href=\"%s\" target=\"_blank\" rel=\"noopener\">Open the assignment</a></p>\n"
+                   "<p class=\"hint\">The button works once, for two minutes; launch again "
+                   "from the LMS after that.</p>\n", link.p ? link.p : "");
+    free(link.p);
+    web_page_end(&b);
+    return lti_send(r, 200, &b);
+}
+
 /* ---- /lti/launch ------------------------------------------------------------------------- */
 
 static int h_launch(api_req *r)
@@ -992,8 +1056,14 @@ static int h_launch(api_req *r)
     web_url(&u, lo.course_id);
     web_raw(&u, "/");
     web_url(&u, lo.assignment);
-    st = u.failed ? web_error(r, 500, "out of memory") : web_redirect(r, u.p);
-    r->headers = lti_headers;
+    if (u.failed)
+        st = web_error(r, 500, "out of memory");
+    else if (framed(r))
+        st = framed_landing(r, d, &p, &lo.user, u.p);
+    else
+        st = web_redirect(r, u.p);
+    if (st == 303)
+        r->headers = lti_headers;
     free(u.p);
 out:
     json_decref(cl);

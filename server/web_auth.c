@@ -423,7 +423,10 @@ static int h_login_once(api_req *r)
     }
     if (web_session_start(r, &u))
         return r->status;
-    return web_redirect(r, "/welcome");
+    /* an LTI launch inside an LMS frame hands over to a window of its
+     * own with a short-lived link that goes on to the assignment */
+    const char *next = query(r, "next");
+    return web_redirect(r, next ? safe_next(next) : "/welcome");
 }
 
 static int make_link(db *d, int64_t user_id, char *path, size_t pathlen)

@@ -172,6 +172,28 @@ def tests(srv, db, plat):
           "the login's browser cookie: HttpOnly, SameSite=Lax over http: %r" % sc)
     check(plat.auth_errors == [], "the platform found nothing wrong in the tool's auth requests")
 
+    # ---- a launch inside the LMS's iframe hands over to a window of its own ----
+    bf = lp.Browser()
+    login = bf.request("POST", plat.login_url,
+                       form=plat.login_params(plat.prepare(sub="stu-1", assignment="vector"), "stu-1"))
+    auth = bf.request("GET", urllib.parse.urljoin(plat.login_url, login.header("Location")))
+    form = lp.parse_form(auth.text)
+    fr = bf.request("POST", form.action, form=form.fields, headers={"Sec-Fetch-Dest": "iframe"})
+    csp = fr.header("Content-Security-Policy") or ""
+    m = re.search(r'id="lti-open" href="([^"]+)" target="_blank"', fr.text)
+    check(fr.status == 200 and m and "frame-ancestors " + plat.base in csp and
+          not fr.header("X-Frame-Options"),
+          "a framed launch gets a page the platform may frame, with a button to a new window: %s" % csp)
+    link = html.unescape(m.group(1)) if m else "/"
+    nw = lp.Browser()
+    opened = nw.request("GET", TOOL + link)
+    check(opened.status == 303 and opened.header("Location") == "/courses/%s/vector" % course and
+          any(c.startswith("mg_session=") for c in opened.header_all("Set-Cookie")),
+          "the button's one-time link logs the new window in and goes on to the assignment")
+    check(nw.request("GET", TOOL + link).status == 404, "the link works once")
+    evil = nw.request("GET", TOOL + link.split("?")[0] + "?next=//evil.example/")
+    check(evil.status == 404, "a used link with another next goes nowhere")
+
     # ---- forged and broken tokens ----
     forged = lp.Key(kid=plat.key.kid)
     check(refused(plat.launch(sign={"key": forged}), 401, "signature does not match"),
