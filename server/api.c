@@ -150,6 +150,7 @@ static enum MHD_Result send_reply(api_req *r)
     enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->queued = 1;
+    guard_answering(r);
     return ok;
 }
 
@@ -334,6 +335,13 @@ static int h_metrics(api_req *r)
     tb_printf(&b, "# HELP memgrade_jobs_running Submissions being graded now.\n"
                   "# TYPE memgrade_jobs_running gauge\nmemgrade_jobs_running %" PRId64 "\n",
               run);
+    tb_printf(&b, "# HELP memgrade_request_body_bytes Request body bytes held in memory now.\n"
+                  "# TYPE memgrade_request_body_bytes gauge\nmemgrade_request_body_bytes %zu\n"
+                  "# HELP memgrade_http_deadline_closes_total Connections closed because a "
+                  "request's headers or body did not arrive in time.\n"
+                  "# TYPE memgrade_http_deadline_closes_total counter\n"
+                  "memgrade_http_deadline_closes_total %" PRIu64 "\n",
+              guard_body_total(), guard_deadline_closes());
     sbx_cgroup_info cg;
     sbx_cgroup_status(&cg);
     tb_printf(&b, "# HELP memgrade_sandbox_cgroup_version The cgroup version boxes use (0: none).\n"
@@ -891,6 +899,20 @@ static void set_pending(api_req *r, int status, const char *fmt, ...)
     r->pending = status;
 }
 
+static const char *budget_message(int status)
+{
+    return status == 429 ? "too many of your requests are still sending their bodies: "
+                           "finish those first"
+                         : "the server is receiving too much at once: try again in a few "
+                           "seconds";
+}
+
+static void budget_refusal(api_req *r, int status)
+{
+    snprintf(r->retry_after, sizeof r->retry_after, "%d", status == 429 ? 10 : 5);
+    reply_error(r, status, "%s", budget_message(status));
+}
+
 /* One piece of the body. 0 to go on, -1 to hang up on the client. */
 static int submit_data(api_req *r, const char *data, size_t size)
 {
@@ -900,6 +922,12 @@ static int submit_data(api_req *r, const char *data, size_t size)
         return r->raw > discard_max(r) ? -1 : 0;
     if (r->raw > max) {
         set_pending(r, 413, "the request is larger than %zu bytes", max);
+        return 0;
+    }
+    int over = r->body_reserved ? 0 : guard_body_take(r, size); /* chunked: as it comes */
+    if (over) {
+        snprintf(r->retry_after, sizeof r->retry_after, "%d", over == 429 ? 10 : 5);
+        set_pending(r, over, "%s", budget_message(over));
         return 0;
     }
     if (r->pp) {
@@ -1219,6 +1247,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
         log_escape(r->method, sizeof r->method, method);
         log_escape(r->path, sizeof r->path, url);
+        guard_headers_done(r);
         const char *bad_framing = framing_problem(c);
         if (bad_framing) {
             r->close_conn = 1;
@@ -1233,6 +1262,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 reply_error(r, 403, "instructors only");
             else if (rt->begin)
                 rt->begin(r); /* checks before the body; a refusal sets r->status */
+            /* A declared body is counted against the budget whole, now: it
+             * is refused before it is sent, never halfway through. */
+            unsigned long long cl = declared_length(c);
+            if (rt->begin && !r->status && cl) {
+                int over = guard_body_take(r, (size_t)cl);
+                if (over)
+                    budget_refusal(r, over);
+                else
+                    r->body_reserved = 1;
+            }
         }
         /* Every answer waits for the end of the request, a refusal too (its
          * body read and thrown away): libmicrohttpd closes the connection
@@ -1272,6 +1311,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     *con_cls = NULL;
     atomic_fetch_sub(&api_inflight, 1);
+    guard_body_release(r);
+    guard_request_done(c);
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)API_IDLE_S);
     if (r->status)
@@ -1413,8 +1454,15 @@ struct MHD_Daemon *api_start(srv *s, int listen, char *err, size_t errlen)
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, guard_notify, NULL,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->cfg.max_conn_per_ip,
         sa ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa,
         MHD_OPTION_END);
+    if (d && guard_start()) {
+        MHD_stop_daemon(d);
+        d = NULL;
+        errno = ENOMEM;
+    }
     if (!d) {
         int e = errno; /* for the caller: EADDRINUSE is worth a retry */
         snprintf(err, errlen, "cannot listen on %s port %d: %s", s->cfg.bind, s->cfg.port,
@@ -1435,6 +1483,7 @@ void api_stop(struct MHD_Daemon *d, srv *s, int grace_ms)
     (void)s; /* draining is already flagged in s; responses read it */
     if (!d)
         return;
+    guard_stop();
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);

@@ -66,6 +66,8 @@ struct api_req {
     int replayed;                 /* an Idempotency-Key retry */
     int close_conn;               /* answer with Connection: close */
     size_t body_max;              /* the route's body cap; 0: --max-request */
+    size_t held;                  /* body bytes counted against the budget */
+    int body_reserved;            /* its declared length was counted up front */
 
     /* the pages (web*.c) */
     void (*headers)(api_req *r, struct MHD_Response *resp); /* extra response headers */
@@ -94,6 +96,25 @@ int api_internal_get(api_req *r, const char *path, const char *const *qargs, cha
  * the checks before the body and the handler once it is in. */
 int api_submit_begin(api_req *r);
 int api_submit(api_req *r);
+
+/* The guards against clients that hold capacity (api_guard.c): per-request
+ * deadlines a trickle does not reset, and the budget of body bytes held. */
+#define API_HEADER_DEADLINE_S 20  /* from a request's start to its last header */
+#define API_BODY_DEADLINE_S 120   /* from its headers to the end of its body */
+enum MHD_ConnectionNotificationCode;
+void guard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code);
+void guard_headers_done(api_req *r);
+void guard_answering(api_req *r);
+void guard_request_done(struct MHD_Connection *c);
+int guard_start(void);
+void guard_stop(void);
+uint64_t guard_deadline_closes(void);
+/* Counts n more body bytes of r against the budgets: 0, or the refusal's
+ * status (429: the user's share, 503: the total). */
+int guard_body_take(api_req *r, size_t n);
+void guard_body_release(api_req *r);
+size_t guard_body_total(void);
 
 /* A bounded growable text buffer for /metrics and CSV. */
 typedef struct {

@@ -32,6 +32,9 @@ typedef struct {
     int login_limit;         /* failed web logins per user name per 15 min */
     int trust_proxy;         /* 1: X-Forwarded-Proto/-For from a TLS proxy count */
     const char *user;        /* the HTTP process's user once it dropped root */
+    size_t body_budget;      /* request body bytes held at once, in total */
+    size_t body_budget_user; /* ... by one user */
+    int max_conn_per_ip;     /* connections from one address; 0: no limit */
     const char *public_url;  /* the tool's address as LMSs and browsers see it
                               * (LTI redirect and launch URLs); NULL:
                               * http://BIND:PORT */

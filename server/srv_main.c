@@ -58,6 +58,9 @@ static const serve_opt serve_opts[] = {
     {"--access-log", OPT_STR, CFG(access_log), 0, 0, "PATH   access log file, - for stderr, off (default -)"},
     {"--login-limit", OPT_INT, CFG(login_limit), 1, 100000, "N      failed web logins per user name per 15 min (default 10; 4N per address)"},
     {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)"},
+    {"--body-budget", OPT_SIZE, CFG(body_budget), 1, 16LL << 30, "BYTES  request bodies held in memory at once, all clients (default 64M; 503 past it)"},
+    {"--body-budget-user", OPT_SIZE, CFG(body_budget_user), 1, 16LL << 30, "BYTES  ... by one user (default twice --max-request; 429 past it)"},
+    {"--max-connections-per-ip", OPT_INT, CFG(max_conn_per_ip), 0, 1000000, "N      connections from one client address, 0 = no limit (default 64; 0 with --trust-proxy 1)"},
     {"--user", OPT_STR, CFG(user), 0, 0, "NAME   the unprivileged user the HTTP process runs as once started as root (default nobody)"},
     {"--public-url", OPT_STR, CFG(public_url), 0, 0, "URL    the address LMSs and browsers reach this server at, for LTI (default http://BIND:PORT)"},
     {"--webhook-private", OPT_INT, CFG(webhook_private), 0, 1, "0|1    let webhooks go to loopback and private addresses: development and tests only (default 0)"},
@@ -104,6 +107,8 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         .access_log = "-",
         .login_limit = 10,
         .user = "nobody",
+        .body_budget = 64u << 20,
+        .max_conn_per_ip = -1,
         .outbox_threads = 4, .outbox_max_attempts = 30, .outbox_retry_base_ms = 2000,
     };
     for (int i = 1; i < argc; i++) {
@@ -161,6 +166,17 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         fprintf(stderr, "memgrade serve: --max-file is larger than --max-request\n");
         return -1;
     }
+    if (!c->body_budget_user)
+        c->body_budget_user = 2 * c->max_request;
+    if (c->body_budget_user < c->max_request || c->body_budget < c->max_request) {
+        fprintf(stderr, "memgrade serve: --body-budget and --body-budget-user must each hold "
+                        "at least one --max-request body\n");
+        return -1;
+    }
+    /* Behind a proxy every connection comes from the proxy's address: the
+     * proxy bounds each client's connections then (deploy/README-server.md). */
+    if (c->max_conn_per_ip < 0)
+        c->max_conn_per_ip = c->trust_proxy ? 0 : 64;
     return 0;
 }
 
