@@ -573,6 +573,9 @@ static int url_origin(const char *url, char *out, size_t cap)
     return rc;
 }
 
+static int framed(api_req *r);
+static void ancestors(const db_lti_platform *p, char *out, size_t cap);
+
 /* ---- Deep Linking: the instructor's pick ------------------------------------------------ */
 
 static const grd_assignment *catalog_find(api_req *r, const char *name)
@@ -651,6 +654,12 @@ static int deep_link_page(api_req *r, db *d, const db_lti_platform *p, const jso
                           "exp", (json_int_t)(now + DL_TTL_S));
     if (t && json_is_string(data))
         json_object_set(t, "data", data);
+    /* Inside the LMS's frame the session cookie does not come back with the
+     * pick (a frame of another site): the signed token, made for this
+     * instructor and this request only, is then the credential. */
+    int in_frame = framed(r);
+    if (t && in_frame)
+        json_object_set_new(t, "frame", json_true());
     char *text = t ? json_dumps(t, JSON_COMPACT) : NULL;
     json_decref(t);
     char err[300] = "out of memory";
@@ -658,6 +667,9 @@ static int deep_link_page(api_req *r, db *d, const db_lti_platform *p, const jso
     free(text);
     if (!tok)
         return refuse(r, 500, "The tool could not sign: %s", err);
+    lti_ctx *c = in_frame ? ctx_of(r) : NULL;
+    if (c)
+        ancestors(p, c->frame_ancestors, sizeof c->frame_ancestors);
     web_buf b = WEB_BUF_INIT;
     web_page_begin(&b, r, "Add an assignment");
     web_printf(&b, "<h1>Add a memgrade assignment to %s</h1>\n<p>Pick the assignment this "
@@ -673,19 +685,18 @@ static int h_deep_link(api_req *r)
 {
     if (r->pending)
         return refuse(r, r->pending, "The form was too large.");
-    if (web_require_user(r))
-        return r->status;
     char csrf[80] = "", name[80] = "";
+    web_form_get(r, "csrf", csrf, sizeof csrf);
+    web_form_get(r, "assignment", name, sizeof name);
+    /* with a session, its CSRF token; without one (the LMS's frame), only
+     * a token made for a framed page counts (checked below) */
+    int by_session = web_session(r);
+    if (by_session && web_require_csrf(r, csrf))
+        return r->status;
     char *tok = malloc(TOKEN_FORM_MAX);
     if (!tok)
         return web_error(r, 500, "out of memory");
-    web_form_get(r, "csrf", csrf, sizeof csrf);
-    web_form_get(r, "assignment", name, sizeof name);
     int have_tok = !web_form_get(r, "dl", tok, TOKEN_FORM_MAX);
-    if (web_require_csrf(r, csrf)) {
-        free(tok);
-        return r->status;
-    }
     db *d = srv_db(r->s);
     json_t *t = NULL, *claims = NULL;
     char err[400], *resp_jwt = NULL, *text = NULL;
@@ -707,11 +718,20 @@ static int h_deep_link(api_req *r)
                             "from the LMS.");
         goto out;
     }
-    if (json_integer_value(uid) != r->user.id) {
+    int in_frame = json_is_true(json_object_get(t, "frame"));
+    if (!by_session && !in_frame) {
+        st = refuse(r, 401, "Your memgrade session has ended; start again from the LMS.");
+        goto out;
+    }
+    if (by_session && json_integer_value(uid) != r->user.id) {
         st = refuse(r, 403, "This Deep Linking form was made for another user.");
         goto out;
     }
-    if (!web_is_staff(r, course)) {
+    db_crole crole = DB_CROLE_STUDENT;
+    int staff = by_session ? web_is_staff(r, course)
+                           : db_course_role(d, course, json_integer_value(uid), &crole) == DB_OK &&
+                                 crole != DB_CROLE_STUDENT;
+    if (!staff) {
         st = refuse(r, 403, "Only the course's instructors and teaching assistants can add "
                             "assignments.");
         goto out;
@@ -761,6 +781,8 @@ static int h_deep_link(api_req *r)
         st = refuse(r, 400, "The Deep Linking return URL is not usable.");
         goto out;
     }
+    if (in_frame)
+        ancestors(&p, c->frame_ancestors, sizeof c->frame_ancestors);
     /* The answer goes back through the browser: a form posting the signed
      * JWT to the LMS, sent by lti.js at once, or by hand without script. */
     web_buf b = WEB_BUF_INIT;

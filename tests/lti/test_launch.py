@@ -372,6 +372,35 @@ def tests(srv, db, plat):
     check(stolen.status == 403, "a student posting an instructor's Deep Linking form is refused (403): %s"
           % stolen.status)
 
+    # Deep Linking inside the LMS's frame: the pick comes back without the session cookie
+    bf = lp.Browser()
+    login = bf.request("POST", plat.login_url, form=plat.login_params(
+        plat.prepare(sub="ins-1", roles=("Instructor",), message_type="LtiDeepLinkingRequest"), "ins-1"))
+    auth = bf.request("GET", urllib.parse.urljoin(plat.login_url, login.header("Location")))
+    af = lp.parse_form(auth.text)
+    fdl = bf.request("POST", af.action, form=af.fields, headers={"Sec-Fetch-Dest": "iframe"})
+    pf = form_by_id(fdl.text, "lti-pick")
+    check(fdl.status == 200 and "frame-ancestors " + plat.base in (fdl.header("Content-Security-Policy") or "")
+          and not fdl.header("X-Frame-Options") and "dl" in pf.fields,
+          "a framed Deep Linking request gets a picker the platform may frame")
+    cookieless = lp.Browser()
+    fret = cookieless.request("POST", TOOL + "/lti/deep-link", form=dict(pf.fields, assignment="mystr"))
+    rf = form_by_id(fret.text, "lti-return")
+    check(fret.status == 200 and rf.action == plat.dl_return_url and
+          "frame-ancestors " + plat.base in (fret.header("Content-Security-Policy") or ""),
+          "the framed pick works without the session cookie (the signed form is the credential)")
+    back = cookieless.request("POST", rf.action, form=rf.fields)
+    check(back.status == 200 and plat.deep_links[-1].get("errors") == [],
+          "... and the platform verifies its response")
+    nof = lp.Browser().request("POST", TOOL + "/lti/deep-link", form=dict(form.fields, assignment="vector"))
+    check(nof.status == 401, "an unframed form posted without the session is refused (401): %s" % nof.status)
+    q(db, "UPDATE course_members SET role = 'student' WHERE user_id = (SELECT user_id FROM lti_users"
+          " WHERE sub = 'ins-1') AND course_id = ?", course)
+    demoted = lp.Browser().request("POST", TOOL + "/lti/deep-link", form=dict(pf.fields, assignment="mystr"))
+    check(demoted.status == 403, "a framed form of someone no longer staff is refused (403)")
+    q(db, "UPDATE course_members SET role = 'instructor' WHERE user_id = (SELECT user_id FROM lti_users"
+          " WHERE sub = 'ins-1') AND course_id = ?", course)
+
     # a link without an assignment: the instructor picks one there
     nolink = plat.launch(sub="ins-1", roles=("Instructor",), resource_link_id="rl-none", assignment=None)
     f = form_by_id(nolink.body, "lti-pick")
