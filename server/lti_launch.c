@@ -260,12 +260,15 @@ static int h_login(api_req *r)
         return web_error(r, 500, "out of memory");
     /* The launch comes back as a cross-site form POST from the LMS (or from
      * inside its iframe): browsers send a cookie with that only when it is
-     * SameSite=None, which they accept only with Secure, i.e. over https.
-     * A server reached over plain http (a test platform beside it on
-     * loopback, same site) gets Lax, which such a browser would send. */
+     * SameSite=None, which they accept only with Secure, i.e. over https;
+     * Partitioned (CHIPS) keeps it working inside the LMS's iframe where a
+     * browser blocks third-party cookies (login and launch happen in the
+     * same frame, so in the same partition). A server reached over plain
+     * http (a test platform beside it on loopback, same site) gets Lax,
+     * which such a browser would send. */
     snprintf(c->cookie, sizeof c->cookie, "%s=%s; Path=/lti/; HttpOnly; Max-Age=%d; %s",
              STATE_COOKIE, browser, STATE_TTL_MS / 1000,
-             https_public(r) ? "SameSite=None; Secure" : "SameSite=Lax");
+             https_public(r) ? "SameSite=None; Secure; Partitioned" : "SameSite=Lax");
     web_buf u = WEB_BUF_INIT;
     web_raw(&u, p.auth_url);
     web_raw(&u, strchr(p.auth_url, '?') ? "&" : "?");

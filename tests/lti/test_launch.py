@@ -582,6 +582,26 @@ def tests(srv, db, plat):
           "once they are gone, logins work again")
     check(srv.proc.poll() is None, "the server is still running")
 
+    # behind https (--public-url): the login cookie must reach a cross-site POST
+    https = Server(port=PORT + 1, workdir=tempdir("mglti2."),
+                   args=["--workers", "1", "--public-url", "https://grader.example.edu"])
+    plat.register(MEMGRADE, https.db)
+    https.start()
+    try:
+        st, hd, _ = https.request("GET", "/lti/login?" + urllib.parse.urlencode(
+            plat.login_params("mh-x", "stu-1")))
+        sc = hd.get("set-cookie", "")
+        loc = urllib.parse.parse_qs(urllib.parse.urlsplit(hd.get("location", "")).query)
+        check(st == 302 and "SameSite=None; Secure; Partitioned" in sc and "HttpOnly" in sc,
+              "over https the login cookie is SameSite=None; Secure; Partitioned: %s" % sc)
+        check(loc.get("redirect_uri") == ["https://grader.example.edu/lti/launch"],
+              "the redirect_uri is on the public URL")
+    finally:
+        https.stop()
+    r = subprocess.run([MEMGRADE, "serve", "--public-url", "https://x.example/", "--db", db],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "--public-url" in r.stderr, "a public URL with a trailing slash is refused")
+
 
 if __name__ == "__main__":
     main()
