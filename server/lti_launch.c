@@ -130,6 +130,15 @@ static int refuse(api_req *r, int status, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     log_line("refused: %s", msg);
+    /* Shown inside the LMS's frame the reason must be readable there: the
+     * page has no form of its own to be clickjacked, so any site may frame
+     * it (the platform is not always known when a launch is refused). */
+    const char *dest = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Dest");
+    lti_ctx *c = dest && (!strcmp(dest, "iframe") || !strcmp(dest, "frame")) ? ctx_of(r) : NULL;
+    if (c) {
+        snprintf(c->frame_ancestors, sizeof c->frame_ancestors, "*");
+        r->authed = 0; /* no logout button to click through a frame */
+    }
     web_buf b = WEB_BUF_INIT;
     web_page_begin(&b, r, "LTI launch refused");
     web_printf(&b, "<h1>This LMS launch was refused</h1>\n<p class=\"notice error\" "

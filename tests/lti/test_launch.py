@@ -194,6 +194,18 @@ def tests(srv, db, plat):
     evil = nw.request("GET", TOOL + link.split("?")[0] + "?next=//evil.example/")
     check(evil.status == 404, "a used link with another next goes nowhere")
 
+    # a refused launch inside the frame is readable there
+    bf = lp.Browser()
+    login = bf.request("POST", plat.login_url, form=plat.login_params(
+        plat.prepare(sub="stu-1", assignment="vector", exp_in=-600), "stu-1"))
+    auth = bf.request("GET", urllib.parse.urljoin(plat.login_url, login.header("Location")))
+    af = lp.parse_form(auth.text)
+    fref = bf.request("POST", af.action, form=af.fields, headers={"Sec-Fetch-Dest": "iframe"})
+    check(fref.status == 401 and "expired" in fref.text and not fref.header("X-Frame-Options") and
+          "frame-ancestors *" in (fref.header("Content-Security-Policy") or "") and
+          "/logout" not in fref.text,
+          "a refusal shown in the LMS's frame may be framed, and has no form to click through it")
+
     # ---- forged and broken tokens ----
     forged = lp.Key(kid=plat.key.kid)
     check(refused(plat.launch(sign={"key": forged}), 401, "signature does not match"),
