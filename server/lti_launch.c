@@ -913,6 +913,53 @@ static int framed_landing(api_req *r, db *d, const db_lti_platform *p, const db_
     return lti_send(r, 200, &b);
 }
 
+/* The page of a link that opens no assignment yet: staff pick one there
+ * (action), students are told to wait; framable by p's hosts when given
+ * (a student's launch in the LMS's frame: nothing to click). */
+static int unset_page(api_req *r, int staff, const char *action, const db_lti_platform *p)
+{
+    lti_ctx *c = p ? ctx_of(r) : NULL;
+    if (c)
+        ancestors(p, c->frame_ancestors, sizeof c->frame_ancestors);
+    web_buf b = WEB_BUF_INIT;
+    web_page_begin(&b, r, "No assignment yet");
+    web_raw(&b, "<h1>This link opens no assignment yet</h1>\n");
+    if (!staff) {
+        web_raw(&b, "<p id=\"lti-unset\">Your instructor has not chosen which memgrade "
+                    "assignment this LMS link opens. Try again later.</p>\n");
+    } else {
+        web_raw(&b, "<p id=\"lti-unset\">Choose the assignment this LMS link opens (or "
+                    "set the custom parameter <code>assignment=NAME</code> on the link in "
+                    "the LMS). Grades go back to the LMS only when the LMS made the link "
+                    "with a gradebook column (Deep Linking does).</p>\n");
+        picker(&b, r, action, NULL, NULL);
+    }
+    web_page_end(&b);
+    return lti_send(r, 200, &b);
+}
+
+/* GET of a link's picker: where a framed instructor's launch sends the
+ * window it opens. */
+static int h_link_pick_page(api_req *r)
+{
+    if (web_require_user(r))
+        return r->status;
+    int64_t link = parse_id(r->params[0]);
+    char course[64];
+    db *d = srv_db(r->s);
+    if (!d)
+        return web_error(r, 503, "The database is unavailable.");
+    int rc = link ? db_lti_link_course(d, link, course, sizeof course) : DB_NOT_FOUND;
+    if (rc != DB_OK)
+        return web_error(r, rc == DB_NOT_FOUND ? 404 : 503, "There is no such LMS link.");
+    if (!web_is_staff(r, course))
+        return web_error(r, 403, "Only the course's instructors and teaching assistants can "
+                                 "choose what a link opens.");
+    char action[64];
+    snprintf(action, sizeof action, "/lti/links/%lld/assignment", (long long)link);
+    return unset_page(r, 1, action, NULL);
+}
+
 /* ---- /lti/launch ------------------------------------------------------------------------- */
 
 static int h_launch(api_req *r)
@@ -1066,23 +1113,12 @@ static int h_launch(api_req *r)
         goto out;
     }
     if (!lo.assignment[0]) {
-        web_buf b = WEB_BUF_INIT;
-        web_page_begin(&b, r, "No assignment yet");
-        web_raw(&b, "<h1>This link opens no assignment yet</h1>\n");
-        if (role == DB_CROLE_STUDENT) {
-            web_raw(&b, "<p id=\"lti-unset\">Your instructor has not chosen which memgrade "
-                        "assignment this LMS link opens. Try again later.</p>\n");
-        } else {
-            char action[64];
-            snprintf(action, sizeof action, "/lti/links/%lld/assignment", (long long)lo.link_id);
-            web_raw(&b, "<p id=\"lti-unset\">Choose the assignment this LMS link opens (or "
-                        "set the custom parameter <code>assignment=NAME</code> on the link in "
-                        "the LMS). Grades go back to the LMS only when the LMS made the link "
-                        "with a gradebook column (Deep Linking does).</p>\n");
-            picker(&b, r, action, NULL, NULL);
-        }
-        web_page_end(&b);
-        st = lti_send(r, 200, &b);
+        char action[64];
+        snprintf(action, sizeof action, "/lti/links/%lld/assignment", (long long)lo.link_id);
+        if (role != DB_CROLE_STUDENT && framed(r)) /* the picker in a window of its own */
+            st = framed_landing(r, d, &p, &lo.user, action);
+        else
+            st = unset_page(r, role != DB_CROLE_STUDENT, action, framed(r) ? &p : NULL);
         goto out;
     }
     web_buf u = WEB_BUF_INIT;
@@ -1131,6 +1167,7 @@ const api_route lti_routes[] = {
     {"POST", "/lti/login", h_login, AUTH_NONE, web_form_begin},
     {"POST", "/lti/launch", h_launch, AUTH_NONE, web_form_begin},
     {"POST", "/lti/deep-link", h_deep_link, AUTH_NONE, web_form_begin},
+    {"GET", "/lti/links/*/assignment", h_link_pick_page, AUTH_NONE, NULL},
     {"POST", "/lti/links/*/assignment", h_link_pick, AUTH_NONE, web_form_begin},
     {"GET", "/lti/jwks", h_jwks, AUTH_NONE, NULL},
 };

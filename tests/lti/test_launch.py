@@ -423,6 +423,25 @@ def tests(srv, db, plat):
           "the instructor's pick is kept")
     after = plat.launch(sub="stu-1", resource_link_id="rl-none", assignment=None)
     check(landed(after, course, "list"), "a student's later launch of that link lands on the pick")
+    # ... also when the LMS shows it in a frame: a window of its own opens on the picker
+    bf = lp.Browser()
+    login = bf.request("POST", plat.login_url, form=plat.login_params(
+        plat.prepare(sub="ins-1", roles=("Instructor",), resource_link_id="rl-none3", assignment=None), "ins-1"))
+    auth = bf.request("GET", urllib.parse.urljoin(plat.login_url, login.header("Location")))
+    af = lp.parse_form(auth.text)
+    fpk = bf.request("POST", af.action, form=af.fields, headers={"Sec-Fetch-Dest": "iframe"})
+    m = re.search(r'id="lti-open" href="([^"]+)"', fpk.text)
+    nw = lp.Browser()
+    opened = nw.request("GET", TOOL + html.unescape(m.group(1))) if m else None
+    loc = opened.header("Location") if opened else ""
+    pg = nw.request("GET", TOOL + loc) if loc else None
+    pf = form_by_id(pg.text, "lti-pick") if pg else lp._FormParser()
+    check(fpk.status == 200 and loc.startswith("/lti/links/") and pg.status == 200 and pf.action == loc,
+          "a framed instructor on a link without an assignment gets a window with the picker: %s" % loc)
+    check(nw.request("GET", TOOL + loc.replace("/lti/links/", "/lti/links/9999")).status == 404,
+          "the picker of an unknown link is 404")
+    spk = stu.browser.request("GET", TOOL + loc)
+    check(spk.status == 403, "a student cannot open a link's picker (403)")
     snol = plat.launch(sub="stu-9", resource_link_id="rl-none2", assignment=None)
     check(snol.status == 200 and "has not chosen" in snol.body and "/lti/links/" not in snol.body,
           "a student on a link without an assignment is told to wait, with no picker")
