@@ -993,6 +993,17 @@ static int h_submit(api_req *r)
     int retry_after = 0;
     bool instr = is_instructor(r);
     if (!prior) {
+        /* One student cannot fill the queue everyone shares: a bound on
+         * their own submissions waiting or being graded. */
+        int64_t active = 0;
+        db *ad = s->cfg.queue_max_user && !instr ? srv_db(s) : NULL;
+        if (ad && db_user_active_jobs(ad, r->user.id, &active) == DB_OK &&
+            active >= s->cfg.queue_max_user) {
+            snprintf(r->retry_after, sizeof r->retry_after, "%d", 10);
+            return reply_error(r, 429, "you have %lld submissions waiting to be graded; the "
+                                       "next is accepted when one of them is graded",
+                               (long long)active);
+        }
         int st = srv_admit(s, r->user.id, instr, &retry_after);
         if (st)
             return admission_refusal(r, st, retry_after);

@@ -474,11 +474,28 @@ static const char *const migrations[] = {
               "  ON s.user_id = u.id AND s.assignment = ?1"                    \
               " LEFT JOIN results r ON r.submission_id = s.id"                 \
               " WHERE u.role = 'student' GROUP BY u.id ORDER BY u.name")       \
+    /* Fair between students, round robin: of the students with queued   \
+     * jobs, the one with the fewest running, then the one a worker took   \
+     * up longest ago (never: first), gets its oldest job; so one student's \
+     * submissions (endless loops, say) never hold the workers while       \
+     * others wait, and each student's jobs go in submission order. */     \
     X(JOB_CLAIM, "UPDATE jobs SET state = 'running', attempts = attempts + 1," \
                  " claimed_by = ?1, claimed_at = ?2"                           \
-                 " WHERE id = (SELECT id FROM jobs WHERE state = 'queued'"     \
-                 "             ORDER BY id LIMIT 1)"                           \
+                 " WHERE id = (WITH waiting AS (SELECT s.user_id, MIN(q.id) AS first" \
+                 "   FROM jobs q JOIN submissions s ON s.id = q.submission_id"  \
+                 "   WHERE q.state = 'queued' GROUP BY s.user_id)"              \
+                 "  SELECT w.first FROM waiting w ORDER BY"                    \
+                 "  (SELECT COUNT(*) FROM jobs r"                              \
+                 "   JOIN submissions rs ON rs.id = r.submission_id"           \
+                 "   WHERE r.state = 'running' AND rs.user_id = w.user_id),"   \
+                 "  (SELECT MAX(r.claimed_at) FROM submissions rs"             \
+                 "   JOIN jobs r ON r.submission_id = rs.id"                   \
+                 "   WHERE rs.user_id = w.user_id) NULLS FIRST,"               \
+                 "  w.first LIMIT 1)"                                          \
                  " RETURNING id, submission_id, attempts")                     \
+    X(USER_ACTIVE, "SELECT COUNT(*) FROM jobs j"                               \
+                   " JOIN submissions s ON s.id = j.submission_id"             \
+                   " WHERE j.state IN ('queued', 'running') AND s.user_id = ?1") \
     X(JOB_ASSIGNMENT, "SELECT assignment FROM submissions WHERE id = ?1")      \
     X(JOB_SUBMISSION, "SELECT submission_id FROM jobs WHERE id = ?1")          \
     X(JOB_DONE, "UPDATE jobs SET state = 'done', finished_at = ?3"             \
@@ -1441,6 +1458,18 @@ static int job_requeue_all_locked(db *d, int64_t *count)
 int db_job_requeue_all(db *d, int64_t *count)
 {
     WRITE_LOCKED(job_requeue_all_locked(d, count));
+}
+
+int db_user_active_jobs(db *d, int64_t user_id, int64_t *count)
+{
+    sqlite3_stmt *s = stmt(d, ST_USER_ACTIVE);
+    if (!s)
+        return DB_ERROR;
+    sqlite3_bind_int64(s, 1, user_id);
+    int src = sqlite3_step(s);
+    *count = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
 }
 
 int db_queue_depth(db *d, int64_t *count)

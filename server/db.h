@@ -418,8 +418,11 @@ typedef struct {
     db_file *files;
 } db_job;
 
-/* Claims the oldest queued job for owner (running, attempts+1) and loads its
- * files. DB_NOT_FOUND when the queue is empty. */
+/* How many of user_id's submissions wait for grading or are being graded. */
+int db_user_active_jobs(db *d, int64_t user_id, int64_t *count);
+/* Claims a queued job for owner (running, attempts+1) and loads its files:
+ * the oldest of a student with the fewest jobs running (fair between
+ * students, in order within each). DB_NOT_FOUND when the queue is empty. */
 int db_job_claim(db *d, const char *owner, db_job *out);
 /* The same for the oldest queued regrade item (out->regrade set). */
 int db_regrade_claim(db *d, const char *owner, db_job *out);

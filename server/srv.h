@@ -35,6 +35,7 @@ typedef struct {
     size_t body_budget;      /* request body bytes held at once, in total */
     size_t body_budget_user; /* ... by one user */
     int max_conn_per_ip;     /* connections from one address; 0: no limit */
+    int queue_max_user;      /* a student's submissions waiting or grading; 0: no limit */
     const char *public_url;  /* the tool's address as LMSs and browsers see it
                               * (LTI redirect and launch URLs); NULL:
                               * http://BIND:PORT */

@@ -25,12 +25,12 @@ def add(name, role):
     out = subprocess.run([memgrade, "user", "add", name, "--role", role, "--db", db],
                          check=True, capture_output=True, text=True).stdout
     return out.strip().splitlines()[-1]
-# Students, each their own client; the per-student limit is off so that the
+# Students, each their own client; the per-student limits are off so that the
 # grading pipeline, not the policy, is what is measured.
 tokens = [add("student%d" % i, "student") for i in range(8)]
 err = open(os.path.join(work, "serve.err"), "w")
 proc = subprocess.Popen([memgrade, "serve", "--db", db, "--port", str(port), "--workers", str(workers),
-                         "--rate-limit", "0", "--queue-max", "100000",
+                         "--rate-limit", "0", "--queue-max", "100000", "--queue-max-user", "0",
                          "--access-log", os.path.join(work, "access.log")], stdout=err, stderr=err)
 def rss_kb():
     with open("/proc/%d/status" % proc.pid) as f:

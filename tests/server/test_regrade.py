@@ -22,7 +22,8 @@ for args in (["course", "add", "cs101", "--title", "CS 101"],
 
 N = 12
 src = {"mystr.c": reference("mystr")}
-srv = Server(db=db, workdir=work, port=18096, args=["--workers", "1", "--rate-limit", "0"]).start()
+srv = Server(db=db, workdir=work, port=18096, args=["--workers", "1", "--rate-limit", "0",
+                                                        "--queue-max-user", "0"]).start()
 ids = []
 for i in range(N):
     st, _, doc = srv.json("POST", "/api/v1/submissions",
@@ -81,7 +82,8 @@ done_at_kill = con.execute("SELECT COUNT(*) FROM regrade_items WHERE regrade_id 
 con.close()
 check(0 < done_at_kill < N, "killed with -9 in the middle: %d of %d done" % (done_at_kill, N))
 
-srv = Server(db=db, workdir=work, port=18096, args=["--workers", "1", "--rate-limit", "0"]).start()
+srv = Server(db=db, workdir=work, port=18096, args=["--workers", "1", "--rate-limit", "0",
+                                                        "--queue-max-user", "0"]).start()
 p = wait_until(lambda: (lambda d: d if d and d["status"] == "done" else None)(progress(srv)), timeout=900)
 check(p is not None and p["done"] == N and p["failed"] == 0 and p["total"] == N,
       "the regrade resumed and finished: %s" % p)

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Grading capacity is shared between students (issue 14): a student whose
+submissions spin until their time limits cannot keep others waiting behind
+all of them, each student's submissions are graded in the order they were
+made, and one student cannot fill the queue everyone shares."""
+from mgtest import Server, add_user, check, finish, reference, wait_until
+
+REF = reference("mystr")
+# The reference with str_dup spinning forever: each of its tests runs to
+# its time limit (about 2 s of grading in all).
+SPIN = REF.replace("char *str_dup(const char *s)\n{",
+                   "char *str_dup(const char *s)\n{\n    for (volatile int spin = 1; spin;)\n        ;", 1)
+assert SPIN != REF
+
+srv = Server(port=18331, args=["--workers", "1", "--rate-limit", "0",
+                               "--queue-max-user", "3"]).start()
+looper = add_user(srv.db, "looper", "student")
+others = {n: add_user(srv.db, n, "student") for n in ("amy", "bo", "cy")}
+prof = add_user(srv.db, "prof", "instructor")
+
+ids = []
+for _ in range(3):
+    st, _, doc = srv.submit(looper, "mystr", {"mystr.c": SPIN})
+    check(st == 202, "the spinning submission is accepted")
+    ids.append(doc["id"])
+st, hd, doc = srv.submit(looper, "mystr", {"mystr.c": SPIN})
+check(st == 429 and "3 submissions waiting" in doc.get("error", "") and hd.get("retry-after"),
+      "a fourth while three wait or run: 429 saying why (%s %r)" % (st, doc))
+
+
+def status(tok, i):
+    return srv.json("GET", "/api/v1/submissions/%d" % i, token=tok)[2].get("status")
+
+
+check(wait_until(lambda: status(looper, ids[0]) == "running", 30), "the first spinning one runs")
+theirs = {}
+for n, tok in others.items():
+    st, _, doc = srv.submit(tok, "mystr", {"mystr.c": REF})
+    theirs[n] = doc.get("id")
+check(all(theirs.values()), "three other students submit while it runs")
+st, _, _ = srv.submit(prof, "mystr", {"mystr.c": REF})
+check(st == 202, "instructors are not bound by the per-student limit")
+
+graded = {}
+for n, i in [("looper%d" % k, i) for k, i in enumerate(ids)] + list(theirs.items()):
+    tok = looper if n.startswith("looper") else others[n]
+    doc = srv.wait_graded(tok, i, timeout=180)
+    graded[n] = doc and doc["result"] and doc.get("graded_at")
+check(all(graded.values()), "everything is graded (%r)" % graded)
+order = sorted(graded, key=lambda n: (graded[n], n))
+print("  grading order:", order)
+check(order[0] == "looper0" and set(order[1:4]) == set(others) and order[4:] == ["looper1", "looper2"],
+      "the other students are graded before the spinning student's second and third")
+check(graded["looper0"] <= graded["looper1"] <= graded["looper2"],
+      "one student's submissions are graded in the order they were made")
+st, _, _ = srv.submit(looper, "mystr", {"mystr.c": REF})
+check(st == 202, "once graded, the student may submit again")
+srv.stop()
+finish()
