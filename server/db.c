@@ -3,6 +3,7 @@
 #include "db.h"
 #include "db_int.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,19 +476,20 @@ static const char *const migrations[] = {
               " LEFT JOIN results r ON r.submission_id = s.id"                 \
               " WHERE u.role = 'student' GROUP BY u.id ORDER BY u.name")       \
     /* Fair between students, round robin: of the students with queued   \
-     * jobs, the one with the fewest running, then the one a worker took   \
-     * up longest ago (never: first), gets its oldest job; so one student's \
-     * submissions (endless loops, say) never hold the workers while       \
-     * others wait, and each student's jobs go in submission order. */     \
+     * jobs and fewer than ?3 running, the one with the fewest running,    \
+     * then the one a worker took up longest ago (never: first), gets its  \
+     * oldest job; so one student's submissions (endless loops, say) never \
+     * hold the workers others need, and each student's jobs go in        \
+     * submission order. */                                                \
     X(JOB_CLAIM, "UPDATE jobs SET state = 'running', attempts = attempts + 1," \
                  " claimed_by = ?1, claimed_at = ?2"                           \
-                 " WHERE id = (WITH waiting AS (SELECT s.user_id, MIN(q.id) AS first" \
+                 " WHERE id = (WITH waiting AS (SELECT s.user_id, MIN(q.id) AS first," \
+                 "   (SELECT COUNT(*) FROM jobs r"                             \
+                 "    JOIN submissions rs ON rs.id = r.submission_id"          \
+                 "    WHERE r.state = 'running' AND rs.user_id = s.user_id) AS busy" \
                  "   FROM jobs q JOIN submissions s ON s.id = q.submission_id"  \
                  "   WHERE q.state = 'queued' GROUP BY s.user_id)"              \
-                 "  SELECT w.first FROM waiting w ORDER BY"                    \
-                 "  (SELECT COUNT(*) FROM jobs r"                              \
-                 "   JOIN submissions rs ON rs.id = r.submission_id"           \
-                 "   WHERE r.state = 'running' AND rs.user_id = w.user_id),"   \
+                 "  SELECT w.first FROM waiting w WHERE w.busy < ?3 ORDER BY w.busy," \
                  "  (SELECT MAX(r.claimed_at) FROM submissions rs"             \
                  "   JOIN jobs r ON r.submission_id = rs.id"                   \
                  "   WHERE rs.user_id = w.user_id) NULLS FIRST,"               \
@@ -1317,15 +1319,17 @@ out:
 
 /* Claims the oldest queued row of the queue that statement id takes from
  * (a submission's job, or a regrade item) for owner and loads its files. */
-static int claim(db *d, int id, const char *owner, int regrade, db_job *out)
+static int claim(db *d, int id, const char *owner, int regrade, int max_running, db_job *out)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = stmt(d, id);
     if (!s)
         return DB_ERROR;
     sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
-    if (!regrade)
+    if (!regrade) {
         sqlite3_bind_int64(s, 2, db_now_ms());
+        sqlite3_bind_int(s, 3, max_running > 0 ? max_running : INT_MAX);
+    }
     pthread_mutex_lock(&write_mu);
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW) {
@@ -1360,7 +1364,12 @@ static int claim(db *d, int id, const char *owner, int regrade, db_job *out)
 
 int db_job_claim(db *d, const char *owner, db_job *out)
 {
-    return claim(d, ST_JOB_CLAIM, owner, 0, out);
+    return claim(d, ST_JOB_CLAIM, owner, 0, 0, out);
+}
+
+int db_job_claim_fair(db *d, const char *owner, int max_running, db_job *out)
+{
+    return claim(d, ST_JOB_CLAIM, owner, 0, max_running, out);
 }
 
 /* The submission job_id grades; 0 when there is none. */
@@ -1969,7 +1978,7 @@ int db_regrade_depth(db *d, int64_t *count)
 
 int db_regrade_claim(db *d, const char *owner, db_job *out)
 {
-    return claim(d, ST_REGRADE_CLAIM, owner, 1, out);
+    return claim(d, ST_REGRADE_CLAIM, owner, 1, 0, out);
 }
 
 static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int failed,

@@ -424,6 +424,10 @@ int db_user_active_jobs(db *d, int64_t user_id, int64_t *count);
  * the oldest of a student with the fewest jobs running (fair between
  * students, in order within each). DB_NOT_FOUND when the queue is empty. */
 int db_job_claim(db *d, const char *owner, db_job *out);
+/* The same, skipping students who have max_running jobs running already
+ * (0: no bound): DB_NOT_FOUND also when every queued job is such a
+ * student's. */
+int db_job_claim_fair(db *d, const char *owner, int max_running, db_job *out);
 /* The same for the oldest queued regrade item (out->regrade set). */
 int db_regrade_claim(db *d, const char *owner, db_job *out);
 void db_job_clear(db_job *j);

@@ -629,14 +629,16 @@ static void *worker_main(void *arg)
     db *d = srv_db(s);
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stopping && s->queued <= 0 && s->regrade_queued <= 0)
+        /* Jobs of students at their bound of running jobs (capped) wait
+         * until one of theirs finishes: no worker spins on them. */
+        while (!s->stopping && s->queued - s->capped <= 0 && s->regrade_queued <= 0)
             pthread_cond_wait(&s->cv, &s->mu);
         if (s->stopping) {
             pthread_mutex_unlock(&s->mu);
             break;
         }
         /* New submissions first: a regrade batch only fills idle time. */
-        bool regrade = s->queued <= 0;
+        bool regrade = s->queued - s->capped <= 0;
         if (regrade)
             s->regrade_queued--;
         else
@@ -646,7 +648,7 @@ static void *worker_main(void *arg)
 
         db_job j;
         int rc = !d ? DB_ERROR : regrade ? db_regrade_claim(d, s->owner, &j)
-                                         : db_job_claim(d, s->owner, &j);
+                                         : db_job_claim_fair(d, s->owner, s->cfg.running_max_user, &j);
         if (rc == DB_OK) {
             grade_job(s, d, &j);
             db_job_clear(&j);
@@ -655,12 +657,18 @@ static void *worker_main(void *arg)
         s->running--;
         bool idle = s->running == 0 && s->queued <= 0 && s->regrade_queued <= 0;
         if (rc == DB_NOT_FOUND) {
-            /* Our count drifted from the table (it should not): trust the table. */
+            /* The queued jobs left all belong to students at their bound of
+             * running jobs (or our count drifted from the table): trust the
+             * table, and wait for a change rather than claim again. */
             int64_t n = 0;
             if (!regrade && db_queue_depth(d, &n) == DB_OK)
-                s->queued = n;
+                s->queued = s->capped = n;
             if (regrade && db_regrade_depth(d, &n) == DB_OK)
                 s->regrade_queued = n;
+        } else if (rc == DB_OK) {
+            /* A job ended: a capped student may run the next one now. */
+            s->capped = 0;
+            pthread_cond_broadcast(&s->cv);
         }
         pthread_mutex_unlock(&s->mu);
         /* Grading bursts leave freed memory in every thread's malloc arena;

@@ -36,6 +36,7 @@ typedef struct {
     size_t body_budget_user; /* ... by one user */
     int max_conn_per_ip;     /* connections from one address; 0: no limit */
     int queue_max_user;      /* a student's submissions waiting or grading; 0: no limit */
+    int running_max_user;    /* a student's submissions graded at once */
     const char *public_url;  /* the tool's address as LMSs and browsers see it
                               * (LTI redirect and launch URLs); NULL:
                               * http://BIND:PORT */
@@ -82,6 +83,9 @@ typedef struct {
     int64_t regrade_queued;        /* mirrors regrade items 'queued': served
                                     * only when no submission waits */
     int64_t running;
+    int64_t capped;                /* of queued, those whose students are at
+                                    * --running-max-user: no worker claims
+                                    * them until a job ends */
     int64_t reserved;              /* accepted requests not yet committed */
     bool stopping;
     atomic_bool draining;          /* shutting down: admit nothing new */

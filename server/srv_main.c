@@ -58,6 +58,7 @@ static const serve_opt serve_opts[] = {
     {"--access-log", OPT_STR, CFG(access_log), 0, 0, "PATH   access log file, - for stderr, off (default -)"},
     {"--login-limit", OPT_INT, CFG(login_limit), 1, 100000, "N      failed web logins per user name per 15 min (default 10; 4N per address)"},
     {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)"},
+    {"--running-max-user", OPT_INT, CFG(running_max_user), 0, 256, "N      a student's submissions graded at once (default half the workers, at least 1; 0 = no limit)"},
     {"--queue-max-user", OPT_INT, CFG(queue_max_user), 0, 10000000, "N      a student's submissions waiting or being graded before 429, 0 = no limit (default 10)"},
     {"--body-budget", OPT_SIZE, CFG(body_budget), 1, 16LL << 30, "BYTES  request bodies held in memory at once, all clients (default 64M; 503 past it)"},
     {"--body-budget-user", OPT_SIZE, CFG(body_budget_user), 1, 16LL << 30, "BYTES  ... by one user (default twice --max-request; 429 past it)"},
@@ -110,6 +111,7 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         .user = "nobody",
         .body_budget = 64u << 20,
         .queue_max_user = 10,
+        .running_max_user = -1,
         .max_conn_per_ip = -1,
         .outbox_threads = 4, .outbox_max_attempts = 30, .outbox_retry_base_ms = 2000,
     };
@@ -175,6 +177,8 @@ static int parse_serve(int argc, char **argv, srv_config *c)
                         "at least one --max-request body\n");
         return -1;
     }
+    if (c->running_max_user < 0)
+        c->running_max_user = c->workers / 2 > 1 ? c->workers / 2 : 1;
     /* Behind a proxy every connection comes from the proxy's address: the
      * proxy bounds each client's connections then (deploy/README-server.md). */
     if (c->max_conn_per_ip < 0)

@@ -3,6 +3,8 @@
 submissions spin until their time limits cannot keep others waiting behind
 all of them, each student's submissions are graded in the order they were
 made, and one student cannot fill the queue everyone shares."""
+import time
+
 from mgtest import Server, add_user, check, finish, reference, wait_until
 
 REF = reference("mystr")
@@ -55,5 +57,28 @@ check(graded["looper0"] <= graded["looper1"] <= graded["looper2"],
       "one student's submissions are graded in the order they were made")
 st, _, _ = srv.submit(looper, "mystr", {"mystr.c": REF})
 check(st == 202, "once graded, the student may submit again")
+srv.stop()
+
+# Two workers: one student's spinning submissions run one at a time (half
+# the workers), so the other worker stays free for everyone else.
+srv = Server(port=18332, args=["--workers", "2", "--rate-limit", "0"]).start()
+looper = add_user(srv.db, "looper", "student")
+amy = add_user(srv.db, "amy", "student")
+ids = [srv.submit(looper, "mystr", {"mystr.c": SPIN})[2]["id"] for _ in range(3)]
+most, mine = 0, None
+deadline = time.time() + 120
+while time.time() < deadline:
+    states = [status(looper, i) for i in ids]
+    most = max(most, states.count("running"))
+    if mine is None and "running" in states:
+        mine = srv.submit(amy, "mystr", {"mystr.c": REF})[2]["id"]
+    if all(st == "graded" for st in states):
+        break
+    time.sleep(0.1)
+check(most == 1, "at most one of the spinning student's submissions runs at a time (%d)" % most)
+doc = srv.wait_graded(amy, mine, 120) if mine else None
+last = srv.wait_graded(looper, ids[-1], 120)
+check(doc and last and doc["graded_at"] < last["graded_at"],
+      "another student's submission, made while the first spun, is graded before the last spin")
 srv.stop()
 finish()
