@@ -282,21 +282,28 @@ int db_lti_deployment_each(db *d, int64_t platform_id,
     return src == SQLITE_DONE ? DB_OK : DB_ERROR;
 }
 
-int db_lti_deployment_remove(db *d, int64_t platform_id, const char *dep)
+/* Runs sql (?1 an id, ?2 a text) under the write lock; DB_NOT_FOUND when
+ * it changed no row. */
+static int change_one(db *d, const char *sql, int64_t id, const char *text)
 {
     db_write_lock();
-    sqlite3_stmt *s = db_prepare(d, "DELETE FROM lti_deployments WHERE platform_id = ?1"
-                                    " AND deployment_id = ?2");
+    sqlite3_stmt *s = db_prepare(d, sql);
     int rc = DB_ERROR;
     if (s) {
-        sqlite3_bind_int64(s, 1, platform_id);
-        bind_text(s, 2, dep);
+        sqlite3_bind_int64(s, 1, id);
+        bind_text(s, 2, text);
         rc = run(d, s);
         if (rc == DB_OK && !sqlite3_changes(db_sqlite(d)))
             rc = DB_NOT_FOUND;
     }
     db_write_unlock();
     return rc;
+}
+
+int db_lti_deployment_remove(db *d, int64_t platform_id, const char *dep)
+{
+    return change_one(d, "DELETE FROM lti_deployments WHERE platform_id = ?1"
+                         " AND deployment_id = ?2", platform_id, dep);
 }
 
 /* ---- platform keys ---------------------------------------------------------------- */
@@ -778,18 +785,8 @@ int db_lti_launch_store(db *d, const db_lti_launch_in *in, db_lti_launch_out *ou
 
 int db_lti_link_set_assignment(db *d, int64_t link_id, const char *assignment)
 {
-    db_write_lock();
-    sqlite3_stmt *s = db_prepare(d, "UPDATE lti_links SET assignment = ?2 WHERE id = ?1");
-    int rc = DB_ERROR;
-    if (s) {
-        sqlite3_bind_int64(s, 1, link_id);
-        bind_text(s, 2, assignment);
-        rc = run(d, s);
-        if (rc == DB_OK && !sqlite3_changes(db_sqlite(d)))
-            rc = DB_NOT_FOUND;
-    }
-    db_write_unlock();
-    return rc;
+    return change_one(d, "UPDATE lti_links SET assignment = ?2 WHERE id = ?1", link_id,
+                      assignment);
 }
 
 int db_lti_score_target(db *d, int64_t link_id, int64_t user_id, int64_t *platform_id,

@@ -336,6 +336,14 @@ int web_redirect(api_req *r, const char *url)
     return web_send(r, 303, &b);
 }
 
+int web_redirect_buf(api_req *r, web_buf *u)
+{
+    int st = u->failed || !u->p ? web_error(r, 500, "Out of memory.") : web_redirect(r, u->p);
+    free(u->p);
+    u->p = NULL;
+    return st;
+}
+
 int web_not_found(api_req *r)
 {
     web_session(r);

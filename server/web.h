@@ -56,6 +56,9 @@ __attribute__((format(printf, 3, 4)))
 int web_error(api_req *r, int status, const char *fmt, ...);
 /* 303 See Other to url (a local path, copied). Returns 303. */
 int web_redirect(api_req *r, const char *url);
+/* web_redirect to a URL built in u (freed), or a 500 when building it ran
+ * out of memory. */
+int web_redirect_buf(api_req *r, web_buf *u);
 /* A hidden form field carrying the session's CSRF token: every POST form
  * writes one (name "csrf"). */
 void web_csrf_field(web_buf *b, api_req *r);

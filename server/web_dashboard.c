@@ -1093,13 +1093,7 @@ static int h_dash_extension(api_req *r)
     web_raw(&u, "/students/");
     web_url(&u, r->params[2]);
     web_raw(&u, "?extended=1");
-    if (u.failed) {
-        free(u.p);
-        return web_error(r, 500, "Out of memory.");
-    }
-    st = web_redirect(r, u.p);
-    free(u.p);
-    return st;
+    return web_redirect_buf(r, &u);
 }
 
 static int h_dash_regrade(api_req *r)
@@ -1127,13 +1121,7 @@ static int h_dash_regrade(api_req *r)
     web_buf u = WEB_BUF_INIT;
     dash_href(&u, r->params[0], o.assignment);
     web_printf(&u, "?regrade=%lld#regrade", id);
-    if (u.failed) {
-        free(u.p);
-        return web_error(r, 500, "Out of memory.");
-    }
-    st = web_redirect(r, u.p);
-    free(u.p);
-    return st;
+    return web_redirect_buf(r, &u);
 }
 
 const api_route web_dashboard_routes[] = {

@@ -176,13 +176,7 @@ static int h_deliveries_retry(api_req *r)
     web_raw(&u, "/dashboard/");
     web_url(&u, r->params[0]);
     web_raw(&u, "/deliveries");
-    if (u.failed) {
-        free(u.p);
-        return web_error(r, 500, "Out of memory.");
-    }
-    st = web_redirect(r, u.p);
-    free(u.p);
-    return st;
+    return web_redirect_buf(r, &u);
 }
 
 const api_route web_deliveries_routes[] = {
