@@ -31,6 +31,7 @@ tokens = [add("student%d" % i, "student") for i in range(8)]
 err = open(os.path.join(work, "serve.err"), "w")
 proc = subprocess.Popen([memgrade, "serve", "--db", db, "--port", str(port), "--workers", str(workers),
                          "--rate-limit", "0", "--queue-max", "100000", "--queue-max-user", "0",
+                         "--running-max-user", "0", "--max-connections-per-ip", "0",
                          "--access-log", os.path.join(work, "access.log")], stdout=err, stderr=err)
 def rss_kb():
     with open("/proc/%d/status" % proc.pid) as f:
