@@ -815,6 +815,21 @@ out:
     return st;
 }
 
+/* The course of LMS link `link` into course, when the caller is its staff:
+ * 0; else the refusal answered (404 unknown link, 403 not staff, 503). */
+static int link_staff(api_req *r, db *d, int64_t link, char course[64])
+{
+    if (!d)
+        return web_error(r, 503, "The database is unavailable.");
+    int rc = link ? db_lti_link_course(d, link, course, 64) : DB_NOT_FOUND;
+    if (rc != DB_OK)
+        return web_error(r, rc == DB_NOT_FOUND ? 404 : 503, "There is no such LMS link.");
+    if (!web_is_staff(r, course))
+        return web_error(r, 403, "Only the course's instructors and teaching assistants can "
+                                 "choose what a link opens.");
+    return 0;
+}
+
 /* An instructor's pick for a link that opens no assignment yet. */
 static int h_link_pick(api_req *r)
 {
@@ -829,14 +844,8 @@ static int h_link_pick(api_req *r)
         return r->status;
     int64_t link = parse_id(r->params[0]);
     db *d = srv_db(r->s);
-    if (!d)
-        return web_error(r, 503, "The database is unavailable.");
-    int rc = link ? db_lti_link_course(d, link, course, sizeof course) : DB_NOT_FOUND;
-    if (rc != DB_OK)
-        return web_error(r, rc == DB_NOT_FOUND ? 404 : 503, "There is no such LMS link.");
-    if (!web_is_staff(r, course))
-        return web_error(r, 403, "Only the course's instructors and teaching assistants can "
-                                 "choose what a link opens.");
+    if (link_staff(r, d, link, course))
+        return r->status;
     const grd_assignment *a = catalog_find(r, name);
     if (!a)
         return web_error(r, 400, "Pick one of the assignments listed.");
@@ -947,14 +956,8 @@ static int h_link_pick_page(api_req *r)
     int64_t link = parse_id(r->params[0]);
     char course[64];
     db *d = srv_db(r->s);
-    if (!d)
-        return web_error(r, 503, "The database is unavailable.");
-    int rc = link ? db_lti_link_course(d, link, course, sizeof course) : DB_NOT_FOUND;
-    if (rc != DB_OK)
-        return web_error(r, rc == DB_NOT_FOUND ? 404 : 503, "There is no such LMS link.");
-    if (!web_is_staff(r, course))
-        return web_error(r, 403, "Only the course's instructors and teaching assistants can "
-                                 "choose what a link opens.");
+    if (link_staff(r, d, link, course))
+        return r->status;
     char action[64];
     snprintf(action, sizeof action, "/lti/links/%lld/assignment", (long long)link);
     return unset_page(r, 1, action, NULL);
