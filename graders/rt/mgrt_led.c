@@ -190,35 +190,51 @@ static void mon_tamper(const char *why, const uintptr_t *pcs)
             mon_fmt(s, sizeof s, pcs ? pcs : none));
 }
 
+/* The leaks, by allocation site in the order the sites first allocated
+ * (the ledger's slots are in address order, which ASLR shuffles): the same
+ * program reports the same leaks, and a flood of later leak sites cannot
+ * push an earlier one out of the MON_LEAK_SITES reported. */
 static void mon_leaks(void)
 {
-    struct { uint32_t site; size_t bytes; unsigned long count; } lk[MON_LEAK_SITES];
-    size_t n = 0;
-    unsigned long extra = 0;
+    static struct { size_t bytes; unsigned long count; } *lk, all;
+    static const uintptr_t none[MGRT_FRAMES];
+    size_t len = ((MON_SITES + 1) * sizeof *lk + CFG.pg - 1) & ~(CFG.pg - 1); /* whole pages */
+    char s[200];
+    if (!lk)
+        lk = raw_map(len);
+    if (lk)
+        memset(lk, 0, len);
+    all.bytes = all.count = 0;
     for (size_t i = 0; M.tab && i < M.cap; i++) {
         mon_ent *e = &M.tab[i];
         if (e->gen != M.gen || e->state != E_LIVE || !(e->fl & LF_STU) || e->held)
             continue;
-        size_t j = 0;
-        while (j < n && lk[j].site != e->site)
-            j++;
-        if (j == n) {
-            if (n == MON_LEAK_SITES) {
-                extra++;
-                continue;
-            }
-            lk[n].site = e->site;
-            lk[n].bytes = 0;
-            lk[n++].count = 0;
+        if (lk) { /* site 0: one the site table had no room for */
+            lk[e->site].bytes += e->size;
+            lk[e->site].count++;
         }
-        lk[j].bytes += e->size;
-        lk[j].count++;
+        all.bytes += e->size;
+        all.count++;
     }
-    static const uintptr_t none[MGRT_FRAMES];
-    for (size_t j = 0; j < n; j++) {
-        char s[200];
-        mon_out("leak bytes=%zu count=%lu apcs=%s", lk[j].bytes, lk[j].count,
-                mon_fmt(s, sizeof s, lk[j].site ? M.sites[lk[j].site - 1] : none));
+    if (!lk) { /* no room for the sums: every leak, with no site */
+        if (all.count)
+            mon_out("leak bytes=%zu count=%lu apcs=%s", all.bytes, all.count,
+                    mon_fmt(s, sizeof s, none));
+        return;
+    }
+    size_t n = 0;
+    unsigned long extra = 0;
+    for (size_t k = 1; k <= M.nsites + 1; k++) {
+        size_t site = k <= M.nsites ? k : 0;
+        if (!lk[site].count)
+            continue;
+        if (n == MON_LEAK_SITES) {
+            extra += lk[site].count;
+            continue;
+        }
+        n++;
+        mon_out("leak bytes=%zu count=%lu apcs=%s", lk[site].bytes, lk[site].count,
+                mon_fmt(s, sizeof s, site ? M.sites[site - 1] : none));
     }
     if (extra)
         mon_out("leak_more count=%lu", extra);
