@@ -16,4 +16,9 @@
 int asg_install(const char *dir, const char *gz, size_t len, char name[64], int *replaced,
                 json_t **problems, char *why, size_t whylen);
 
+/* The version of assignment name in folder dir: the SHA-256, in hex, of
+ * every file under it (relative path and content, in name order). 0, or
+ * -1 when the folder cannot be read. */
+int asg_version(const char *dir, const char *name, char out[65]);
+
 #endif

@@ -294,7 +294,7 @@ static void serve_grade(mread *rq, mbuf *rep)
         snprintf(err, sizeof err, "assignment '%s' is not in the grader's catalog", assignment);
     else
         rc = grd_grade(cat, a, files, n, &doc, err, sizeof err);
-    if (a && srv_assignment_version(g_dir, assignment, version))
+    if (a && asg_version(g_dir, assignment, version))
         version[0] = '\0';
     char *text = rc == 0 && doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -431,11 +431,13 @@ static int limit_caps(int (*keep)(int))
     return syscall(SYS_capset, &h, d) ? -1 : 0;
 }
 
-static _Noreturn void grader_main(int *fds, int n)
+static _Noreturn void grader_main(int *fds, int n, pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        _exit(0); /* the parent is gone already */
+    /* The parent is gone already (not "our parent is 1": serve may be
+     * pid 1 itself, in a container without an init). */
+    if (getppid() != parent)
+        _exit(0);
     prctl(PR_SET_NAME, "memgrade-grader");
     /* The service manager signals the whole group at stop; the grader
      * finishes what it grades and ends when the HTTP side closes. */
@@ -536,7 +538,7 @@ int gp_start(const char *dir, const char *log_path, int nchan, char *err, size_t
     }
     g_dir = dir;
     fflush(NULL);
-    pid_t p = fork();
+    pid_t parent = getpid(), p = fork();
     if (p < 0) {
         snprintf(err, errlen, "grader: fork: %s", strerror(errno));
         for (int k = 0; k < n; k++)
@@ -557,7 +559,7 @@ int gp_start(const char *dir, const char *log_path, int nchan, char *err, size_t
             lo = (unsigned)keep[i] + 1;
         }
         syscall(SYS_close_range, lo, ~0u, 0);
-        grader_main(theirs, n);
+        grader_main(theirs, n, parent);
     }
     for (int i = 0; i < n; i++) {
         close(theirs[i]);
@@ -583,6 +585,8 @@ int gp_start(const char *dir, const char *log_path, int nchan, char *err, size_t
 int gp_active(void) { return atomic_load(&alive); }
 
 pid_t gp_pid(void) { return gpid; }
+
+int gp_channel_fd(int chan) { return chan >= 0 && chan < nchans ? chans[chan] : -1; }
 
 static void gone(void)
 {

@@ -37,6 +37,9 @@ int gp_start(const char *dir, const char *log_path, int nchan, char *err, size_t
 int gp_active(void);
 /* The grader's pid (for tests and the log), or -1. */
 pid_t gp_pid(void);
+/* Our end of channel chan (0 .. nchan, the last one for uploads), or -1:
+ * for tests that speak to the grader as a compromised HTTP side would. */
+int gp_channel_fd(int chan);
 
 /* Grades files against assignment on channel chan (one per worker, so
  * workers never share a socket). Same contract as grd_grade; version gets

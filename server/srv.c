@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "asg_install.h"
 #include "auth.h"
 #include "grader_proc.h"
 #include "lti.h"
@@ -383,95 +384,6 @@ fail:
     return NULL;
 }
 
-/* ---- assignment versions ------------------------------------------------------ */
-
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-} vbuf;
-
-static int vb_add(vbuf *b, const void *data, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *np = realloc(b->p, cap);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    return 0;
-}
-
-/* Appends "relpath\0" and the SHA-256 of each regular file under
- * root/rel, in name order, to b. Symbolic links are not followed. */
-static int version_walk(const char *root, const char *rel, vbuf *b, int depth)
-{
-    char path[PATH_MAX];
-    if (depth > 8 || snprintf(path, sizeof path, "%s/%s", root, rel) >= (int)sizeof path)
-        return -1;
-    struct dirent **ents = NULL;
-    int n = scandir(path, &ents, NULL, alphasort);
-    if (n < 0)
-        return -1;
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        const char *nm = ents[i]->d_name;
-        char sub[PATH_MAX], full[PATH_MAX];
-        struct stat st;
-        if (rc || !strcmp(nm, ".") || !strcmp(nm, ".."))
-            continue;
-        if (snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", nm) >= (int)sizeof sub ||
-            snprintf(full, sizeof full, "%s/%s", root, sub) >= (int)sizeof full ||
-            lstat(full, &st)) {
-            rc = -1;
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            rc = version_walk(root, sub, b, depth + 1);
-        } else if (S_ISREG(st.st_mode) && st.st_size <= (64 << 20)) {
-            int fd = open(full, O_RDONLY | O_CLOEXEC);
-            char *data = fd >= 0 ? malloc((size_t)st.st_size + 1) : NULL;
-            ssize_t got = data ? read(fd, data, (size_t)st.st_size) : -1;
-            uint8_t h[AUTH_HASH_LEN];
-            if (got == (ssize_t)st.st_size) {
-                auth_sha256(data, (size_t)got, h);
-                rc = vb_add(b, sub, strlen(sub) + 1) || vb_add(b, h, sizeof h) ? -1 : 0;
-            } else {
-                rc = -1;
-            }
-            free(data);
-            if (fd >= 0)
-                close(fd);
-        }
-    }
-    for (int i = 0; i < n; i++)
-        free(ents[i]);
-    free(ents);
-    return rc;
-}
-
-int srv_assignment_version(const char *dir, const char *name, char out[65])
-{
-    char root[PATH_MAX];
-    vbuf b = {0};
-    if (snprintf(root, sizeof root, "%s/%s", dir, name) >= (int)sizeof root ||
-        version_walk(root, "", &b, 0)) {
-        free(b.p);
-        return -1;
-    }
-    uint8_t h[AUTH_HASH_LEN];
-    auth_sha256(b.p ? (const void *)b.p : "", b.len, h);
-    free(b.p);
-    for (int i = 0; i < AUTH_HASH_LEN; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
-    return 0;
-}
-
 int srv_catalog_swap(srv *s, grd_catalog *c)
 {
     grd_catalog **nr = realloc(s->retired, (s->nretired + 1) * sizeof *nr);
@@ -572,7 +484,7 @@ static void grade_job(srv *s, db *d, db_job *j)
     json_t *view = srv_student_view(doc);
     char *view_text = view ? json_dumps(view, JSON_COMPACT) : NULL;
     json_decref(view);
-    if (!gp_active() && (!a || srv_assignment_version(s->cfg.assignments, j->assignment,
+    if (!gp_active() && (!a || asg_version(s->cfg.assignments, j->assignment,
                                                       version)))
         version[0] = '\0';
     db_set_assignment_version(d, a && version[0] ? version : NULL);

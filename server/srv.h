@@ -157,11 +157,6 @@ void srv_catalogs_free(srv *s);
 /* n regrade items were queued: wakes workers for them. */
 void srv_regrade_added(srv *s, int64_t n);
 
-/* The version of assignment name in folder dir: the SHA-256, in hex, of
- * every file under it (relative path and content, in name order). 0, or
- * -1 when the folder cannot be read. */
-int srv_assignment_version(const char *dir, const char *name, char out[65]);
-
 /* Queue depth and jobs running, for /metrics and /healthz. */
 void srv_queue_stats(srv *s, int64_t *queued, int64_t *running);
 

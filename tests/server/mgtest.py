@@ -67,7 +67,8 @@ def add_user(db, name, role):
 class Server:
     """One `memgrade serve` process on 127.0.0.1."""
 
-    def __init__(self, db=None, port=18080, args=(), workdir=None):
+    def __init__(self, db=None, port=18080, args=(), workdir=None, wrap=()):
+        self.wrap = list(wrap)  # a command that runs serve (unshare ...)
         self.workdir = workdir or tempdir("mgsrv.")
         self.db = db or os.path.join(self.workdir, "memgrade.db")
         self.port = port
@@ -77,7 +78,7 @@ class Server:
         self.errlog = os.path.join(self.workdir, "serve.err")
 
     def start(self, wait=True):
-        cmd = [MEMGRADE, "serve", "--db", self.db, "--port", str(self.port),
+        cmd = self.wrap + [MEMGRADE, "serve", "--db", self.db, "--port", str(self.port),
                "--assignments", ASSIGNMENTS, "--access-log", self.access_log] + self.args
         self.err = open(self.errlog, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.err, stderr=self.err)

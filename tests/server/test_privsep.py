@@ -107,6 +107,18 @@ check(doc2.get("status") == "graded", "after a restart grading works again")
 srv.kill(signal.SIGTERM)
 srv.proc.wait(60)
 
+# ---- serve as pid 1 (a container without an init) ------------------------------------
+# The grader must not take "my parent is pid 1" for "my parent is gone".
+one = Server(port=18093, args=["--workers", "1"],
+             wrap=["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]).start()
+bob = add_user(one.db, "bob", "student")
+s, _, doc = one.submit(bob, "mystr", {"mystr.c": reference("mystr")})
+doc2 = one.wait_graded(bob, doc["id"]) or {}
+check(doc2.get("status") == "graded", "serve as pid 1 of its namespace grades: %r" %
+      doc2.get("status"))
+one.kill(signal.SIGKILL)
+one.proc.wait(30)
+
 # ---- --user ------------------------------------------------------------------------------
 tmp = tempdir("mgpriv.")
 for user, what in (("root", "may not run as root"), ("no-such-user-here", "no such user")):
