@@ -1,21 +1,35 @@
 """Helpers for the server tests: start the real `memgrade serve`, create users
 with the real `memgrade user add`, and talk HTTP to it with the standard
-library only. Every test runs inside tests/server/netns_run.sh."""
+library only. Every test runs inside tests/server/netns_run.sh.
+
+With MEMGRADE_TEST_DB set (a PostgreSQL URL: tests/pg/pgserver.py run sets it)
+the same tests run against PostgreSQL: a test still names its database by a
+SQLite path, and dbarg() turns that path into a PostgreSQL database of its own;
+query() reads (and writes) either backend."""
+import hashlib
 import http.client
 import json
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 MEMGRADE = os.environ.get("MEMGRADE", "memgrade")
 SOURCE_DIR = os.environ.get("MEMGRADE_SOURCE_DIR",
                             os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ASSIGNMENTS = os.environ.get("MEMGRADE_ASSIGNMENTS", os.path.join(SOURCE_DIR, "assignments"))
+
+# PostgreSQL for the whole suite when set (tests/pg/pgserver.py): the memgrade
+# role's URL, and the superuser's that creates one database per test database.
+TEST_DB = os.environ.get("MEMGRADE_TEST_DB") or None
+PG_ADMIN = os.environ.get("MEMGRADE_TEST_PG_ADMIN") or TEST_DB
+_pg_urls = {}  # absolute SQLite path -> its PostgreSQL URL
 
 failures = 0
 workdirs = []  # removed by finish() when every check held; kept to debug otherwise
@@ -58,8 +72,88 @@ def reference(assignment, name=None):
         return f.read()
 
 
+def on_postgres():
+    return TEST_DB is not None
+
+
+def dbarg(db):
+    """What `--db` gets for the test's database db, a SQLite path: the path, or
+    under MEMGRADE_TEST_DB a PostgreSQL database of its own (named after the
+    path, so every process of a test finds the same one), created on first use."""
+    if not TEST_DB:
+        return db
+    key = os.path.abspath(db)
+    url = _pg_urls.get(key)
+    if url is None:
+        import psycopg2
+        name = "mg_" + hashlib.sha1(key.encode()).hexdigest()[:24]
+        con = psycopg2.connect(PG_ADMIN)
+        try:
+            con.autocommit = True
+            with con.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cur.fetchone() is None:
+                    role = urllib.parse.urlsplit(TEST_DB).username
+                    cur.execute('CREATE DATABASE "%s" OWNER "%s"' % (name, role))
+        finally:
+            con.close()
+        u = urllib.parse.urlsplit(TEST_DB)
+        url = urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+        _pg_urls[key] = url
+    return url
+
+
+def query(db, sql, params=()):
+    """Runs one statement on the test's database db (a SQLite path, see dbarg)
+    on whichever backend the suite runs against, committed; returns its rows as
+    a list of tuples (blobs as bytes), [] when it has none. sql uses ?
+    placeholders and SQL both backends understand."""
+    if not TEST_DB:
+        con = sqlite3.connect(db, timeout=30)
+        try:
+            with con:
+                return con.execute(sql, params).fetchall()
+        finally:
+            con.close()
+    return _pg_run(db, sql, [params], many=False)
+
+
+def query_many(db, sql, rows):
+    """One statement run for each parameter tuple of rows, in one transaction."""
+    if not TEST_DB:
+        con = sqlite3.connect(db, timeout=30)
+        try:
+            with con:
+                con.executemany(sql, rows)
+        finally:
+            con.close()
+        return
+    _pg_run(db, sql, rows, many=True)
+
+
+def _pg_run(db, sql, rows, many):
+    import psycopg2
+    import psycopg2.extras
+    rows = [tuple(r) for r in rows]
+    if any(rows):  # psycopg2's placeholders are %s, and a literal % is %%
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    con = psycopg2.connect(dbarg(db))
+    try:
+        with con, con.cursor() as cur:
+            if many:
+                psycopg2.extras.execute_batch(cur, sql, rows, page_size=1000)
+                return None
+            cur.execute(sql, rows[0] or None)
+            if cur.description is None:
+                return []
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
+                    for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
 def add_user(db, name, role):
-    out = subprocess.run([MEMGRADE, "user", "add", name, "--role", role, "--db", db],
+    out = subprocess.run([MEMGRADE, "user", "add", name, "--role", role, "--db", dbarg(db)],
                          check=True, capture_output=True, text=True).stdout
     return out.strip().splitlines()[-1]
 
@@ -78,7 +172,7 @@ class Server:
         self.errlog = os.path.join(self.workdir, "serve.err")
 
     def start(self, wait=True):
-        cmd = self.wrap + [MEMGRADE, "serve", "--db", self.db, "--port", str(self.port),
+        cmd = self.wrap + [MEMGRADE, "serve", "--db", dbarg(self.db), "--port", str(self.port),
                "--assignments", ASSIGNMENTS, "--access-log", self.access_log] + self.args
         self.err = open(self.errlog, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.err, stderr=self.err)
