@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "server"))
 import ltiplatform as lp  # noqa: E402
-from mgtest import MEMGRADE, Server, check, finish, tempdir, wait_until  # noqa: E402
+from mgtest import MEMGRADE, Server, check, dbarg, finish, tempdir, wait_until  # noqa: E402
 
 PORT = 18080
 TOOL = "http://127.0.0.1:%d" % PORT
@@ -62,7 +62,7 @@ def main():
     plat = lp.Platform(tool=TOOL)
     d = None
     try:
-        r = plat.register(MEMGRADE, db)
+        r = plat.register(MEMGRADE, dbarg(db))
         check(r.returncode == 0, "the platform is registered")
         d = browser()
         # a student's launch, every hop made by the browser itself

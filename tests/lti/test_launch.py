@@ -9,7 +9,6 @@ import html.parser
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,7 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "server"))
 import ltiplatform as lp  # noqa: E402
-from mgtest import MEMGRADE, Server, add_user, check, finish, reference, tempdir, wait_until  # noqa: E402
+from mgtest import (MEMGRADE, Server, add_user, check, dbarg, finish, query,  # noqa: E402
+                    query_many, reference, tempdir, wait_until)
 
 PORT = 18080
 TOOL = "http://127.0.0.1:%d" % PORT
@@ -27,17 +27,12 @@ LTI = lp.LTI
 
 
 def run(*args, db=None):
-    cmd = [MEMGRADE] + list(args) + (["--db", db] if db else [])
+    cmd = [MEMGRADE] + list(args) + (["--db", dbarg(db)] if db else [])
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
 def q(db, sql, *args):
-    c = sqlite3.connect(db, timeout=30)
-    try:
-        with c:
-            return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
+    return query(db, sql, args)
 
 
 def landed(res, course, assignment):
@@ -102,7 +97,7 @@ def main():
 
 def tests(srv, db, plat):
     # ---- registration ----
-    r = plat.register(MEMGRADE, db)
+    r = plat.register(MEMGRADE, dbarg(db))
     check(r.returncode == 0 and "platform 1" in r.stdout, "lti add-platform registers the test platform")
 
     # ---- good launches ----
@@ -527,13 +522,13 @@ def tests(srv, db, plat):
     # ---- the CLI ----
     r = run("lti", "list", db=db)
     check(r.returncode == 0 and plat.issuer in r.stdout and plat.client_id in r.stdout, "lti list")
-    r = plat.register(MEMGRADE, db, deployment_id="dep-2")
+    r = plat.register(MEMGRADE, dbarg(db), deployment_id="dep-2")
     check(r.returncode == 0 and "added deployment dep-2" in r.stdout,
           "add-platform with a known issuer and client id adds a deployment")
     d2 = plat.launch(sub="stu-1", deployment_id="dep-2", assignment="vector")
     c3 = course_of(d2.location)
     check(c3 and c3 != course and landed(d2, c3, "vector"), "a launch through the second deployment works")
-    r = plat.register(MEMGRADE, db, deployment_id="dep-2")
+    r = plat.register(MEMGRADE, dbarg(db), deployment_id="dep-2")
     check(r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, "the same deployment twice: one line, exit 2")
     args = plat.add_platform_args()
     bad = list(args)
@@ -597,13 +592,10 @@ def tests(srv, db, plat):
     check(landed(plat.launch(sub="stu-1", assignment="vector"), course, "vector"),
           "with client_id the login finds its registration")
     # a flood of unauthenticated logins cannot grow the state table without bound
-    c = sqlite3.connect(db, timeout=30)
     far = int(time.time() * 1000) + 600000
-    with c:
-        c.executemany("INSERT INTO lti_states(hash, platform_id, nonce, browser, expires_at)"
-                      " VALUES (?, 1, 'n', ?, ?)",
-                      ((os.urandom(32), os.urandom(32), far) for _ in range(100000)))
-    c.close()
+    query_many(db, "INSERT INTO lti_states(hash, platform_id, nonce, browser, expires_at)"
+               " VALUES (?, 1, 'n', ?, ?)",
+               ((os.urandom(32), os.urandom(32), far) for _ in range(100000)))
     flood = plat.launch(sub="stu-1", assignment="vector")
     check(flood.stage == "login" and refused(flood, 503, "too many lms logins") and
           flood.login.header("Retry-After") == "60",
@@ -616,7 +608,7 @@ def tests(srv, db, plat):
     # behind https (--public-url): the login cookie must reach a cross-site POST
     https = Server(port=PORT + 1, workdir=tempdir("mglti2."),
                    args=["--workers", "1", "--public-url", "https://grader.example.edu"])
-    plat.register(MEMGRADE, https.db)
+    plat.register(MEMGRADE, dbarg(https.db))
     https.start()
     try:
         st, hd, _ = https.request("GET", "/lti/login?" + urllib.parse.urlencode(
@@ -629,7 +621,7 @@ def tests(srv, db, plat):
               "the redirect_uri is on the public URL")
     finally:
         https.stop()
-    r = subprocess.run([MEMGRADE, "serve", "--public-url", "https://x.example/", "--db", db],
+    r = subprocess.run([MEMGRADE, "serve", "--public-url", "https://x.example/", "--db", dbarg(db)],
                        capture_output=True, text=True, timeout=30)
     check(r.returncode == 2 and "--public-url" in r.stderr, "a public URL with a trailing slash is refused")
 

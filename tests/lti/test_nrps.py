@@ -8,7 +8,6 @@ a course never launched from an LMS is a 409, a next page on another host
 is not followed, a platform that is down is a 503."""
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,28 +17,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "server"))
 import ltiplatform as lp  # noqa: E402
-from mgtest import MEMGRADE, Server, add_user, check, finish, tempdir  # noqa: E402
+from mgtest import MEMGRADE, Server, add_user, check, dbarg, finish, query, tempdir  # noqa: E402
 
 PORT = 18080
 work = tempdir("mgnrps.")
 db = os.path.join(work, "memgrade.db")
 admin = add_user(db, "admin", "instructor")
 plat = lp.Platform(tool="http://127.0.0.1:%d" % PORT)
-reg = plat.register(MEMGRADE, db)
+reg = plat.register(MEMGRADE, dbarg(db))
 check(reg.returncode == 0, "lti add-platform: %d %s" % (reg.returncode, reg.stderr.strip()))
 srv = Server(db=db, port=PORT, workdir=work).start()
 
 
 def rows(sql, *args):
-    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
-    try:
-        return c.execute(sql, args).fetchall()
-    finally:
-        c.close()
+    return query(db, sql, args)
 
 
 def user_token(name):
-    p = subprocess.run([MEMGRADE, "user", "token", name, "--db", db], capture_output=True,
+    p = subprocess.run([MEMGRADE, "user", "token", name, "--db", dbarg(db)], capture_output=True,
                        text=True)
     return p.stdout.strip().splitlines()[-1] if p.returncode == 0 else None
 
@@ -221,7 +216,7 @@ plat.nrps_next_override = None
 
 # ---- the LMS's registration moved to another host: the stored roster URL is not used -----
 def lti_set(*args):
-    return subprocess.run([MEMGRADE, "lti", "set", "1"] + list(args) + ["--db", db],
+    return subprocess.run([MEMGRADE, "lti", "set", "1"] + list(args) + ["--db", dbarg(db)],
                           capture_output=True, text=True)
 
 

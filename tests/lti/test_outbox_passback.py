@@ -8,7 +8,6 @@ older one after it, kill -9 with a passback pending delivers it after the
 restart, and staff see each passback's state."""
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,15 +20,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
 sys.path.insert(0, HERE)
 from ltiplatform import Platform, parse_ts  # noqa: E402
-from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, finish,  # noqa: E402
-                    reference, tempdir, wait_until)
+from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, dbarg, finish,  # noqa: E402
+                    query, reference, tempdir, wait_until)
 
 work = tempdir("mgpassback.")
 db = os.path.join(work, "memgrade.db")
 
 
 def cli(*args):
-    p = subprocess.run([MEMGRADE] + list(args) + ["--db", db], capture_output=True, text=True)
+    p = subprocess.run([MEMGRADE] + list(args) + ["--db", dbarg(db)], capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -61,24 +60,20 @@ plat.tool_jwks_override = {"keys": [jwk]}
 lineitem = {"lms1": plat.create_lineitem("ctx-1", "mystr", 31, "rl-1"),
             "lms2": plat.create_lineitem("ctx-2", "mystr", 31, "rl-2")}
 now_ms = int(time.time() * 1000)
-con = sqlite3.connect(db)
-uid = {n: con.execute("SELECT id FROM users WHERE name = ?", (n,)).fetchone()[0]
-       for n in ("stu", "late")}
-existing = con.execute("SELECT COUNT(*) FROM lti_tool_keys").fetchone()[0]
-con.execute("INSERT INTO lti_tool_keys(kid, private_pem, public_jwk, created_at) VALUES (?,?,?,?)",
-            ("tool-key-1", pem, json.dumps(jwk), now_ms))
-con.execute("INSERT INTO lti_platforms(id, issuer, client_id, auth_url, token_url, jwks_url,"
-            " created_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
-            (plat.issuer, plat.client_id, plat.auth_url, plat.token_url, plat.jwks_url, now_ms))
-con.execute("INSERT INTO lti_deployments VALUES (1, 'dep-1')")
+uid = {n: query(db, "SELECT id FROM users WHERE name = ?", (n,))[0][0] for n in ("stu", "late")}
+existing = query(db, "SELECT COUNT(*) FROM lti_tool_keys")[0][0]
+query(db, "INSERT INTO lti_tool_keys(kid, private_pem, public_jwk, created_at) VALUES (?,?,?,?)",
+      ("tool-key-1", pem, json.dumps(jwk), now_ms))
+query(db, "INSERT INTO lti_platforms(id, issuer, client_id, auth_url, token_url, jwks_url,"
+      " created_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
+      (plat.issuer, plat.client_id, plat.auth_url, plat.token_url, plat.jwks_url, now_ms))
+query(db, "INSERT INTO lti_deployments VALUES (1, 'dep-1')")
 for n, (course, sub) in enumerate([("lms1", "sub-stu"), ("lms2", "sub-late")], 1):
-    con.execute("INSERT INTO lti_links(id, platform_id, deployment_id, resource_link_id, course_id,"
-                " assignment, lineitem_url) VALUES (?, 1, 'dep-1', ?, ?, 'mystr', ?)",
-                (n, "rl-%d" % n, course, lineitem[course]))
-    con.execute("INSERT INTO lti_launches VALUES (?, ?, ?, ?)",
-                (n, uid["stu" if course == "lms1" else "late"], sub, now_ms))
-con.commit()
-con.close()
+    query(db, "INSERT INTO lti_links(id, platform_id, deployment_id, resource_link_id, course_id,"
+          " assignment, lineitem_url) VALUES (?, 1, 'dep-1', ?, ?, 'mystr', ?)",
+          (n, "rl-%d" % n, course, lineitem[course]))
+    query(db, "INSERT INTO lti_launches VALUES (?, ?, ?, ?)",
+          (n, uid["stu" if course == "lms1" else "late"], sub, now_ms))
 check(existing == 0, "a fresh database has no tool key yet")
 
 srv = Server(db=db, workdir=work, args=["--workers", "1", "--outbox-retry-base-ms", "300"]).start()

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "server"))
 import ltiplatform as lp  # noqa: E402
-from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, finish,  # noqa: E402
+from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, dbarg, finish,  # noqa: E402
                     reference, tempdir, wait_until)
 
 PORT = 18080
@@ -27,7 +27,7 @@ work = tempdir("mgpassback.")
 db = os.path.join(work, "memgrade.db")
 admin = add_user(db, "admin", "instructor")
 plat = lp.Platform(tool="http://127.0.0.1:%d" % PORT)
-reg = plat.register(MEMGRADE, db)
+reg = plat.register(MEMGRADE, dbarg(db))
 check(reg.returncode == 0, "lti add-platform: %d %s" % (reg.returncode, reg.stderr.strip()))
 # Retries start 300 ms apart (3 times longer each time) instead of 2 s.
 ARGS = ["--outbox-retry-base-ms", "300"]
@@ -43,7 +43,7 @@ TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$")
 
 
 def user_token(name):
-    p = subprocess.run([MEMGRADE, "user", "token", name, "--db", db], capture_output=True,
+    p = subprocess.run([MEMGRADE, "user", "token", name, "--db", dbarg(db)], capture_output=True,
                        text=True)
     return p.stdout.strip().splitlines()[-1] if p.returncode == 0 else None
 

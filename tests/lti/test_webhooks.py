@@ -12,7 +12,6 @@ import json
 import os
 import re
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,8 +20,8 @@ import urllib.parse
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
-from mgtest import (MEMGRADE, Server, add_user, check, finish, reference,  # noqa: E402
-                    tempdir, wait_until)
+from mgtest import (MEMGRADE, Server, add_user, check, dbarg, finish, query,  # noqa: E402
+                    reference, tempdir, wait_until)
 
 work = tempdir("mgwebhooks.")
 db = os.path.join(work, "memgrade.db")
@@ -31,7 +30,7 @@ SECRET2 = "another-secret-0123456789"
 
 
 def cli(*args):
-    p = subprocess.run([MEMGRADE] + list(args) + ["--db", db], capture_output=True, text=True)
+    p = subprocess.run([MEMGRADE] + list(args) + ["--db", dbarg(db)], capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -433,7 +432,7 @@ check(st == 200 and m and int(m.group(1)) >= 5 and
       b'memgrade_outbox_deliveries{kind="score",state="pending"} 0' in body,
       "/metrics counts deliveries by kind and state: %s" % (m and m.group(0)))
 
-subprocess.run([MEMGRADE, "user", "passwd", "tara", "--db", db], input="correct horse 1\n",
+subprocess.run([MEMGRADE, "user", "passwd", "tara", "--db", dbarg(db)], input="correct horse 1\n",
                check=True, capture_output=True, text=True)
 cookies = {}
 
@@ -508,10 +507,8 @@ check(rc == 0 and took < 5, "SIGTERM with a receiver that does not answer: stopp
 release2.set()
 recv.mode = 200
 n_t = len(recv.events(d_t["id"])) if d_t else 0
-con = sqlite3.connect(db)
-row = con.execute("SELECT state, attempts, last_error FROM outbox WHERE id = ?",
-                  (d_t["id"] if d_t else -1,)).fetchone()
-con.close()
+row = (query(db, "SELECT state, attempts, last_error FROM outbox WHERE id = ?",
+             (d_t["id"] if d_t else -1,)) or [None])[0]
 check(row and row[0] == "pending" and row[1] == 1 and "shutting down" in (row[2] or ""),
       "the cut-off attempt is recorded, the event still pending: %s" % (row,))
 srv.start()

@@ -7,11 +7,10 @@ import hashlib
 import io
 import json
 import os
-import sqlite3
 import subprocess
 
-from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, finish, reference,
-                    tempdir)
+from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, dbarg, finish, query,
+                    reference, tempdir)
 
 work = tempdir("mgcourses.")
 db = os.path.join(work, "memgrade.db")
@@ -25,7 +24,7 @@ def set_now(iso):
 
 
 def cli(*args):
-    p = subprocess.run([MEMGRADE] + list(args) + ["--db", db], capture_output=True, text=True)
+    p = subprocess.run([MEMGRADE] + list(args) + ["--db", dbarg(db)], capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -69,17 +68,15 @@ rc, out, err = cli("course", "offer", "cs101", "mystr", "--due", DUE, "--accept-
                    "--late-penalty", "10", "--max-submissions", "4", "--policy", "best")
 check(rc == 0, "offer mystr in cs101: %d %r" % (rc, err))
 # memgrade user passwd: the new password on stdin, stored salted and stretched.
-p = subprocess.run([MEMGRADE, "user", "passwd", "alice", "--db", db], input="s3cret pass!\n",
+p = subprocess.run([MEMGRADE, "user", "passwd", "alice", "--db", dbarg(db)], input="s3cret pass!\n",
                    capture_output=True, text=True)
-con = sqlite3.connect(db)
-stored = con.execute("SELECT password FROM users WHERE name = 'alice'").fetchone()[0]
-con.close()
+stored = query(db, "SELECT password FROM users WHERE name = 'alice'")[0][0]
 check(p.returncode == 0 and (stored or "").startswith("$argon2id$v=19$m=65536,t=2,p=1$") and
       "s3cret" not in stored,
       "user passwd stores an argon2id hash of the password: %d %r %r" % (p.returncode, p.stderr, stored))
 for who, pw, word in [("alice", "short\n", "8 to 1024"), ("nobody", "long enough\n", "no user"),
                       ("alice", "", "no password")]:
-    p = subprocess.run([MEMGRADE, "user", "passwd", who, "--db", db], input=pw,
+    p = subprocess.run([MEMGRADE, "user", "passwd", who, "--db", dbarg(db)], input=pw,
                        capture_output=True, text=True)
     check(p.returncode == 2 and p.stderr.count("\n") == 1 and word in p.stderr,
           "user passwd %s %r refused: %d %r" % (who, pw, p.returncode, p.stderr))

@@ -15,7 +15,7 @@ import urllib.parse
 import threading
 import time
 
-from mgtest import MEMGRADE, Server, add_user, check, finish, raw_request
+from mgtest import MEMGRADE, Server, add_user, check, dbarg, finish, raw_request
 
 MIB = 1 << 20
 
@@ -477,7 +477,7 @@ every_split(up_req, len(up_form), lambda s, h, b: s == 400 and error_of(b) == wh
 # student's browser sends it. A file the assignment does not expect is
 # refused only once the whole body is parsed (the CSRF token checked
 # first), so each split must end in that same refusal.
-subprocess.run([MEMGRADE, "user", "passwd", "alice", "--db", srv.db], input="correct horse 1\n",
+subprocess.run([MEMGRADE, "user", "passwd", "alice", "--db", dbarg(srv.db)], input="correct horse 1\n",
                check=True, capture_output=True, text=True)
 cookies = {}
 
@@ -568,7 +568,7 @@ st, _, doc = srv.json("GET", "/healthz")
 check(st == 200, "the server answers after all that")
 # A busy port: one line of retrying and one of failure, not libmicrohttpd's
 # bind error a hundred times.
-p = subprocess.run([MEMGRADE, "serve", "--db", srv.db + ".second", "--port", str(srv.port)],
+p = subprocess.run([MEMGRADE, "serve", "--db", dbarg(srv.db + ".second"), "--port", str(srv.port)],
                    capture_output=True, text=True, timeout=60)
 lines = p.stderr.splitlines()
 check(p.returncode == 1 and sum("busy" in l for l in lines) == 1 and

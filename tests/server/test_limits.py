@@ -6,7 +6,7 @@ import re
 import subprocess
 import tempfile
 
-from mgtest import MEMGRADE, Server, add_user, check, finish, reference, tempdir
+from mgtest import MEMGRADE, Server, add_user, check, dbarg, finish, query, reference, tempdir
 
 MYSTR = reference("mystr")
 
@@ -14,7 +14,7 @@ MYSTR = reference("mystr")
 tmp = tempdir("mguser.")
 db = os.path.join(tmp, "u.db")
 def user(*args):
-    return subprocess.run([MEMGRADE, "user"] + list(args) + ["--db", db], capture_output=True, text=True)
+    return subprocess.run([MEMGRADE, "user"] + list(args) + ["--db", dbarg(db)], capture_output=True, text=True)
 p = user("add", "dana", "--role", "student")
 last = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
 check(p.returncode == 0 and re.fullmatch(r"[0-9a-f]{64}", last), "user add prints a token on its last line")
@@ -37,10 +37,7 @@ p = user("revoke", "nobody")
 check(p.returncode == 2, "revoking an unknown user: exit 2")
 p = user("list")
 check(p.returncode == 0 and "dana\tstudent" in p.stdout and "erin\tstudent" in p.stdout, "user list")
-import sqlite3
-c = sqlite3.connect(db)
-hashes = [bytes(r[0]) for r in c.execute("SELECT hash FROM tokens")]
-c.close()
+hashes = [bytes(r[0]) for r in query(db, "SELECT hash FROM tokens")]
 check(len(hashes) == 2 and all(len(h) == 32 for h in hashes), "tokens are stored as 32-byte hashes")
 import hashlib
 check(hashlib.sha256(last.encode()).digest() in hashes and last.encode() not in hashes,
@@ -51,10 +48,11 @@ for args, what in [(["--port", "70000"], "port out of range"), (["--workers", "0
                    (["--bogus", "1"], "unknown option"), (["--max-file", "12Q"], "bad size"),
                    (["--port"], "missing value"),
                    (["--max-file", "2M", "--max-request", "1M"], "max-file above max-request")]:
-    p = subprocess.run([MEMGRADE, "serve", "--db", os.path.join(tmp, "x.db")] + args,
+    p = subprocess.run([MEMGRADE, "serve", "--db", dbarg(os.path.join(tmp, "x.db"))] + args,
                        capture_output=True, text=True, timeout=30)
     check(p.returncode == 2 and p.stderr.strip(), "serve %s: exit 2 with a message" % what)
-p = subprocess.run([MEMGRADE, "serve", "--db", os.path.join(tmp, "x.db"), "--assignments", "/nonexistent"],
+p = subprocess.run([MEMGRADE, "serve", "--db", dbarg(os.path.join(tmp, "x.db")), "--assignments",
+                    "/nonexistent"],
                    capture_output=True, text=True, timeout=30)
 check(p.returncode == 1 and p.stderr.strip(), "serve with a missing assignments folder: exit 1")
 
@@ -94,7 +92,7 @@ sts = [srv.submit(prof, "mystr", {"mystr.c": MYSTR})[0] for _ in range(6)]
 check(sts == [202] * 6, "instructors are exempt")
 # Revocation reaches a running server (tokens not yet cached: at once).
 erin = add_user(srv.db, "erin", "student")
-subprocess.run([MEMGRADE, "user", "revoke", "erin", "--db", srv.db], check=True, capture_output=True)
+subprocess.run([MEMGRADE, "user", "revoke", "erin", "--db", dbarg(srv.db)], check=True, capture_output=True)
 st, _, _ = srv.json("GET", "/api/v1/me", token=erin)
 check(st == 401, "a revoked token is refused by the running server")
 srv.stop()

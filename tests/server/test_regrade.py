@@ -3,11 +3,11 @@ of an assignment in a course, keeps each earlier result as history, yields
 to new submissions, and survives kill -9 in the middle: it resumes, grades
 nothing twice into the current result and skips nothing."""
 import os
-import sqlite3
 import subprocess
 import time
 
-from mgtest import MEMGRADE, Server, add_user, check, finish, reference, tempdir, wait_until
+from mgtest import (MEMGRADE, Server, add_user, check, dbarg, finish, query, reference, tempdir,
+                    wait_until)
 
 work = tempdir("mgregrade.")
 db = os.path.join(work, "memgrade.db")
@@ -18,7 +18,7 @@ for args in (["course", "add", "cs101", "--title", "CS 101"],
              ["course", "enrol", "cs101", "alice", "--role", "student"],
              ["course", "enrol", "cs101", "tina", "--role", "ta"],
              ["course", "offer", "cs101", "mystr"]):
-    subprocess.run([MEMGRADE] + args + ["--db", db], check=True, capture_output=True)
+    subprocess.run([MEMGRADE] + args + ["--db", dbarg(db)], check=True, capture_output=True)
 
 N = 12
 src = {"mystr.c": reference("mystr")}
@@ -76,10 +76,8 @@ depth = [l for l in body.decode().splitlines() if l.startswith("memgrade_regrade
 check(depth and 0 < int(depth[0].split()[1]) < N, "/metrics shows the regrade queue: %s" % depth)
 srv.kill()
 srv.wait()
-con = sqlite3.connect(db)
-done_at_kill = con.execute("SELECT COUNT(*) FROM regrade_items WHERE regrade_id = ? AND state = 'done'",
-                           (rid,)).fetchone()[0]
-con.close()
+done_at_kill = query(db, "SELECT COUNT(*) FROM regrade_items WHERE regrade_id = ? AND state = 'done'",
+                     (rid,))[0][0]
 check(0 < done_at_kill < N, "killed with -9 in the middle: %d of %d done" % (done_at_kill, N))
 
 srv = Server(db=db, workdir=work, port=18096, args=["--workers", "1", "--rate-limit", "0",
@@ -116,9 +114,7 @@ p = wait_until(lambda: (lambda d: d if d and d["status"] == "done" else None)(pr
 check(p is not None and p["done"] == N + 0 and p["total"] == N,
       "the second batch covers the submissions graded when it started: %s" % p)
 srv.stop()
-con = sqlite3.connect(db)
-dup = con.execute("SELECT submission_id, COUNT(*) FROM result_history GROUP BY submission_id"
-                  " HAVING COUNT(*) != 2").fetchall()
+dup = query(db, "SELECT submission_id, COUNT(*) FROM result_history GROUP BY submission_id"
+                " HAVING COUNT(*) != 2")
 check(dup == [], "after two batches every submission has exactly two earlier results: %s" % dup)
-con.close()
 finish()

@@ -16,8 +16,8 @@ import re
 import subprocess
 import time
 
-from webtest import (ASSIGNMENTS, MEMGRADE, PASSWORD, Client, Server, add_user, check, finish,
-                     set_password, tempdir, variant, wait_until)
+from webtest import (ASSIGNMENTS, MEMGRADE, PASSWORD, Client, Server, add_user, check, dbarg,
+                     finish, set_password, tempdir, variant, wait_until)
 
 work = tempdir("mgdash.")
 db = os.path.join(work, "memgrade.db")
@@ -37,7 +37,7 @@ def set_now(t):
 
 
 def cli(*args):
-    p = subprocess.run([MEMGRADE] + list(args) + ["--db", db], capture_output=True, text=True)
+    p = subprocess.run([MEMGRADE] + list(args) + ["--db", dbarg(db)], capture_output=True, text=True)
     if p.returncode:
         raise RuntimeError("%s: %s" % (args, p.stderr))
     return p.stdout

@@ -7,11 +7,10 @@ import hashlib
 import json
 import os
 import re
-import sqlite3
 import subprocess
 
-from webtest import (MEMGRADE, PASSWORD, Client, Server, add_student, check, finish,
-                     first_link, multipart, set_password, stop_clean, stored_password,
+from webtest import (MEMGRADE, PASSWORD, Client, Server, add_student, check, dbarg, finish,
+                     first_link, multipart, query, set_password, stop_clean, stored_password,
                      variant, wait_until)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -61,9 +60,7 @@ try:
     check(st == 404 and "already used" in page, "the link works once: %d" % st)
     st, _, _ = Client(srv.port).request("GET", "/login/once/" + "0" * 64)
     check(st == 404, "an unknown link is refused: %d" % st)
-    con = sqlite3.connect(srv.db)
-    row = con.execute("SELECT hash FROM sessions").fetchone()
-    con.close()
+    row = (query(srv.db, "SELECT hash FROM sessions") or [None])[0]
     check(row and admin.cookies["mg_session"] not in (row[0].hex() if row else ""),
           "the database stores the session id's hash, not the id")
 
@@ -205,11 +202,8 @@ try:
     # A PBKDF2 hash as an earlier version stored it: still logs in, becomes argon2id.
     salt = bytes(range(16))
     digest = hashlib.pbkdf2_hmac("sha256", b"legacy password 1", salt, 1000).hex()
-    con = sqlite3.connect(srv.db)
-    con.execute("UPDATE users SET password = ? WHERE name = 'frank'",
-                ("pbkdf2-sha256$1000$%s$%s" % (salt.hex(), digest),))
-    con.commit()
-    con.close()
+    query(srv.db, "UPDATE users SET password = ? WHERE name = 'frank'",
+          ("pbkdf2-sha256$1000$%s$%s" % (salt.hex(), digest),))
     frank = Client(srv.port)
     st, _, _ = frank.login("frank", "legacy password 1")
     check(st == 303 and stored_password(srv.db, "frank").startswith("$argon2id$"),
@@ -249,7 +243,7 @@ try:
     for args in (["course", "add", "xss", "--title", "<script>alert(1)</script> & co"],
                  ["course", "enrol", "xss", "erin", "--role", "student"],
                  ["course", "offer", "xss", "mystr", "--due", "2030-01-02T03:04:00Z"]):
-        subprocess.run([MEMGRADE] + args + ["--db", srv.db], check=True, capture_output=True)
+        subprocess.run([MEMGRADE] + args + ["--db", dbarg(srv.db)], check=True, capture_output=True)
     st, _, page = erin.request("GET", "/")
     check(st == 200 and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page and
           "<script>alert" not in page, "a course title with <script> is escaped on /")
@@ -261,7 +255,7 @@ try:
     for args in (["course", "add", "past", "--title", "Closed"],
                  ["course", "enrol", "past", "erin", "--role", "student"],
                  ["course", "offer", "past", "mystr", "--due", "2020-01-01T00:00:00Z"]):
-        subprocess.run([MEMGRADE] + args + ["--db", srv.db], check=True, capture_output=True)
+        subprocess.run([MEMGRADE] + args + ["--db", dbarg(srv.db)], check=True, capture_output=True)
     body, ctype = multipart([("csrf", token)], [("files", "mystr.c", src.encode())])
     st, _, page = erin.request("POST", "/courses/past/mystr", body, {"Content-Type": ctype})
     check(st == 403 and "deadline" in page and "Not submitted" in page and
@@ -281,10 +275,8 @@ try:
           "the old session cookie no longer opens pages: %d" % st)
     st, _, _ = stale.request("GET", "/api/v1/me")
     check(st == 401, "... nor the API: %d" % st)
-    con = sqlite3.connect(srv.db)
-    n = con.execute("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id "
-                    "WHERE u.name = 'erin'").fetchone()[0]
-    con.close()
+    n = query(srv.db, "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id "
+                      "WHERE u.name = 'erin'")[0][0]
     check(n == 0, "the session row is gone from the database")
 finally:
     stop_clean(srv)

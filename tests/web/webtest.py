@@ -6,7 +6,6 @@ its own."""
 import http.client
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -14,13 +13,13 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "server"))
 from mgtest import (ASSIGNMENTS, MEMGRADE, SOURCE_DIR, Server, add_user, check,  # noqa: F401,E402
-                    finish, tempdir, wait_until)
+                    dbarg, finish, query, tempdir, wait_until)
 
 PASSWORD = "correct horse battery"
 
 
 def set_password(db, name, password=PASSWORD):
-    subprocess.run([MEMGRADE, "user", "passwd", name, "--db", db], input=password + "\n",
+    subprocess.run([MEMGRADE, "user", "passwd", name, "--db", dbarg(db)], input=password + "\n",
                    check=True, capture_output=True, text=True)
 
 
@@ -110,11 +109,7 @@ def multipart(fields, files):
 
 
 def stored_password(db, name):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("SELECT password FROM users WHERE name = ?", (name,)).fetchone()[0]
-    finally:
-        con.close()
+    return query(db, "SELECT password FROM users WHERE name = ?", (name,))[0][0]
 
 
 def stop_clean(srv):
