@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "server"))
 sys.path.insert(0, HERE)
 from ltiplatform import Platform, parse_ts  # noqa: E402
 from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, dbarg, finish,  # noqa: E402
-                    query, reference, tempdir, wait_until)
+                    ids_inserted, query, reference, tempdir, wait_until)
 
 work = tempdir("mgpassback.")
 db = os.path.join(work, "memgrade.db")
@@ -74,6 +74,7 @@ for n, (course, sub) in enumerate([("lms1", "sub-stu"), ("lms2", "sub-late")], 1
           (n, "rl-%d" % n, course, lineitem[course]))
     query(db, "INSERT INTO lti_launches VALUES (?, ?, ?, ?)",
           (n, uid["stu" if course == "lms1" else "late"], sub, now_ms))
+ids_inserted(db, "lti_platforms", "lti_links")
 check(existing == 0, "a fresh database has no tool key yet")
 
 srv = Server(db=db, workdir=work, args=["--workers", "1", "--outbox-retry-base-ms", "300"]).start()

@@ -10,9 +10,11 @@ only, removed afterwards even when the test fails.
         pg.restart()                       # same cluster, same data
 
     pgserver.py run -- CMD [ARG]...        # from ctest: PG around one command
+    pgserver.py run --socket -- CMD ...    # the same, MEMGRADE_TEST_DB over the socket
     pgserver.py restart                    # inside CMD: restart that cluster
 
-`run` exports MEMGRADE_TEST_DB (the memgrade role's URL over 127.0.0.1),
+`run` exports MEMGRADE_TEST_DB (the memgrade role's URL over 127.0.0.1, or
+with --socket over the Unix socket),
 MEMGRADE_TEST_DB_SOCKET (the same over the Unix socket), MEMGRADE_TEST_PG_ADMIN
 (the superuser's URL over the socket, for CREATE DATABASE) and
 MEMGRADE_TEST_PG_DIR (the cluster's directory, for `restart`), runs CMD,
@@ -185,9 +187,9 @@ class PgServer:
     def admin_url(self, dbname="postgres"):
         return self.url(dbname, via_socket=True, user=ADMIN)
 
-    def env(self):
+    def env(self, via_socket=False):
         """What `run` exports to its command."""
-        return {"MEMGRADE_TEST_DB": self.url(),
+        return {"MEMGRADE_TEST_DB": self.url(via_socket=via_socket),
                 "MEMGRADE_TEST_DB_SOCKET": self.url(via_socket=True),
                 "MEMGRADE_TEST_PG_ADMIN": self.admin_url(),
                 "MEMGRADE_TEST_PG_DIR": self.dir}
@@ -314,12 +316,12 @@ def install_signal_handlers():
         signal.signal(s, _on_signal)
 
 
-def _run(cmd):
+def _run(cmd, via_socket):
     install_signal_handlers()
     t0 = time.time()
     pg = PgServer().start()
     env = dict(os.environ)
-    env.update(pg.env())
+    env.update(pg.env(via_socket))
     _child.append(subprocess.Popen(cmd, env=env))
     print("pgserver: PostgreSQL on 127.0.0.1:%d and %s in %.2f s" %
           (pg.port, pg.dir, time.time() - t0), flush=True)
@@ -333,12 +335,15 @@ def _run(cmd):
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[0] == "run" and argv[1] == "--" and len(argv) > 2:
-        return _run(argv[2:])
+    if argv[:1] == ["run"] and "--" in argv and argv.index("--") < len(argv) - 1:
+        opts, cmd = argv[1:argv.index("--")], argv[argv.index("--") + 1:]
+        if opts in ([], ["--socket"]):
+            return _run(cmd, opts == ["--socket"])
     if argv == ["restart"]:
         PgServer.from_env().restart()
         return 0
-    print("usage: pgserver.py run -- CMD [ARG]...  |  pgserver.py restart", file=sys.stderr)
+    print("usage: pgserver.py run [--socket] -- CMD [ARG]...  |  pgserver.py restart",
+          file=sys.stderr)
     return 2
 
 

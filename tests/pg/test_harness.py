@@ -122,7 +122,9 @@ url = os.environ["MEMGRADE_TEST_DB"]
 with open(os.path.join(os.environ["MEMGRADE_TEST_PG_DIR"], "marker"), "w") as f:
     f.write("x")
 a, b = mgtest.dbarg("/tmp/one/memgrade.db"), mgtest.dbarg("/tmp/two/memgrade.db")
-ok = mgtest.on_postgres() and a != b and a == mgtest.dbarg("/tmp/one/memgrade.db") and a.startswith("postgres://memgrade:")
+ok = (mgtest.on_postgres() and a != b and a == mgtest.dbarg("/tmp/one/memgrade.db") and
+      a.startswith("postgres://memgrade:") and "@/mg_" in a and
+      "?host=" + os.environ["MEMGRADE_TEST_PG_DIR"] + "&" in a)
 mgtest.query("/tmp/one/memgrade.db", "CREATE TABLE t(id integer, name text, blob bytea)")
 mgtest.query("/tmp/one/memgrade.db", "INSERT INTO t VALUES (?, ?, ?)", (1, "50%% off?", b"\x01\x02"))
 mgtest.query_many("/tmp/one/memgrade.db", "INSERT INTO t VALUES (?, ?, ?)", [(n, "x", b"") for n in range(2, 2002)])
@@ -141,22 +143,30 @@ print("after restart:", ok, flush=True)
 sys.exit(7 if ok else 1)
 """ % (os.path.join(HERE, "..", "server"), PGSERVER)
 env = {k: v for k, v in os.environ.items() if not k.startswith("MEMGRADE_TEST_")}
-p = subprocess.run([sys.executable, PGSERVER, "run", "--", sys.executable, "-c", inner],
+p = subprocess.run([sys.executable, PGSERVER, "run", "--socket", "--", sys.executable, "-c", inner],
                    capture_output=True, text=True, timeout=180, env=env)
 print(p.stdout + p.stderr, end="")
 check(p.returncode == 7 and "inner: True" in p.stdout and "after restart: True" in p.stdout,
-      "run: the command gets its cluster, dbarg gives each test database its own PostgreSQL "
-      "database, query reads and writes it, restart from inside keeps the data; exit status "
-      "passed on (%d)" % p.returncode)
+      "run --socket: the command gets its cluster over the socket, dbarg gives each test "
+      "database its own PostgreSQL database, query reads and writes it, restart from inside "
+      "keeps the data; exit status passed on (%d)" % p.returncode)
 dirs = [l.split(" and ")[1].split(" in ")[0] for l in p.stdout.splitlines() if l.startswith("pgserver: PostgreSQL on")]
 check(len(dirs) == 1 and not os.path.exists(dirs[0]), "run removes the cluster afterwards: %s" % dirs)
 
 # ---- run stopped by SIGTERM (ctest's timeout, ^C): the cluster still goes ----------
-proc = subprocess.Popen([sys.executable, PGSERVER, "run", "--", "sleep", "300"], env=env,
-                        stdout=subprocess.PIPE, text=True)
-line = proc.stdout.readline()
-d = line.split(" and ")[1].split(" in ")[0] if " and " in line else ""
+sleeper = ("import sys, time; sys.path.insert(0, %r); import mgtest; "
+           "print(mgtest.dbarg('/tmp/x/memgrade.db'), flush=True); time.sleep(300)"
+           % os.path.join(HERE, "..", "server"))
+proc = subprocess.Popen([sys.executable, PGSERVER, "run", "--", sys.executable, "-c", sleeper],
+                        env=env, stdout=subprocess.PIPE, text=True)
+lines = [proc.stdout.readline(), proc.stdout.readline()]
+d = [l.split(" and ")[1].split(" in ")[0] for l in lines if l.startswith("pgserver: PostgreSQL on")]
+d = d[0] if d else ""
+url = [l.strip() for l in lines if l.startswith("postgres://")]
 up = bool(d) and os.path.exists(os.path.join(d, "data", "postmaster.pid"))
+row = one(url[0], "SELECT current_database(), host(inet_server_addr())") if url else None
+check(up and row and row[0].startswith("mg_") and row[1] == "127.0.0.1",
+      "run: MEMGRADE_TEST_DB over 127.0.0.1, dbarg's database reachable there: %s" % (row,))
 proc.terminate()
 rc = proc.wait(60)
 proc.stdout.close()

@@ -131,6 +131,15 @@ def query_many(db, sql, rows):
     _pg_run(db, sql, rows, many=True)
 
 
+def ids_inserted(db, *tables):
+    """After a test inserted rows with ids of its own into tables: on
+    PostgreSQL an identity column does not move past them by itself (SQLite's
+    rowid does), so the next id the server takes would collide."""
+    if TEST_DB:
+        for t in tables:
+            query(db, "SELECT setval(pg_get_serial_sequence('%s', 'id'), MAX(id)) FROM %s" % (t, t))
+
+
 def _pg_run(db, sql, rows, many):
     import psycopg2
     import psycopg2.extras
