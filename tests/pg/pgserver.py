@@ -20,6 +20,7 @@ MEMGRADE_TEST_DB_SOCKET (the same over the Unix socket), MEMGRADE_TEST_PG_ADMIN
 MEMGRADE_TEST_PG_DIR (the cluster's directory, for `restart`), runs CMD,
 stops the cluster and exits with CMD's status."""
 import atexit
+import fcntl
 import glob
 import json
 import os
@@ -39,6 +40,7 @@ ROLE = "memgrade"       # the role memgrade connects as: owns its databases, not
 ADMIN = "postgres"      # the cluster's superuser: creates roles and databases
 RUN_AS = "nobody"       # when the harness runs as root
 STATE = "harness.json"  # in the cluster's directory: what `restart` and from_env() need
+LOCK = "harness.lock"   # held by the process that started the cluster, for its life
 
 # Throw-away data: durability traded for speed (a cluster lives one ctest
 # entry); listening only where the tests are allowed to reach.
@@ -101,6 +103,7 @@ class PgServer:
         self.dir = None
         self.owned = True      # False when attached by from_env(): someone else removes it
         self.running = False
+        self._lockfd = None
         self.password = secrets.token_hex(16)
         self.admin_password = secrets.token_hex(16)
         self.uid, self.gid = _owner()
@@ -111,8 +114,10 @@ class PgServer:
         """initdb (first time) and start; returns self once it accepts connections."""
         fresh = self.dir is None
         if fresh:
+            sweep()
             self.dir = tempfile.mkdtemp(prefix="mgpg.")
             _cleanups.append(self)
+            self._lock()
             os.chmod(self.dir, 0o755)  # the socket is reached by any local user
             os.chown(self.dir, self.uid, self.gid)
             self._initdb()
@@ -157,6 +162,9 @@ class PgServer:
         self.stop()
         if self.owned:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if self._lockfd is not None:
+            os.close(self._lockfd)
+            self._lockfd = None
         if self in _cleanups:
             _cleanups.remove(self)
         self.dir = None
@@ -237,6 +245,14 @@ class PgServer:
         return subprocess.run(cmd, env=env, cwd=self.dir, capture_output=True, text=True,
                               timeout=120, **kw)
 
+    def _lock(self):
+        # Taken under another name and renamed: sweep() never sees the lock
+        # file before it is held.
+        tmp = os.path.join(self.dir, LOCK + ".new")
+        self._lockfd = os.open(tmp, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._lockfd, fcntl.LOCK_EX)
+        os.rename(tmp, os.path.join(self.dir, LOCK))
+
     def _pg_ctl(self, *args):
         return self._as_owner([os.path.join(self.bin, "pg_ctl"), "-D", self.datadir] + list(args))
 
@@ -282,6 +298,25 @@ class PgServer:
                        "admin_password": self.admin_password, "uid": self.uid,
                        "gid": self.gid}, f)
         os.chmod(path, 0o600)  # root's: the passwords stay away from the cluster's user
+
+
+def sweep():
+    """Removes the directories of clusters whose harness was killed outright
+    (ctest's timeout sends SIGKILL): their lock is free. A postmaster left
+    running shuts itself down once its lock file is gone."""
+    for d in glob.glob(os.path.join(tempfile.gettempdir(), "mgpg.*")):
+        try:
+            fd = os.open(os.path.join(d, LOCK), os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue  # not one of ours, or just being made
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its harness is alive
+        finally:
+            os.close(fd)
+        print("pgserver: removing %s, left by a harness that was killed" % d, file=sys.stderr)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 # Clusters still to remove when the process ends, by atexit or by a signal.

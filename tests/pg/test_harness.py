@@ -172,4 +172,24 @@ rc = proc.wait(60)
 proc.stdout.close()
 check(up and not os.path.exists(d) and rc == 128 + 15,
       "SIGTERM to run: the command and the cluster stop, the directory is removed (exit %d)" % rc)
+
+# ---- a harness killed outright (SIGKILL: ctest's timeout) leaves its cluster; the
+# next harness to start removes it, and the orphaned postmaster then stops itself
+proc = subprocess.Popen([sys.executable, PGSERVER, "run", "--", "sh", "-c", "echo $$; exec sleep 300"],
+                        env=env, stdout=subprocess.PIPE, text=True)
+lines = [proc.stdout.readline(), proc.stdout.readline()]
+d = [l.split(" and ")[1].split(" in ")[0] for l in lines if l.startswith("pgserver: PostgreSQL on")]
+d = d[0] if d else ""
+sleeper = [int(l) for l in lines if l.strip().isdigit()]
+proc.kill()
+proc.wait()
+proc.stdout.close()
+for pid in sleeper:  # run's command, which SIGKILL left behind
+    os.kill(pid, 9)
+left = bool(d) and os.path.isdir(d)
+with PgServer() as pg2:
+    swept = not os.path.exists(d)
+    alive = one(pg2.url(), "SELECT 1") == (1,)
+check(left and swept and alive, "a cluster whose harness was killed (%s) is removed when the next "
+      "one starts, and that one works" % d)
 finish()
