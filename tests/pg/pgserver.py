@@ -363,7 +363,7 @@ def _run(cmd, via_socket):
     rc = _child[0].wait()
     if rc != 0:
         tail = pg.log()[-4000:]
-        if tail:
+        if tail.strip():
             print("pgserver: PostgreSQL's log (end):\n" + tail, flush=True)
     pg.remove()
     return rc if rc >= 0 else 128 - rc

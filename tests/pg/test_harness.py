@@ -133,7 +133,7 @@ n = mgtest.query("/tmp/one/memgrade.db", "SELECT COUNT(*) FROM t")[0][0]
 other = mgtest.query("/tmp/two/memgrade.db", "SELECT COUNT(*) FROM pg_tables WHERE tablename = 't'")[0][0]
 ok = ok and rows == [(1, "50%% off?", b"\x01\x02")] and n == 2001 and other == 0
 print("inner:", ok, rows, n, other, flush=True)
-subprocess.run([sys.executable, %r, "restart"], check=True)
+mgtest.restart_postgres()
 c = psycopg2.connect(mgtest.dbarg("/tmp/one/memgrade.db"))
 with c.cursor() as cur:
     cur.execute("SELECT COUNT(*) FROM t")
@@ -141,7 +141,7 @@ with c.cursor() as cur:
 c.close()
 print("after restart:", ok, flush=True)
 sys.exit(7 if ok else 1)
-""" % (os.path.join(HERE, "..", "server"), PGSERVER)
+""" % os.path.join(HERE, "..", "server")
 env = {k: v for k, v in os.environ.items() if not k.startswith("MEMGRADE_TEST_")}
 p = subprocess.run([sys.executable, PGSERVER, "run", "--socket", "--", sys.executable, "-c", inner],
                    capture_output=True, text=True, timeout=180, env=env)

@@ -131,6 +131,15 @@ def query_many(db, sql, rows):
     _pg_run(db, sql, rows, many=True)
 
 
+def restart_postgres():
+    """Stops and starts the PostgreSQL the suite runs on (the cluster of the
+    surrounding `tests/pg/pgserver.py run`), same port and data: every client
+    loses its connections and has to reconnect."""
+    sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "pg"))
+    import pgserver
+    pgserver.PgServer.from_env().restart()
+
+
 def ids_inserted(db, *tables):
     """After a test inserted rows with ids of its own into tables: on
     PostgreSQL an identity column does not move past them by itself (SQLite's
