@@ -27,7 +27,9 @@
 #define PROG_SITES 16       /* a whole program's allocation sites named by its monitor */
 #define PROG_INJ_RUNS 16    /* a whole program's runs with an injected failure, at most */
 
-enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM, EV_SPIN };
+/* EV_CAND: a comparison on a value that may be a pattern (mgrt.c's cmp_hit),
+ * for the run with the other pattern to confirm. */
+enum ev_type { EV_ERR, EV_LEAK, EV_UNW, EV_INJ, EV_NOMEM, EV_SPIN, EV_CAND };
 
 typedef struct {
     enum ev_type type;
@@ -162,6 +164,11 @@ static void add_ev(run *r, const char *rest, enum ev_type type)
         if (f)
             sscanf(f, "%23s", e->what);
     }
+    if (type == EV_CAND) {
+        const char *w = field(rest, "what");
+        if (w)
+            sscanf(w, "%23s", e->what);
+    }
     if (type == EV_ERR) {
         sscanf(rest, "%23s", e->kind);
         const char *w = field(rest, "what");
@@ -213,6 +220,8 @@ static void child_record(report *rp, run *r, const char *word, const char *rest,
         add_ev(r, rest, EV_LEAK);
     } else if (!strcmp(word, "unw")) {
         add_ev(r, rest, EV_UNW);
+    } else if (!strcmp(word, "ucand") && program) {
+        add_ev(r, rest, EV_CAND);
     } else if (!strcmp(word, "inj")) {
         add_ev(r, rest, EV_INJ);
     } else if (!strcmp(word, "nomem")) {
@@ -490,6 +499,8 @@ static const struct {
     {"invalid_free", "realloc", "realloc was given a pointer malloc never returned"},
     {"invalid_free", NULL, "freed a pointer malloc never returned"},
     {"leak", NULL, "memory leak: {bytes} byte(s) in {count} block(s) allocated at {alloc} were never freed"},
+    {"uninitialized_read", "compare_heap", "a comparison (an if, a loop's condition) tests heap memory that was never initialized: malloc, and realloc for the bytes it adds, do not zero memory; set it first (or use calloc)"},
+    {"uninitialized_read", "compare_local", "a comparison (an if, a loop's condition) tests a local variable that was never given a value: it holds whatever the stack held; set it before its first use"},
     {"uninitialized_read", "known", "the result depends on memory that was never initialized (malloc does not zero memory; block allocated at {alloc})"},
     {"uninitialized_read", NULL, "the result depends on memory that was never initialized (malloc does not zero memory)"},
     {"null_dereference", NULL, "dereferenced a NULL pointer (or an offset from NULL): a missing check for NULL?"},
@@ -721,7 +732,8 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         bool hl = false, ha, hf;
         if (e->type == EV_NOMEM && !nomem)
             nomem = e;
-        if (e->type == EV_UNW || e->type == EV_INJ || e->type == EV_NOMEM || e->type == EV_SPIN)
+        if (e->type == EV_UNW || e->type == EV_INJ || e->type == EV_NOMEM || e->type == EV_SPIN ||
+            e->type == EV_CAND)
             continue;
         if (e->type == EV_ERR && !strcmp(e->kind, "retry"))
             continue; /* judged with the injection that caused it */
@@ -802,7 +814,8 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
             what = "found_before";
         if (!strcmp(what, "found_at_free") && ha && already(test_errs, "heap_overflow", aloc))
             continue; /* the same overflow, seen at once in the other run */
-        if (!strcmp(kind, "uninitialized_read"))
+        bool cmp = !strcmp(kind, "uninitialized_read") && !strncmp(what, "compare_", 8);
+        if (!strcmp(kind, "uninitialized_read") && !cmp)
             what = ha ? "known" : "unknown";
         msg_args m = {.kind = kind, .what = what, .write = e->write, .size = e->size, .bytes = e->bytes,
                       .count = e->count, .off = e->off, .alloc = ha ? aloc : NULL,
@@ -810,7 +823,7 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
         render(&m, msg, sizeof msg);
         /* A leak, or a pointer read from never-written memory, is located
          * where the block was allocated. */
-        bool at_alloc = e->type == EV_LEAK || !strcmp(kind, "uninitialized_read");
+        bool at_alloc = e->type == EV_LEAK || (!strcmp(kind, "uninitialized_read") && !cmp);
         const char *where = at_alloc && ha ? aloc : hl ? loc : NULL;
         bool show_free = hf && strcmp(kind, "uninitialized_read"); /* the free is beside the point */
         if (e->type == EV_ERR && !strcmp(e->what, "fault") &&
@@ -855,6 +868,29 @@ static void take_underflows(run *a, const run *b)
     for (size_t j = 0; j < b->nev && a->nev < MAX_EVS; j++)
         if (is_underflow(&b->evs[j], "fault"))
             a->evs[a->nev++] = b->evs[j];
+}
+
+/* A one-byte comparison with the fill pattern (EV_CAND "heap") is an
+ * uninitialized read when the run with the other pattern made it too, at
+ * the same place: real data does not follow the pattern. */
+static void confirm_candidates(run *a, const run *b)
+{
+    size_t n = a->nev;
+    for (size_t i = 0; i < n; i++) {
+        ev *e = &a->evs[i];
+        if (e->type != EV_CAND || strcmp(e->what, "heap"))
+            continue;
+        for (size_t j = 0; j < b->nev; j++)
+            if (b->evs[j].type == EV_CAND && !strcmp(b->evs[j].what, "heap") &&
+                b->evs[j].pcs[0] == e->pcs[0] && a->nev < MAX_EVS) {
+                ev *u = &a->evs[a->nev++];
+                *u = *e;
+                u->type = EV_ERR;
+                snprintf(u->kind, sizeof u->kind, "uninitialized_read");
+                snprintf(u->what, sizeof u->what, "compare_heap");
+                break;
+            }
+    }
 }
 
 static void want_run_syms(ctx *c, const run *r)
@@ -1552,17 +1588,26 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
     /* The second run, new memory filled with the other pattern and blocks
      * against the other guard, only when it can tell something: a clean
      * first run that left never-written bytes in some block. */
-    bool unw = false, crashed = false, under = false;
+    bool unw = false, crashed = false, under = false, cand = false, only_under = true;
     for (size_t i = 0; i < r->nev; i++) {
         unw |= r->evs[i].type == EV_UNW;
         crashed |= r->evs[i].type == EV_ERR;
         under |= is_underflow(&r->evs[i], "found_at_free");
+        /* (a comparison the runtime named changed nothing in the run) */
+        only_under &= r->evs[i].type != EV_ERR || is_underflow(&r->evs[i], "found_at_free") ||
+                      !strncmp(r->evs[i].what, "compare_", 8);
+        cand |= r->evs[i].type == EV_CAND;
     }
     /* ... or, to find a write before a block at its line, when one was
-     * seen at the block's free: there the block follows a guard page. */
-    bool clean = unw && !crashed && rp.exited &&
-                 (res.verdict == SBX_OK || res.verdict == SBX_RUNTIME_ERROR);
-    if (clean || under) {
+     * seen at the block's free, or a read of the bytes before a block or a
+     * one-byte comparison with the fill pattern was (EV_CAND): there the
+     * block follows a guard page and is filled with the other pattern. A
+     * run whose only errors were writes before a block still tells
+     * never-written bytes apart: the second run steps over those stores. */
+    bool ran_ok = rp.exited && (res.verdict == SBX_OK || res.verdict == SBX_RUNTIME_ERROR);
+    bool clean = unw && !crashed && ran_ok;
+    bool comparable = unw && only_under && ran_ok;
+    if (clean || under || cand) {
         const char *envb[] = {"PATH=/usr/bin:/bin", "LANG=C", "HOME=/tmp", "TMPDIR=/tmp",
                               tokenv, "MGRT_PATTERN=1", NULL};
         sbx_cmd cmdb = cmd;
@@ -1582,9 +1627,14 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
          * and a busy machine more still) says nothing of the bytes. */
         bool limited = resb.verdict == SBX_TIME_LIMIT || resb.verdict == SBX_MEMORY_LIMIT ||
                        resb.verdict == SBX_OUTPUT_LIMIT;
-        if (under)
+        bool b_only_under = true;
+        for (size_t j = 0; j < rb->nev; j++)
+            b_only_under &= rb->evs[j].type != EV_ERR || is_underflow(&rb->evs[j], "fault") ||
+                            !strncmp(rb->evs[j].what, "compare_", 8);
+        if (under || cand)
             take_underflows(r, rb);
-        differs = clean && !nomem && !limited &&
+        confirm_candidates(r, rb);
+        differs = (clean || (comparable && b_only_under && rpb.exited)) && !nomem && !limited &&
                   (resb.verdict != res.verdict || resb.exit_code != res.exit_code ||
                    !same_text(resb.out.data, res.out.data) || !same_text(resb.err.data, res.err.data));
         for (size_t i = 0; differs && i < r->nev && !unw_a; i++)

@@ -1306,6 +1306,102 @@ static const char *classify(int sig, const siginfo_t *si, const ucontext_t *uc, 
 
 static void leak_report(unsigned long since);
 
+#ifndef MGRT_SERVER
+/* Leaks at a crash, as Valgrind reports them when a program dies: the
+ * student's blocks that nothing reaches any more, from the registers, the
+ * stack, the program's globals or the C library's data, directly or
+ * through other blocks (a pointer into a block counts, as Valgrind's
+ * "possibly lost" would not be called a leak here). A block still pointed
+ * to is one the code might yet have freed, and is not named. Only with
+ * one thread (another's stack is not known) and up to MGRT_LOST_MAX live
+ * blocks; each lost one is a ledger record ("lu"), which can only add a
+ * leak the monitor's books hold live (mgrt_led.c). */
+#define MGRT_LOST_MAX 4096
+#define MGRT_LOST_SCAN (64ul << 20)   /* bytes of blocks scanned at most */
+static blk *lost_c[MGRT_LOST_MAX];
+static unsigned char lost_reach[MGRT_LOST_MAX];
+extern char __libc_single_threaded;
+
+static size_t lost_n;
+
+/* Marks the candidates words in [lo, hi) point into; 1 if any was new. */
+static int lost_mark(uintptr_t lo, uintptr_t hi)
+{
+    int found = 0;
+    if (!lost_n)
+        return 0;
+    uintptr_t first = lost_c[0]->user, last = lost_c[lost_n - 1]->user + lost_c[lost_n - 1]->size;
+    for (uintptr_t a = (lo + 7) & ~(uintptr_t)7; a + 8 <= hi; a += 8) {
+        uintptr_t w = *(const uintptr_t *)a;
+        if (w < first || w > last)
+            continue;
+        size_t l = 0, h = lost_n; /* the last block starting at or below w */
+        while (h - l > 1) {
+            size_t m = (l + h) / 2;
+            if (lost_c[m]->user <= w)
+                l = m;
+            else
+                h = m;
+        }
+        if (!lost_reach[l] && w <= lost_c[l]->user + lost_c[l]->size) {
+            lost_reach[l] = 1;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+static void crash_leaks(const ucontext_t *uc)
+{
+    if (!__libc_single_threaded || !CFG.stack_top)
+        return;
+    lost_n = 0;
+    for (size_t i = 0; i < S.nrecs; i++) {
+        blk *b = &S.recs[i];
+        if (b->state != B_LIVE || !b->student)
+            continue;
+        if (lost_n == MGRT_LOST_MAX)
+            return;
+        /* insertion by address (the table is mostly in address order) */
+        size_t j = lost_n++;
+        while (j && lost_c[j - 1]->user > b->user) {
+            lost_c[j] = lost_c[j - 1];
+            j--;
+        }
+        lost_c[j] = b;
+    }
+    memset(lost_reach, 0, lost_n);
+    uintptr_t regs[NGREG];
+    for (int r = 0; r < NGREG; r++)
+        regs[r] = (uintptr_t)uc->uc_mcontext.gregs[r];
+    lost_mark((uintptr_t)regs, (uintptr_t)(regs + NGREG));
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    if (sp < CFG.stack_top && CFG.stack_top - sp <= CFG.stack_lim + (1ul << 20))
+        lost_mark(sp >= 128 ? sp - 128 : sp, CFG.stack_top); /* with the red zone */
+    for (int i = 0; i < CFG.nseg; i++)
+        if (CFG.seg[i].flags & PF_W)
+            lost_mark(CFG.seg[i].lo, CFG.seg[i].hi);
+    for (int r = 0; r < CFG.nlibc; r++)
+        lost_mark(CFG.libc_rw[r].lo, CFG.libc_rw[r].hi);
+    size_t scanned = 0;
+    for (int more = 1; more;) {
+        more = 0;
+        for (size_t i = 0; i < lost_n; i++) {
+            if (lost_reach[i] != 1)
+                continue;
+            lost_reach[i] = 2; /* scanned */
+            blk *b = lost_c[i];
+            if ((scanned += b->size) > MGRT_LOST_SCAN)
+                return; /* too much to tell: say nothing */
+            more |= lost_mark(b->user, b->user + b->size);
+        }
+    }
+    for (size_t i = 0; i < lost_n; i++)
+        if (!lost_reach[i])
+            mgrt_rep("lu %lx", (unsigned long)lost_c[i]->user);
+}
+#endif
+
 /* Stepping over a bad access (mgrt_insn.c): how often, in all and at one
  * instruction, before the run ends as it would have at the first. */
 #define MGRT_RESUME_MAX 64
@@ -1499,6 +1595,10 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
             in_fault = 0;
             return;
         }
+#ifndef MGRT_SERVER
+        if (sig != SIGSYS)
+            crash_leaks(uc);
+#endif
     }
     if (sig == SIGSEGV) {
         /* Its handler stays ours (no SA_RESETHAND, so that a run can go
@@ -1508,10 +1608,10 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
          * and the monitor expect. */
         *(volatile int *)0 = 0;
     }
-    /* No leak check at a crash: the blocks live then are mostly ones the
-     * code would still have freed, and naming them leaks was wrong far more
-     * often than right (tests/bench/README.md: every false positive on the
-     * corpus). The monitor checks only a process that exited. */
+    /* No full leak check at a crash: the blocks live then are mostly ones
+     * the code would still have freed, and naming them leaks was wrong far
+     * more often than right (tests/bench/README.md: every false positive
+     * on the corpus). Only those nothing reaches any more are (crash_leaks). */
     /* Any other: SA_RESETHAND made the signal's action the default again. */
     sigset_t m;
     sigemptyset(&m);
@@ -1519,6 +1619,99 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
     sigprocmask(SIG_UNBLOCK, &m, NULL);
     raise(sig);
     _exit(128 + sig);
+}
+
+/* ---- comparisons on never-set values (whole programs) -------------------- */
+
+/* A whole program's files are built with -fsanitize-coverage=trace-cmp
+ * (grd_build.c): gcc calls these with both operands of each integer and
+ * floating-point comparison of the student's code. An operand that is a
+ * fill pattern whole, a heap block's never-written bytes (0xAA.. or
+ * 0x55..) or a local never set (0xFE.., -ftrivial-auto-var-init=pattern),
+ * is a branch on an uninitialized value (Valgrind's "conditional jump
+ * depends on uninitialised value(s)"), found even when both sides of the
+ * branch print the same. One byte alone is too often real data (0xAA is
+ * in UTF-8 text): it is a candidate that the run with the other pattern
+ * confirms at the same comparison. So is an operand made of the bytes kept
+ * before each block in the first run (slack_byte): a read before a block,
+ * which the second run, with a guard page there, finds at its line. */
+#define MGRT_CMP_PCS 32
+static uintptr_t cmp_said[MGRT_CMP_PCS];
+static unsigned cmp_nsaid;
+
+static __attribute__((noinline)) void cmp_hit(const char *what, int w, uintptr_t *fr)
+{
+    uintptr_t ra = fr[1];
+    rt_open();
+    unsigned i = 0;
+    while (i < cmp_nsaid && cmp_said[i] != ra)
+        i++;
+    if (i == cmp_nsaid && i < MGRT_CMP_PCS) { /* once per comparison */
+        cmp_said[cmp_nsaid++] = ra;
+        uintptr_t st[MGRT_FRAMES];
+        char s[200];
+        walk(ra, (uintptr_t)(fr + 2), fr[0], st);
+        if (w > 1 && strcmp(what, "front"))
+            mgrt_rep("err uninitialized_read what=compare_%s w=%d pcs=%s apcs=- fpcs=-", what, w,
+                     fmt_pcs(s, sizeof s, st));
+        else
+            mgrt_rep("ucand what=%s w=%d pcs=%s", what, w, fmt_pcs(s, sizeof s, st));
+    }
+    rt_close();
+}
+
+/* Which pattern v (w bytes) is, if any; NULL for real data. */
+static inline const char *cmp_kind(uint64_t v, int w)
+{
+    uint64_t ones = w == 8 ? 0x0101010101010101ull : (1ull << (8 * w)) / 255;
+    if (v == ones * fill_byte[RUN.pattern])
+        return "heap";
+    if (w > 1 && v == ones * 0xFE)
+        return "local";
+#ifndef MGRT_SERVER
+    if (RUN.pattern == 0 && v == ones * slack_byte)
+        return "front";
+#endif
+    return NULL;
+}
+
+#define CMP_CHECK(a, b, w)                                                    \
+    do {                                                                      \
+        const char *k_ = cmp_kind((uint64_t)(a), (w));                        \
+        if (!k_)                                                              \
+            k_ = cmp_kind((uint64_t)(b), (w));                                \
+        if (__builtin_expect(k_ != NULL, 0))                                  \
+            cmp_hit(k_, (w), __builtin_frame_address(0));                     \
+    } while (0)
+
+/* The constant operand (the first, in the const_ forms) is the code's own. */
+void __sanitizer_cov_trace_cmp1(uint8_t a, uint8_t b) { CMP_CHECK(a, b, 1); }
+void __sanitizer_cov_trace_cmp2(uint16_t a, uint16_t b) { CMP_CHECK(a, b, 2); }
+void __sanitizer_cov_trace_cmp4(uint32_t a, uint32_t b) { CMP_CHECK(a, b, 4); }
+void __sanitizer_cov_trace_cmp8(uint64_t a, uint64_t b) { CMP_CHECK(a, b, 8); }
+void __sanitizer_cov_trace_const_cmp1(uint8_t c, uint8_t b) { CMP_CHECK(b, b, 1); (void)c; }
+void __sanitizer_cov_trace_const_cmp2(uint16_t c, uint16_t b) { CMP_CHECK(b, b, 2); (void)c; }
+void __sanitizer_cov_trace_const_cmp4(uint32_t c, uint32_t b) { CMP_CHECK(b, b, 4); (void)c; }
+void __sanitizer_cov_trace_const_cmp8(uint64_t c, uint64_t b) { CMP_CHECK(b, b, 8); (void)c; }
+void __sanitizer_cov_trace_cmpf(float a, float b)
+{
+    uint32_t x, y;
+    memcpy(&x, &a, 4);
+    memcpy(&y, &b, 4);
+    CMP_CHECK(x, y, 4);
+}
+void __sanitizer_cov_trace_cmpd(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, 8);
+    memcpy(&y, &b, 8);
+    CMP_CHECK(x, y, 8);
+}
+/* cases[0]: how many, cases[1]: the value's width in bits */
+void __sanitizer_cov_trace_switch(uint64_t v, uint64_t *cases)
+{
+    int w = cases[1] == 8 ? 1 : cases[1] == 16 ? 2 : cases[1] == 32 ? 4 : 8;
+    CMP_CHECK(v, v, w);
 }
 
 /* ---- the filter ---------------------------------------------------------- */

@@ -25,12 +25,12 @@ typedef struct {
     uintptr_t user, map;
     size_t size, maplen;
     uint32_t site, gen;
-    unsigned char state, fl, held;
+    unsigned char state, fl, held, lost;
 } mon_ent;
 
 static struct {
     /* this run */
-    int pattern, prefix, flood, checked, tampered, full, eof;
+    int pattern, prefix, flood, checked, tampered, full, eof, lost;
     unsigned long fail_at, attempts, calls, live_stu;
     uintptr_t rsite;                   /* the failed allocation's site while retried */
     struct { unsigned long k; uint32_t site; } first[MON_FIRST]; /* each site's first try */
@@ -194,7 +194,7 @@ static void mon_tamper(const char *why, const uintptr_t *pcs)
  * (the ledger's slots are in address order, which ASLR shuffles): the same
  * program reports the same leaks, and a flood of later leak sites cannot
  * push an earlier one out of the MON_LEAK_SITES reported. */
-static void mon_leaks(void)
+static void mon_leaks(int only_lost)
 {
     static struct { size_t bytes; unsigned long count; } *lk, all;
     static const uintptr_t none[MGRT_FRAMES];
@@ -207,7 +207,8 @@ static void mon_leaks(void)
     all.bytes = all.count = 0;
     for (size_t i = 0; M.tab && i < M.cap; i++) {
         mon_ent *e = &M.tab[i];
-        if (e->gen != M.gen || e->state != E_LIVE || !(e->fl & LF_STU) || e->held)
+        if (e->gen != M.gen || e->state != E_LIVE || !(e->fl & LF_STU) || e->held ||
+            (only_lost && !e->lost))
             continue;
         if (lk) { /* site 0: one the site table had no room for */
             lk[e->site].bytes += e->size;
@@ -297,6 +298,7 @@ static void mon_alloc(uintptr_t u, size_t size, unsigned fl, uintptr_t map, size
     e->state = E_LIVE;
     e->fl = (unsigned char)fl;
     e->held = 0;
+    e->lost = 0;
     e->site = site;
     M.live_stu += (fl & LF_STU) != 0;
 }
@@ -365,7 +367,19 @@ static void mon_ledger(const char *l)
         break;
     case 'k':
         if (!M.checked++)
-            mon_leaks();
+            mon_leaks(0);
+        break;
+    case 'u':
+        /* A block no pointer reached when the program crashed (mgrt.c,
+         * crash_leaks): only ever a leak more, of a block of the student's
+         * the books hold live. */
+        if (*r == ' ') {
+            mon_ent *e = mon_find(mon_hex(&r));
+            if (e && e->state == E_LIVE && (e->fl & LF_STU)) {
+                e->lost = 1;
+                M.lost = 1;
+            }
+        }
         break;
     case 'q':
         if (sscanf(r, " %15s %lu", what, &v) != 2)
@@ -458,7 +472,12 @@ MGRT_HIDDEN void mgrt_mon_finish(int exited)
 {
     if (!M.checked && exited) {
         M.checked = 1;
-        mon_leaks();
+        mon_leaks(0);
+    } else if (!M.checked && M.lost) {
+        /* A crash: only the blocks lost by then are leaks; the others the
+         * code might still have freed. */
+        M.checked = 1;
+        mon_leaks(1);
     }
     /* A whole program: where its allocations were first tried, for the
      * engine's runs that fail one of them (graders/DRIVER.md). */

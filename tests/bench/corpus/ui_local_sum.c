@@ -1,4 +1,4 @@
-/* expect: uninitialized_read 8|11
+/* expect: uninitialized_read 8|10|11
  * CWE-457: an accumulator local is never set to zero. */
 #include <stdio.h>
 

@@ -1,6 +1,7 @@
 /* A flag that is never set, branched on in a function whose two sides
- * behave the same: no run can tell, gcc can. Reported at the branch, not
- * charged to the test (which tests reach it is not known). */
+ * behave the same: no output tells, but the run sees the branch test the
+ * compiler's fill pattern (and gcc says so too). Reported at the branch,
+ * once, and charged to the test that reached it. */
 #include <stdio.h>
 
 static int positive(int x)
