@@ -37,6 +37,10 @@
 /* How long init gets to wind a run down before we kill it ourselves. */
 #define SBX_GRACE_MS 1000L
 #define MiB (1024UL * 1024UL)
+/* The profiles' CPU quantum (see "priority" below). A reference's compile
+ * takes less; a whole function-level test run of one (mystr) one or two, a
+ * submission spinning in every test four or five. */
+#define SBX_QUANTUM_MS 250UL
 
 /* ---- verdicts ------------------------------------------------------------ */
 
@@ -59,11 +63,13 @@ static const struct sbx_policy profiles[] = {
      .cpu_ms = 10000, .wall_ms = 20000, .memory = 1024 * MiB, .stack = 16 * MiB,
      .file_size = 64 * MiB, .open_files = 256, .processes = 64,
      .tmp_size = 128 * MiB, .output_keep = 64 * KiB, .output_limit = 4 * MiB,
+     .cpu_quantum_ms = SBX_QUANTUM_MS,
      .allow_processes = true, .allow_exec = true, .box_writable = true},
     {.name = "run",
      .cpu_ms = 5000, .wall_ms = 10000, .memory = 512 * MiB, .stack = 8 * MiB,
      .file_size = 16 * MiB, .open_files = 64, .processes = 16,
      .tmp_size = 16 * MiB, .output_keep = 64 * KiB, .output_limit = 16 * MiB,
+     .cpu_quantum_ms = SBX_QUANTUM_MS,
      .allow_processes = false, .allow_exec = false, .box_writable = false},
 };
 
@@ -112,6 +118,7 @@ SBX_SETTER(sbx_policy_set_processes, processes)
 SBX_SETTER(sbx_policy_set_tmp_size, tmp_size)
 SBX_SETTER(sbx_policy_set_output_keep, output_keep)
 SBX_SETTER(sbx_policy_set_output_limit, output_limit)
+SBX_SETTER(sbx_policy_set_cpu_quantum, cpu_quantum_ms)
 #undef SBX_SETTER
 
 void sbx_policy_allow_processes(sbx_policy *p, bool allow)
@@ -148,6 +155,7 @@ struct init_report {
     int step;           /* filesystem step, for STAGE_FS */
     int status;         /* wait status of the program */
     long utime_us, stime_us, maxrss_kb;
+    int nice;           /* the most the box's priority was lowered */
     int stopped;        /* STOP_*: why init ended the run early, if it did */
     int blocked;        /* a call outside the allowlist was attempted */
     int nr;             /* its number and audit arch */
@@ -411,6 +419,74 @@ static bool drain_events(pid_t prog, int *status, struct init_report *r)
     return ended;
 }
 
+/* ---- priority ---------------------------------------------------------------
+ * One student's spinning submission must not slow everyone's grading: on a
+ * busy machine a box that keeps a CPU busy gives way to boxes that have
+ * used less, as a multi-level feedback queue would have it. At 1, 2 and 4
+ * quanta of CPU in a run, init lowers the priority of every process of the
+ * box a level (the box's own uid, in its own PID namespace: PRIO_USER
+ * reaches all of them and nothing else; the box cannot raise it back, it
+ * has no CAP_SYS_NICE). The nice weights (1024, 335, 110, 36) only divide a
+ * CPU that others want: alone, a demoted box still runs at full speed.
+ *
+ * Limits are CPU time, so a grade never depends on the priority, as long as
+ * the run reaches its CPU limit before its wall clock: every wall limit we
+ * set is at least 4x the CPU limit (a test's 4 x test_ms), so a box that got
+ * less than a quarter of a CPU over the last window is lifted a level, and
+ * one that got half a CPU or more sinks back (the aging that keeps a
+ * feedback queue from starving anyone). */
+static const int sched_nice[] = {0, 5, 10, 15};
+#define SCHED_LEVELS ((int)(sizeof sched_nice / sizeof sched_nice[0]))
+#define SCHED_WINDOW_MS 1000L
+
+struct sched {
+    unsigned long quantum;
+    int base;           /* init's own nice: the box's levels count from it */
+    uid_t uid;
+    int applied;        /* the level the box's processes have now */
+    int lift;           /* levels given back for a starved window */
+    int most;           /* the largest nice increment applied */
+    long win_start, win_cpu;
+};
+
+/* Called on every pass of init's loop: `used` is the run's CPU so far. */
+static void sched_tick(struct sched *s, long now, long used)
+{
+    int level = 0;
+    unsigned long q = used > 0 ? (unsigned long)used / s->quantum : 0;
+    while (level + 1 < SCHED_LEVELS && q >= (1UL << level))
+        level++;
+    if (now - s->win_start >= SCHED_WINDOW_MS) {
+        long got = used - s->win_cpu, span = now - s->win_start;
+        if (s->applied > 0 && got * 4 < span)
+            s->lift++;
+        else if (s->lift > 0 && got * 2 >= span)
+            s->lift--;
+        s->win_start = now;
+        s->win_cpu = used;
+    }
+    if (s->lift > level)
+        s->lift = level;
+    level -= s->lift;
+    if (level == 0 && s->applied == 0)
+        return;
+    /* Applied again while demoted: a thread made while the last call
+     * walked the task list may have missed it. */
+    int nice = s->base + sched_nice[level];
+    if (nice > 19)
+        nice = 19;
+    if (setpriority(PRIO_USER, s->uid, nice) == 0) {
+        if (level != s->applied) {
+            /* A new level is judged on what it gives from now on. */
+            s->win_start = now;
+            s->win_cpu = used;
+        }
+        s->applied = level;
+        if (nice - s->base > s->most)
+            s->most = nice - s->base;
+    }
+}
+
 /* Init: pid 1 of the box, root, unfiltered, the tracer of every process in
  * it. Never returns.
  *
@@ -503,6 +579,11 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     bool done = false;
     long used_ms = 0;
     const long cpu_limit = (long)a->p->cpu_ms;
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);
+    struct sched sch = {.quantum = a->p->cpu_quantum_ms ? a->p->cpu_quantum_ms : SBX_QUANTUM_MS,
+                        .base = errno ? 0 : base, .uid = a->b->uid,
+                        .win_start = mono_ms()};
     clockid_t pclock = (clockid_t)((~(unsigned)pid << 3) | 2); /* process CPU clock */
     while (!done) {
         done = drain_events(pid, &status, &r);
@@ -522,12 +603,14 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
             r.stopped = STOP_CPU;
             break;
         }
+        sched_tick(&sch, now, used_ms);
         long cpu_left = cpu_limit - used_ms;
         long wait = a->deadline_ms - now;
         if (wait > cpu_left)
             wait = cpu_left > 5 ? cpu_left : 5;
-        if (wait > 250)
-            wait = 250;
+        /* Often enough to demote a box soon after its quantum ends. */
+        if (wait > 100)
+            wait = 100;
         struct pollfd pf = {sigfd, POLLIN, 0};
         if (poll(&pf, 1, (int)wait) < 0 && errno != EINTR)
             break;
@@ -574,6 +657,7 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     r.utime_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec;
     r.stime_us = ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
     r.maxrss_kb = ru.ru_maxrss;
+    r.nice = sch.most;
     write_all(FD_STATUS, &r, sizeof r);
     /* Our exit ends the PID namespace. */
     _exit(0);
@@ -690,6 +774,7 @@ static void decide(sbx_result *res, const struct sbx_policy *p, const struct ini
      * init could not report; rusage is the fallback. */
     res->cpu_ms = box_cpu_ms >= 0 ? box_cpu_ms : (r->utime_us + r->stime_us) / 1000;
     res->peak_rss_kb = r->maxrss_kb;
+    res->nice = r->nice;
     int st = r->status;
     bool exited = WIFEXITED(st), signaled = WIFSIGNALED(st);
     if (exited)

@@ -72,6 +72,13 @@ void sbx_policy_set_output_keep(sbx_policy *p, unsigned long bytes);
 /* Total bytes written to stdout+stderr after which the run is killed with
  * SBX_OUTPUT_LIMIT. */
 void sbx_policy_set_output_limit(sbx_policy *p, unsigned long bytes);
+/* CPU ms of a run after which its box gives way to boxes that have used
+ * less: its processes' priority is lowered a level at 1, 2 and 4 quanta
+ * (MLFQ-like; see sbx.c, "priority"). A box is never starved for it and no
+ * limit changes: a run still ends at its CPU limit, only later on a busy
+ * machine. 0 keeps the profile's default; SBX_NO_DEMOTION turns it off. */
+void sbx_policy_set_cpu_quantum(sbx_policy *p, unsigned long ms);
+#define SBX_NO_DEMOTION (~0UL)
 /* Allow fork/vfork/clone of new processes (still bounded by the process
  * limit). Off by default for "run". */
 void sbx_policy_allow_processes(sbx_policy *p, bool allow);
@@ -141,6 +148,8 @@ typedef struct {
     long peak_box_kb;          /* most the whole box held at once: every process,
                                   pipe buffers, /tmp (0 when the host has no
                                   memory cgroup controller) */
+    int nice;                  /* the most the box's priority was lowered (nice
+                                  increment; 0: never demoted) */
     char blocked_syscall[32];  /* name, when verdict is SBX_BLOCKED_SYSCALL */
     char detail[160];          /* one line for people: "blocked system call: socket" */
     sbx_stream out, err, fd3;

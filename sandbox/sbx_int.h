@@ -18,7 +18,7 @@ enum { SBX_CG_MEMORY, SBX_CG_CPUACCT, SBX_CG_COUNT };
 struct sbx_policy {
     char name[16];
     unsigned long cpu_ms, wall_ms, memory, stack, file_size, open_files,
-        processes, tmp_size, output_keep, output_limit;
+        processes, tmp_size, output_keep, output_limit, cpu_quantum_ms;
     bool allow_processes;
     bool allow_exec;          /* exec inside the box after start (compile) */
     bool box_writable;        /* /box read-write (compile) or read-only (run) */

@@ -394,13 +394,14 @@ static void *serve_chan(void *arg)
  * (SYS_ADMIN), the boxes' own uids (SETUID, SETGID), their work folders
  * (CHOWN, FOWNER, DAC_OVERRIDE, DAC_READ_SEARCH), their processes
  * (KILL, SYS_PTRACE for pidfds and /proc of other uids), their loopback
- * (NET_ADMIN), their rlimits (SYS_RESOURCE), dropping further in the box
- * (SETPCAP). Everything else (modules, raw sockets, reboot, time, ...) is
+ * (NET_ADMIN), their rlimits (SYS_RESOURCE), their priority (SYS_NICE: a
+ * demoted box is raised back, see sandbox/sbx.c), dropping further in the
+ * box (SETPCAP). Everything else (modules, raw sockets, reboot, time, ...) is
  * gone from the bounding set. */
 static const int grader_caps[] = {
     CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_FOWNER, CAP_DAC_OVERRIDE,
     CAP_DAC_READ_SEARCH, CAP_KILL, CAP_SYS_PTRACE, CAP_NET_ADMIN, CAP_SYS_RESOURCE,
-    CAP_SETPCAP,
+    CAP_SETPCAP, CAP_SYS_NICE,
 };
 
 static int keep_cap(int c)

@@ -3,10 +3,12 @@
  * wall / memory accounting, environments, threads, box files and their
  * removal. The program under test is tests/sandbox/progs/probe.c, compiled
  * by the real gcc in the box. Usage: test_api CASE | --check-list CASE... */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ typedef struct {
     unsigned long keep, limit;    /* output keep / limit, 0: default */
     unsigned long memory;
     unsigned long wall_ms, cpu_ms;
+    unsigned long quantum;        /* sbx_policy_set_cpu_quantum, 0: default */
     const void *in;
     size_t inlen;
     bool fd3;
@@ -70,6 +73,8 @@ static int run_argv(const opts *o, sbx_result *r, const char *const *argv)
         sbx_policy_set_output_limit(p, o->limit);
     if (o->procs)
         sbx_policy_allow_processes(p, true);
+    if (o->quantum)
+        sbx_policy_set_cpu_quantum(p, o->quantum);
     sbx_cmd cmd = { .argv = argv, .envp = o->envp, .stdin_data = o->in,
                     .stdin_len = o->inlen, .capture_fd3 = o->fd3 };
     int rc = sbx_run(p, box, &cmd, r, err, sizeof err);
@@ -711,6 +716,100 @@ static void t_parallel(void)
     sbx_policy_free(p);
 }
 
+/* The largest nice value the kernel shows for a process of uid, or -100
+ * when it has none. */
+static int max_nice_of(uid_t uid)
+{
+    int most = -100;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], buf[1024];
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
+        FILE *f = fopen(path, "r");
+        unsigned ruid = 0;
+        bool ours = false;
+        while (f && fgets(buf, sizeof buf, f))
+            if (sscanf(buf, "Uid: %u", &ruid) == 1) {
+                ours = ruid == (unsigned)uid;
+                break;
+            }
+        if (f)
+            fclose(f);
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        f = ours ? fopen(path, "r") : NULL;
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = '\0';
+        /* "pid (comm) state ..." : nice is field 19, the 17th after comm. */
+        char *p = n ? strrchr(buf, ')') : NULL;
+        for (int field = 2; p && field < 19; field++)
+            p = strchr(p + 1, ' ');
+        if (p && atoi(p + 1) > most)
+            most = atoi(p + 1);
+    }
+    if (d)
+        closedir(d);
+    return most;
+}
+
+typedef struct {
+    opts o;
+    sbx_result r;
+    int rc;
+    atomic_bool done;
+} spin_job;
+
+static void *spin_worker(void *arg)
+{
+    spin_job *j = arg;
+    j->rc = PROBE(&j->o, &j->r, "cpu", "1500");
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
+static void t_cpu_priority(void)
+{
+    /* sbx.h: a run that keeps a CPU busy past its quantum is demoted, its
+     * processes' priority lowered as the kernel sees it; it still gets all
+     * the CPU time its limit allows and ends as it would have. */
+    struct stat st;
+    if (!TSB_CHECK(stat(box_path, &st) == 0, "stat box: %s", strerror(errno)))
+        return;
+    static spin_job j = { .o = { .wall_ms = 60000, .cpu_ms = 10000, .quantum = 250 } };
+    pthread_t t;
+    if (!TSB_CHECK(pthread_create(&t, NULL, spin_worker, &j) == 0, "thread"))
+        return;
+    int seen = -100;
+    while (!atomic_load(&j.done)) {
+        int n = max_nice_of(st.st_uid);
+        seen = n > seen ? n : seen;
+        struct timespec ts = { 0, 20 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    pthread_join(t, NULL);
+    if (j.rc == 0 && verdict_is(&j.r, SBX_OK)) {
+        TSB_CHECK(j.r.cpu_ms >= 1450, "cpu_ms %ld: the whole 1500 ms ran", j.r.cpu_ms);
+        TSB_CHECK(j.r.nice >= 5 && j.r.nice <= 15, "demoted by %d after 6 quanta", j.r.nice);
+        TSB_CHECK(seen >= 5 && seen <= j.r.nice,
+                  "the kernel showed the box's program at nice %d (reported %d)", seen, j.r.nice);
+    }
+    sbx_result_free(&j.r);
+
+    sbx_result r;
+    opts o = { .wall_ms = 30000, .quantum = 250 };
+    if (PROBE(&o, &r, "cpu", "100") == 0 && verdict_is(&r, SBX_OK))
+        TSB_CHECK(r.nice == 0, "a run within its quantum demoted by %d", r.nice);
+    sbx_result_free(&r);
+    o.quantum = SBX_NO_DEMOTION;
+    if (PROBE(&o, &r, "cpu", "600") == 0 && verdict_is(&r, SBX_OK))
+        TSB_CHECK(r.nice == 0, "SBX_NO_DEMOTION still demoted by %d", r.nice);
+    sbx_result_free(&r);
+}
+
 /* --box-uid (box_uid_distinct's sibling): the owner of a new box's work
  * directory, i.e. the uid its runs get. */
 static int print_box_uid(void)
@@ -762,6 +861,7 @@ static const struct {
     { "box_files", t_box_files, true },
     { "box_destroy", t_box_destroy, true },
     { "box_uid_distinct", t_box_uid_distinct, true },
+    { "cpu_priority", t_cpu_priority, true },
     { "bad_command", t_bad_command, true },
     { "policy_reuse", t_policy_reuse, true },
     { "parallel", t_parallel, true },

@@ -3,6 +3,8 @@
 submissions spin until their time limits cannot keep others waiting behind
 all of them, each student's submissions are graded in the order they were
 made, and one student cannot fill the queue everyone shares."""
+import os
+import threading
 import time
 
 from mgtest import Server, add_user, check, finish, reference, wait_until
@@ -14,12 +16,52 @@ SPIN = REF.replace("char *str_dup(const char *s)\n{",
                    "char *str_dup(const char *s)\n{\n    for (volatile int spin = 1; spin;)\n        ;", 1)
 assert SPIN != REF
 
+# Box uids (sandbox/sbx_fs.c): every process of a box runs as one of them.
+BOX_UIDS = range(1500000000, 1600000000)
+
+
+def box_nice():
+    """The nice values of the box processes there are now (we are pid 1 of
+    the test's PID namespace: the server's boxes are all in our /proc)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                uid = next(int(l.split()[1]) for l in f if l.startswith("Uid:"))
+            if uid in BOX_UIDS:
+                with open("/proc/%s/stat" % pid) as f:
+                    found.add(int(f.read().rsplit(")", 1)[1].split()[16]))
+        except (OSError, StopIteration, ValueError, IndexError):
+            pass  # gone meanwhile
+    return found
+
+
+class NiceWatch(threading.Thread):
+    """Collects the nice values of box processes until stopped."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.seen, self.halt = set(), threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            self.seen |= box_nice()
+            self.halt.wait(0.02)
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+        return self.seen
+
+
 srv = Server(port=18331, args=["--workers", "1", "--rate-limit", "0",
                                "--queue-max-user", "3"]).start()
 looper = add_user(srv.db, "looper", "student")
 others = {n: add_user(srv.db, n, "student") for n in ("amy", "bo", "cy")}
 prof = add_user(srv.db, "prof", "instructor")
 
+watch = NiceWatch()
+watch.start()
 ids = []
 for _ in range(3):
     st, _, doc = srv.submit(looper, "mystr", {"mystr.c": SPIN})
@@ -35,6 +77,7 @@ def status(tok, i):
 
 
 check(wait_until(lambda: status(looper, ids[0]) == "running", 30), "the first spinning one runs")
+
 theirs = {}
 for n, tok in others.items():
     st, _, doc = srv.submit(tok, "mystr", {"mystr.c": REF})
@@ -49,6 +92,13 @@ for n, i in [("looper%d" % k, i) for k, i in enumerate(ids)] + list(theirs.items
     doc = srv.wait_graded(tok, i, timeout=180)
     graded[n] = doc and doc["result"] and doc.get("graded_at")
 check(all(graded.values()), "everything is graded (%r)" % graded)
+# The spinning submissions' boxes keep a CPU busy: past a quantum of CPU
+# their processes' priority is lowered (sandbox/sbx.c, "priority"), so that
+# other students' grading gets the CPU first; seen from outside, as the
+# kernel schedules them. Boxes within their quantum keep the server's nice.
+seen = watch.stop()
+check(seen and max(seen) - min(seen) >= 5, "boxes ran demoted once past their quantum (nice seen: %s)"
+      % sorted(seen))
 order = sorted(graded, key=lambda n: (graded[n], n))
 print("  grading order:", order)
 check(order[0] == "looper0" and set(order[1:4]) == set(others) and order[4:] == ["looper1", "looper2"],
