@@ -1707,9 +1707,11 @@ void __sanitizer_cov_trace_cmpd(double a, double b)
     memcpy(&y, &b, 8);
     CMP_CHECK(x, y, 8);
 }
-/* cases[0]: how many, cases[1]: the value's width in bits */
-void __sanitizer_cov_trace_switch(uint64_t v, uint64_t *cases)
+/* cases[0]: how many, cases[1]: the value's width in bits (void *: the
+ * type gcc declares it with when sanitizers are on) */
+void __sanitizer_cov_trace_switch(uint64_t v, void *cv)
 {
+    const uint64_t *cases = cv;
     int w = cases[1] == 8 ? 1 : cases[1] == 16 ? 2 : cases[1] == 32 ? 4 : 8;
     CMP_CHECK(v, v, w);
 }

@@ -149,6 +149,7 @@ PROGRAMS = {
     "read_before_block.c": [("heap_overflow", 11)],  # a read, with no write to give it away
     "compare_unset.c": [("uninitialized_read", 14), ("uninitialized_read", 25),
                         ("uninitialized_read", 30)],  # outputs never differ
+    "compare_unset_switch.c": [("uninitialized_read", 11), ("uninitialized_read", 15)],
     "accumulator_unset.c": [("uninitialized_read", 10)],  # gcc -O1: reported, not charged
     "underflow_and_unset.c": [("heap_overflow", 15), ("uninitialized_read", 10)],
     "crash_leak.c": [("leak", 15), ("null_dereference", 31)],  # not the blocks still reached
