@@ -430,31 +430,20 @@ static bool drain_events(pid_t prog, int *status, struct init_report *r)
  * CPU that others want: alone, a demoted box still runs at full speed.
  *
  * Limits are CPU time, so a grade never depends on the priority, as long as
- * the run reaches its CPU limit before its wall clock: every wall limit we
- * set is at least 4x the CPU limit (a test's 4 x test_ms), so a box that got
- * less than a quarter of a CPU over the last window is lifted a level, and
- * one that got half a CPU or more sinks back (the aging that keeps a
- * feedback queue from starving anyone). */
-static const int sched_nice[] = {0, 5, 10, 15};
-#define SCHED_LEVELS ((int)(sizeof sched_nice / sizeof sched_nice[0]))
+ * the run reaches its CPU limit before its wall clock. A test's wall clock
+ * is 4x its CPU limit (4 x test_ms), so a box that got less than a quarter
+ * of a CPU over the last window is lifted a level, back to where it would
+ * be without any of this at level 0, and one that got half a CPU or more
+ * sinks again (the aging that keeps a feedback queue from starving
+ * anyone). */
+const int sbx_sched_nice[SBX_SCHED_LEVELS] = {0, 5, 10, 15};
 #define SCHED_WINDOW_MS 1000L
 
-struct sched {
-    unsigned long quantum;
-    int base;           /* init's own nice: the box's levels count from it */
-    uid_t uid;
-    int applied;        /* the level the box's processes have now */
-    int lift;           /* levels given back for a starved window */
-    int most;           /* the largest nice increment applied */
-    long win_start, win_cpu;
-};
-
-/* Called on every pass of init's loop: `used` is the run's CPU so far. */
-static void sched_tick(struct sched *s, long now, long used)
+int sbx_sched_next(struct sbx_sched *s, long now, long used)
 {
     int level = 0;
     unsigned long q = used > 0 ? (unsigned long)used / s->quantum : 0;
-    while (level + 1 < SCHED_LEVELS && q >= (1UL << level))
+    while (level + 1 < SBX_SCHED_LEVELS && q >= (1UL << level))
         level++;
     if (now - s->win_start >= SCHED_WINDOW_MS) {
         long got = used - s->win_cpu, span = now - s->win_start;
@@ -467,23 +456,37 @@ static void sched_tick(struct sched *s, long now, long used)
     }
     if (s->lift > level)
         s->lift = level;
-    level -= s->lift;
+    return level - s->lift;
+}
+
+void sbx_sched_applied(struct sbx_sched *s, int level, long now, long used)
+{
+    if (level != s->applied) {
+        /* A new level is judged on what it gives from now on. */
+        s->win_start = now;
+        s->win_cpu = used;
+    }
+    s->applied = level;
+}
+
+/* Called on every pass of init's loop: `used` is the run's CPU so far.
+ * base is init's own nice (the box's levels count from it); *most the
+ * largest increment applied so far. */
+static void sched_tick(struct sbx_sched *s, uid_t uid, int base, int *most, long now,
+                       long used)
+{
+    int level = sbx_sched_next(s, now, used);
     if (level == 0 && s->applied == 0)
         return;
     /* Applied again while demoted: a thread made while the last call
      * walked the task list may have missed it. */
-    int nice = s->base + sched_nice[level];
+    int nice = base + sbx_sched_nice[level];
     if (nice > 19)
         nice = 19;
-    if (setpriority(PRIO_USER, s->uid, nice) == 0) {
-        if (level != s->applied) {
-            /* A new level is judged on what it gives from now on. */
-            s->win_start = now;
-            s->win_cpu = used;
-        }
-        s->applied = level;
-        if (nice - s->base > s->most)
-            s->most = nice - s->base;
+    if (setpriority(PRIO_USER, uid, nice) == 0) {
+        sbx_sched_applied(s, level, now, used);
+        if (nice - base > *most)
+            *most = nice - base;
     }
 }
 
@@ -581,9 +584,11 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     const long cpu_limit = (long)a->p->cpu_ms;
     errno = 0;
     int base = getpriority(PRIO_PROCESS, 0);
-    struct sched sch = {.quantum = a->p->cpu_quantum_ms ? a->p->cpu_quantum_ms : SBX_QUANTUM_MS,
-                        .base = errno ? 0 : base, .uid = a->b->uid,
-                        .win_start = mono_ms()};
+    if (errno)
+        base = 0;
+    struct sbx_sched sch = {.quantum = a->p->cpu_quantum_ms ? a->p->cpu_quantum_ms
+                                                            : SBX_QUANTUM_MS,
+                            .win_start = mono_ms()};
     clockid_t pclock = (clockid_t)((~(unsigned)pid << 3) | 2); /* process CPU clock */
     while (!done) {
         done = drain_events(pid, &status, &r);
@@ -603,7 +608,7 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
             r.stopped = STOP_CPU;
             break;
         }
-        sched_tick(&sch, now, used_ms);
+        sched_tick(&sch, a->b->uid, base, &r.nice, now, used_ms);
         long cpu_left = cpu_limit - used_ms;
         long wait = a->deadline_ms - now;
         if (wait > cpu_left)
@@ -657,7 +662,6 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     r.utime_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec;
     r.stime_us = ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
     r.maxrss_kb = ru.ru_maxrss;
-    r.nice = sch.most;
     write_all(FD_STATUS, &r, sizeof r);
     /* Our exit ends the PID namespace. */
     _exit(0);

@@ -69,6 +69,22 @@ int sbx_cg_v2_setup(const char *dir, pid_t self, char *why, size_t whylen);
 /* Tests: use dir as an already set-up v2 directory. */
 void sbx_cg_force_v2(const char *dir);
 
+/* Priority levels of a box (sbx.c, "priority"): the nice increment of each,
+ * and the state init keeps for one run. */
+#define SBX_SCHED_LEVELS 4
+extern const int sbx_sched_nice[SBX_SCHED_LEVELS];
+struct sbx_sched {
+    unsigned long quantum;    /* CPU ms; levels begin at 1, 2 and 4 of them */
+    int applied;              /* the level the box's processes have now */
+    int lift;                 /* levels given back for starved windows */
+    long win_start, win_cpu;  /* the window being judged: wall and CPU ms */
+};
+/* The level the box should have now, `used` ms of CPU into the run at
+ * wall-clock ms `now`; after applying it, sbx_sched_applied records it.
+ * Pure: exposed for the unit tests. */
+int sbx_sched_next(struct sbx_sched *s, long now, long used);
+void sbx_sched_applied(struct sbx_sched *s, int level, long now, long used);
+
 /* The page, mapped once per process, whose address is the only execve()
  * filename the "run" filter accepts: the supervisor's child copies the
  * program path there just before exec. After exec the page is gone, so the

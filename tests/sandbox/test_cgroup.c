@@ -2,7 +2,8 @@
  * machines this suite runs on (cgroup v1) cannot exercise for real: the
  * parsers on the texts real hosts give, and every file the v2 code writes
  * and reads, against a directory laid out as the kernel lays out a
- * delegated cgroup. */
+ * delegated cgroup. And the priority levels a box is demoted through, tick
+ * by tick. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,6 +195,45 @@ static void test_box(const char *tmp)
     CHECK(stat(box, &st) != 0, "box cgroup removed");
 }
 
+/* The priority levels of a box (sbx.c, "priority"), tick by tick: demoted
+ * at 1, 2 and 4 quanta of CPU, lifted a level for each second it got under a
+ * quarter of a CPU, sunk again once it gets half a CPU or more. */
+static void test_sched(void)
+{
+    struct sbx_sched s = {.quantum = 250};
+    static const struct {
+        long now, used;   /* wall and CPU ms into the run */
+        int level;        /* the level wanted then */
+        const char *why;
+    } ticks[] = {
+        {100, 100, 0, "within the first quantum"},
+        {300, 249, 0, "one ms short of it"},
+        {400, 250, 1, "one quantum"},
+        {700, 500, 2, "two quanta (the window restarts at each new level)"},
+        {1200, 999, 2, "just short of four"},
+        {1300, 1000, 3, "four quanta"},
+        {2300, 1100, 2, "a second at 10% of a CPU: lifted a level"},
+        {3300, 1200, 1, "another: lifted again"},
+        {4300, 1300, 0, "and again: where it would be without any of this"},
+        {5300, 1300, 0, "not lifted below level 0"},
+        {6300, 2300, 1, "a whole CPU for a second: sinks a level"},
+        {7300, 3300, 2, "and another"},
+        {8300, 4300, 3, "back at the bottom"},
+        {9300, 4600, 3, "30% of a CPU: not starved, stays"},
+    };
+    for (size_t i = 0; i < sizeof ticks / sizeof ticks[0]; i++) {
+        int level = sbx_sched_next(&s, ticks[i].now, ticks[i].used);
+        CHECK(level == ticks[i].level, "tick %zu (%s): level %d, expected %d", i, ticks[i].why,
+              level, ticks[i].level);
+        sbx_sched_applied(&s, level, ticks[i].now, ticks[i].used);
+    }
+    CHECK(sbx_sched_nice[0] == 0 && sbx_sched_nice[SBX_SCHED_LEVELS - 1] <= 19,
+          "nice steps from 0 to at most 19");
+    /* A quantum too large to reach (SBX_NO_DEMOTION) never demotes. */
+    struct sbx_sched off = {.quantum = ~0UL};
+    CHECK(sbx_sched_next(&off, 60000, 59000) == 0, "no demotion with an endless quantum");
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/mg-cgtest-XXXXXX";
@@ -202,6 +242,7 @@ int main(void)
         return 2;
     }
     test_parse();
+    test_sched();
     test_setup(tmp);
     test_box(tmp);
     char cmd[PATH_MAX];
