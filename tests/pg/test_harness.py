@@ -124,7 +124,8 @@ with open(os.path.join(os.environ["MEMGRADE_TEST_PG_DIR"], "marker"), "w") as f:
 a, b = mgtest.dbarg("/tmp/one/memgrade.db"), mgtest.dbarg("/tmp/two/memgrade.db")
 ok = (mgtest.on_postgres() and a != b and a == mgtest.dbarg("/tmp/one/memgrade.db") and
       a.startswith("postgres://memgrade:") and "@/mg_" in a and
-      "?host=" + os.environ["MEMGRADE_TEST_PG_DIR"] + "&" in a)
+      "?host=" + os.environ["MEMGRADE_TEST_PG_DIR"] + "&" in a and
+      mgtest.dbarg("/tmp/one/memgrade.db", via_socket=True) == a)
 mgtest.query("/tmp/one/memgrade.db", "CREATE TABLE t(id integer, name text, blob bytea)")
 mgtest.query("/tmp/one/memgrade.db", "INSERT INTO t VALUES (?, ?, ?)", (1, "50%% off?", b"\x01\x02"))
 mgtest.query_many("/tmp/one/memgrade.db", "INSERT INTO t VALUES (?, ?, ?)", [(n, "x", b"") for n in range(2, 2002)])
@@ -155,7 +156,7 @@ check(len(dirs) == 1 and not os.path.exists(dirs[0]), "run removes the cluster a
 
 # ---- run stopped by SIGTERM (ctest's timeout, ^C): the cluster still goes ----------
 sleeper = ("import sys, time; sys.path.insert(0, %r); import mgtest; "
-           "print(mgtest.dbarg('/tmp/x/memgrade.db'), flush=True); time.sleep(300)"
+           "print(mgtest.dbarg('/tmp/x/memgrade.db', via_socket=True), flush=True); time.sleep(300)"
            % os.path.join(HERE, "..", "server"))
 proc = subprocess.Popen([sys.executable, PGSERVER, "run", "--", sys.executable, "-c", sleeper],
                         env=env, stdout=subprocess.PIPE, text=True)
@@ -165,8 +166,12 @@ d = d[0] if d else ""
 url = [l.strip() for l in lines if l.startswith("postgres://")]
 up = bool(d) and os.path.exists(os.path.join(d, "data", "postmaster.pid"))
 row = one(url[0], "SELECT current_database(), host(inet_server_addr())") if url else None
-check(up and row and row[0].startswith("mg_") and row[1] == "127.0.0.1",
-      "run: MEMGRADE_TEST_DB over 127.0.0.1, dbarg's database reachable there: %s" % (row,))
+tcp = url and url[0].split("?")[0].replace("@/", "@127.0.0.1:%s/" % url[0].rsplit("port=", 1)[1])
+row2 = one(tcp, "SELECT current_database(), host(inet_server_addr())") if url else None
+check(up and row and row[0].startswith("mg_") and row[1] is None and
+      row2 == (row[0], "127.0.0.1"),
+      "run: dbarg(via_socket=True) reaches the test's database over the socket, the same "
+      "database as over 127.0.0.1: %s %s" % (row, row2))
 proc.terminate()
 rc = proc.wait(60)
 proc.stdout.close()

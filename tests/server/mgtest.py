@@ -28,8 +28,9 @@ ASSIGNMENTS = os.environ.get("MEMGRADE_ASSIGNMENTS", os.path.join(SOURCE_DIR, "a
 # PostgreSQL for the whole suite when set (tests/pg/pgserver.py): the memgrade
 # role's URL, and the superuser's that creates one database per test database.
 TEST_DB = os.environ.get("MEMGRADE_TEST_DB") or None
+TEST_DB_SOCKET = os.environ.get("MEMGRADE_TEST_DB_SOCKET") or TEST_DB  # the same over the socket
 PG_ADMIN = os.environ.get("MEMGRADE_TEST_PG_ADMIN") or TEST_DB
-_pg_urls = {}  # absolute SQLite path -> its PostgreSQL URL
+_pg_names = {}  # absolute SQLite path -> its PostgreSQL database's name
 
 failures = 0
 workdirs = []  # removed by finish() when every check held; kept to debug otherwise
@@ -76,15 +77,17 @@ def on_postgres():
     return TEST_DB is not None
 
 
-def dbarg(db):
+def dbarg(db, via_socket=False):
     """What `--db` gets for the test's database db, a SQLite path: the path, or
     under MEMGRADE_TEST_DB a PostgreSQL database of its own (named after the
-    path, so every process of a test finds the same one), created on first use."""
+    path, so every process of a test finds the same one), created on first use;
+    via_socket: its URL over the Unix socket rather than 127.0.0.1 (as a
+    worker on the database's own host would reach it)."""
     if not TEST_DB:
         return db
     key = os.path.abspath(db)
-    url = _pg_urls.get(key)
-    if url is None:
+    name = _pg_names.get(key)
+    if name is None:
         import psycopg2
         name = "mg_" + hashlib.sha1(key.encode()).hexdigest()[:24]
         con = psycopg2.connect(PG_ADMIN)
@@ -97,10 +100,9 @@ def dbarg(db):
                     cur.execute('CREATE DATABASE "%s" OWNER "%s"' % (name, role))
         finally:
             con.close()
-        u = urllib.parse.urlsplit(TEST_DB)
-        url = urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
-        _pg_urls[key] = url
-    return url
+        _pg_names[key] = name
+    u = urllib.parse.urlsplit(TEST_DB_SOCKET if via_socket else TEST_DB)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
 
 
 def query(db, sql, params=()):
