@@ -1,5 +1,9 @@
-/* expect: leak 10
- * CWE-401: strdup results are printed and never freed. */
+/* expect: leak 14
+ * expect: unchecked_alloc_failure 24
+ * expect: unchecked_alloc_failure 25
+ * CWE-401: strdup results are printed and never freed. And CWE-690: when
+ * strdup fails, upper's NULL reaches printf("%s\n"), which gcc makes puts:
+ * a crash at each call. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
