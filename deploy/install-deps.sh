@@ -8,7 +8,8 @@ pkgs="build-essential cmake pkg-config gcc binutils libc6-dev
 if [ "${1:-}" = "--test" ]; then
   pkgs="$pkgs util-linux iproute2 curl python3 bubblewrap hyperfine wrk valgrind clang
         libclang-rt-dev chromium chromium-driver python3-selenium fonts-dejavu-core
-        python3-jwt python3-cryptography postgresql python3-psycopg2"
+        python3-jwt python3-cryptography postgresql python3-psycopg2
+        python3-yaml"
   # The page tests' axe-core comes from npm: Debian's npm unless one is
   # installed already (nodesource's node ships its own).
   command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
