@@ -435,12 +435,15 @@ static bool drain_events(pid_t prog, int *status, struct init_report *r)
  * of a CPU over the last window is lifted a level, back to where it would
  * be without any of this at level 0, and one that got half a CPU or more
  * sinks again (the aging that keeps a feedback queue from starving
- * anyone). */
+ * anyone). Where the wall clock is tighter (a policy's own limits may be
+ * 2x), the second half of it is run at full priority whatever the CPU. */
 const int sbx_sched_nice[SBX_SCHED_LEVELS] = {0, 5, 10, 15};
 #define SCHED_WINDOW_MS 1000L
 
 int sbx_sched_next(struct sbx_sched *s, long now, long used)
 {
+    if (s->boost_at && now >= s->boost_at)
+        return 0;
     int level = 0;
     unsigned long q = used > 0 ? (unsigned long)used / s->quantum : 0;
     while (level + 1 < SBX_SCHED_LEVELS && q >= (1UL << level))
@@ -588,7 +591,8 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
         base = 0;
     struct sbx_sched sch = {.quantum = a->p->cpu_quantum_ms ? a->p->cpu_quantum_ms
                                                             : SBX_QUANTUM_MS,
-                            .win_start = mono_ms()};
+                            .win_start = mono_ms(),
+                            .boost_at = a->deadline_ms - (long)a->p->wall_ms / 2};
     clockid_t pclock = (clockid_t)((~(unsigned)pid << 3) | 2); /* process CPU clock */
     while (!done) {
         done = drain_events(pid, &status, &r);

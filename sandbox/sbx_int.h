@@ -78,6 +78,8 @@ struct sbx_sched {
     int applied;              /* the level the box's processes have now */
     int lift;                 /* levels given back for starved windows */
     long win_start, win_cpu;  /* the window being judged: wall and CPU ms */
+    long boost_at;            /* wall ms from which the box is never demoted
+                                 (half its wall limit); 0: none */
 };
 /* The level the box should have now, `used` ms of CPU into the run at
  * wall-clock ms `now`; after applying it, sbx_sched_applied records it.

@@ -197,7 +197,8 @@ static void test_box(const char *tmp)
 
 /* The priority levels of a box (sbx.c, "priority"), tick by tick: demoted
  * at 1, 2 and 4 quanta of CPU, lifted a level for each second it got under a
- * quarter of a CPU, sunk again once it gets half a CPU or more. */
+ * quarter of a CPU, sunk again once it gets half a CPU or more, never
+ * demoted in the second half of its wall limit. */
 static void test_sched(void)
 {
     struct sbx_sched s = {.quantum = 250};
@@ -229,6 +230,13 @@ static void test_sched(void)
     }
     CHECK(sbx_sched_nice[0] == 0 && sbx_sched_nice[SBX_SCHED_LEVELS - 1] <= 19,
           "nice steps from 0 to at most 19");
+    /* Half the wall limit gone: full priority for the rest of the run. */
+    struct sbx_sched half = {.quantum = 250, .boost_at = 1000};
+    CHECK(sbx_sched_next(&half, 900, 800) == 2, "demoted before half the wall limit");
+    sbx_sched_applied(&half, 2, 900, 800);
+    CHECK(sbx_sched_next(&half, 1000, 900) == 0, "raised back at half the wall limit");
+    sbx_sched_applied(&half, 0, 1000, 900);
+    CHECK(sbx_sched_next(&half, 5000, 4900) == 0, "never demoted again");
     /* A quantum too large to reach (SBX_NO_DEMOTION) never demotes. */
     struct sbx_sched off = {.quantum = ~0UL};
     CHECK(sbx_sched_next(&off, 60000, 59000) == 0, "no demotion with an endless quantum");
