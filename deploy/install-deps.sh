@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential cmake pkg-config gcc binutils libc6-dev
       libmicrohttpd-dev libsqlite3-dev libseccomp-dev libjansson-dev zlib1g-dev
-      libsodium-dev libssl-dev libcurl4-openssl-dev"
+      libsodium-dev libssl-dev libcurl4-openssl-dev libpq-dev"
 if [ "${1:-}" = "--test" ]; then
   pkgs="$pkgs util-linux iproute2 curl python3 bubblewrap hyperfine wrk valgrind clang
         libclang-rt-dev chromium chromium-driver python3-selenium fonts-dejavu-core

@@ -111,6 +111,10 @@ int reply_error(api_req *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* A database server that went away (PostgreSQL restarting) makes the
+     * service unavailable, not broken: the client may retry. */
+    if (status == 500 && srv_db_unavailable())
+        return reply_json(r, 503, json_pack("{s:s}", "error", "the database is unavailable"));
     return reply_json(r, status, json_pack("{s:s}", "error", msg));
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <sqlite3.h>
 #include <zlib.h>
 
 /* The distinct memory-error kinds (SPEC §4) of the result document whose
@@ -270,14 +269,20 @@ static const char *const migrations[] = {
     "ALTER TABLE lti_platforms ADD COLUMN service_url TEXT;",
 };
 
-#define SUBMISSION_COLS                                                        \
+#define SUBMISSION_COLS_(FILES)                                                \
     "s.id, s.user_id, u.name, s.assignment, s.created_at,"                    \
     " CASE j.state WHEN 'done' THEN 'graded' ELSE j.state END,"               \
-    " r.status, r.score, r.max_score, r.graded_at,"                           \
-    " (SELECT json_group_array(name) FROM"                                    \
-    "   (SELECT name FROM submission_files f WHERE f.submission_id = s.id"    \
-    "    ORDER BY name)),"                                                     \
+    " r.status, r.score, r.max_score, r.graded_at, " FILES ","                \
     " s.course, s.late_days, s.late_pct, r.assignment_version"
+/* The submission's file names as a JSON array, sorted. */
+#define SUBMISSION_COLS                                                        \
+    SUBMISSION_COLS_("(SELECT json_group_array(name) FROM"                    \
+                     "  (SELECT name FROM submission_files f"                 \
+                     "   WHERE f.submission_id = s.id ORDER BY name))")
+#define SUBMISSION_COLS_PG                                                     \
+    SUBMISSION_COLS_("COALESCE((SELECT json_agg(name ORDER BY name)"          \
+                     "  FROM submission_files f WHERE f.submission_id = s.id)::text," \
+                     "  '[]')")
 #define SUBMISSION_FROM                                                        \
     " FROM submissions s JOIN users u ON u.id = s.user_id"                    \
     " JOIN jobs j ON j.submission_id = s.id"                                  \
@@ -309,11 +314,57 @@ static const char *const migrations[] = {
     "    WHERE u.id = x.user_id AND u.role = 'instructor')) AS t"              \
     " WHERE s.id = t.sid"
 
+/* The dashboard's rows; HINT pins SQLite to the covering index (its
+ * planner otherwise reads the documents' pages). */
+#define DASH_ROWS_SQL(HINT)                                                    \
+    "SELECT m.user_id, u.name, s.id, s.created_at, s.late_days,"  \
+                 " CASE WHEN r.score IS NULL THEN NULL ELSE"                   \
+                 "  " DB_MAX0("r.score - r.max_score * s.late_pct * s.late_days / 100.0") " END," \
+                 " r.max_score, r.error_kinds, r.status"                       \
+                 " FROM course_members m JOIN users u ON u.id = m.user_id"     \
+                 " LEFT JOIN submissions s ON s.course = ?1"                   \
+                 "  AND s.assignment = ?2 AND s.user_id = m.user_id"           \
+                 " LEFT JOIN results r" HINT           \
+                 "  ON r.submission_id = s.id"                                 \
+                 " WHERE m.course_id = ?1 AND m.role = 'student'"              \
+                 "  AND (?3 = 0 OR m.user_id = ?3)"                            \
+                 " ORDER BY m.user_id, s.id"
+
+/* A result's row; KINDS computes its error_kinds from the document's
+ * text, ?10 (ERROR_KINDS on SQLite, a PL/pgSQL function on PostgreSQL). */
+#define RESULT_ADD_SQL(KINDS)                                                  \
+    "INSERT INTO results(submission_id, status, score, max_score,"            \
+    " duration_ms, document, graded_at, student_document,"                    \
+    " assignment_version, error_kinds)"                                        \
+    " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " KINDS           \
+    " FROM jobs WHERE id = ?1"
+#define RESULT_REPLACE_SQL(KINDS)                                              \
+    "INSERT INTO results(submission_id, status,"                              \
+    " score, max_score, duration_ms, document, graded_at,"                    \
+    " student_document, assignment_version, error_kinds)"                     \
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, " KINDS ")"                 \
+    " ON CONFLICT (submission_id) DO UPDATE SET status = excluded.status,"    \
+    " score = excluded.score, max_score = excluded.max_score,"                \
+    " duration_ms = excluded.duration_ms, document = excluded.document,"      \
+    " graded_at = excluded.graded_at,"                                         \
+    " student_document = excluded.student_document,"                          \
+    " assignment_version = excluded.assignment_version,"                      \
+    " error_kinds = excluded.error_kinds"
+#define PG_KINDS "memgrade_error_kinds(CAST(?10 AS TEXT))"
+
+#define SUB_GET_SQL(COLS)                                                      \
+    "SELECT " COLS ", r.document, r.student_document" SUBMISSION_FROM         \
+    " WHERE s.id = ?1"
+#define SUB_EACH_SQL(COLS)                                                     \
+    "SELECT " COLS SUBMISSION_FROM                                             \
+    " WHERE (?1 = 0 OR s.user_id = ?1)"                                        \
+    " AND (CAST(?2 AS TEXT) IS NULL OR s.assignment = ?2)"                     \
+    " AND (CAST(?5 AS TEXT) IS NULL OR s.course = ?5)"                         \
+    " ORDER BY s.id DESC LIMIT ?3 OFFSET ?4"
+
 #define DB_STMTS(X)                                                            \
-    X(BEGIN, "BEGIN IMMEDIATE")                                                \
-    X(COMMIT, "COMMIT")                                                        \
-    X(ROLLBACK, "ROLLBACK")                                                    \
-    X(USER_ADD, "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)") \
+    X(USER_ADD, "INSERT INTO users(name, role, created_at) VALUES (?1, ?2, ?3)"      \
+                " RETURNING id") \
     X(USER_ID, "SELECT id FROM users WHERE name = ?1")                         \
     X(USER_PASSWD, "UPDATE users SET password = ?2 WHERE name = ?1")           \
     X(TOKEN_ADD, "INSERT INTO tokens(hash, user_id, created_at) VALUES (?1, ?2, ?3)") \
@@ -331,7 +382,7 @@ static const char *const migrations[] = {
     X(SESSION_TOUCH, "UPDATE sessions SET last_seen = ?2 WHERE hash = ?1")     \
     X(SESSION_DEL, "DELETE FROM sessions WHERE hash = ?1")                     \
     X(SESSION_DEL_USER, "DELETE FROM sessions WHERE user_id = ?1"              \
-                        " AND hash IS NOT ?2")                                 \
+                        " AND hash IS DISTINCT FROM ?2")                                 \
     X(SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= ?1"             \
                      " OR last_seen <= ?2")                                    \
     X(LINK_ADD, "INSERT INTO login_links(hash, user_id, expires_at)"           \
@@ -341,7 +392,7 @@ static const char *const migrations[] = {
     X(USER_BY_ID, "SELECT id, name, role FROM users WHERE id = ?1")            \
     X(SUB_ADD, "INSERT INTO submissions(user_id, assignment, created_at,"      \
                " idempotency_key, digest, course, late_days, late_pct)"        \
-               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")                     \
+               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id")        \
     X(SUB_COUNT, "SELECT COUNT(*) FROM submissions"                            \
                  " WHERE course = ?1 AND assignment = ?2 AND user_id = ?3")    \
     X(MEMBER_ADD, "INSERT INTO course_members(course_id, user_id, role)"       \
@@ -384,7 +435,7 @@ static const char *const migrations[] = {
     X(LATE_ONE, LATE_RECOMPUTE(" AND x.id = ?3"))                              \
     X(COURSE_GRADES, "SELECT u.name, s.id, s.created_at, s.late_days,"         \
                      " CASE WHEN r.score IS NULL THEN NULL ELSE"               \
-                     "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) END," \
+                     "  " DB_MAX0("r.score - r.max_score * s.late_pct * s.late_days / 100.0") " END," \
                      " r.max_score"                                            \
                      " FROM course_members m JOIN users u ON u.id = m.user_id" \
                      " LEFT JOIN submissions s ON s.course = ?1"               \
@@ -392,18 +443,7 @@ static const char *const migrations[] = {
                      " LEFT JOIN results r ON r.submission_id = s.id"          \
                      " WHERE m.course_id = ?1 AND m.role = 'student'"          \
                      " ORDER BY u.name, s.id")                                 \
-    X(DASH_ROWS, "SELECT m.user_id, u.name, s.id, s.created_at, s.late_days,"  \
-                 " CASE WHEN r.score IS NULL THEN NULL ELSE"                   \
-                 "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) END," \
-                 " r.max_score, r.error_kinds, r.status"                       \
-                 " FROM course_members m JOIN users u ON u.id = m.user_id"     \
-                 " LEFT JOIN submissions s ON s.course = ?1"                   \
-                 "  AND s.assignment = ?2 AND s.user_id = m.user_id"           \
-                 " LEFT JOIN results r INDEXED BY results_dashboard"           \
-                 "  ON r.submission_id = s.id"                                 \
-                 " WHERE m.course_id = ?1 AND m.role = 'student'"              \
-                 "  AND (?3 = 0 OR m.user_id = ?3)"                            \
-                 " ORDER BY m.user_id, s.id")                                  \
+    X(DASH_ROWS, DASH_ROWS_SQL(" INDEXED BY results_dashboard"))              \
     X(HISTORY, "SELECT document, student_document, assignment_version, graded_at" \
                " FROM (SELECT id AS k, document, student_document,"            \
                "  assignment_version, graded_at FROM result_history"           \
@@ -412,7 +452,7 @@ static const char *const migrations[] = {
                "  student_document, assignment_version, graded_at FROM results" \
                "  WHERE submission_id = ?1) ORDER BY k")                       \
     X(REGRADE_ADD, "INSERT INTO regrades(course_id, assignment, total, created_at)" \
-                   " VALUES (?1, ?2, 0, ?3)")                                  \
+                   " VALUES (?1, ?2, 0, ?3) RETURNING id")                     \
     X(REGRADE_ITEMS, "INSERT INTO regrade_items(regrade_id, submission_id)"    \
                      " SELECT ?1, s.id FROM submissions s"                     \
                      " JOIN jobs j ON j.submission_id = s.id AND j.state = 'done'" \
@@ -439,11 +479,7 @@ static const char *const migrations[] = {
                          " SELECT submission_id, status, score, max_score,"    \
                          " duration_ms, document, student_document, graded_at," \
                          " assignment_version FROM results WHERE submission_id = ?1") \
-    X(RESULT_REPLACE, "INSERT OR REPLACE INTO results(submission_id, status,"  \
-                      " score, max_score, duration_ms, document, graded_at,"   \
-                      " student_document, assignment_version, error_kinds)"    \
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"           \
-                      " " ERROR_KINDS("?10") ")")                              \
+    X(RESULT_REPLACE, RESULT_REPLACE_SQL(ERROR_KINDS("?10")))                 \
     X(REGRADE_REQUEUE, "UPDATE regrade_items SET state = 'queued', claimed_by = NULL" \
                        " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
     X(REGRADE_REQUEUE_ALL, "UPDATE regrade_items SET state = 'queued',"        \
@@ -453,14 +489,8 @@ static const char *const migrations[] = {
     X(FILE_ADD, "INSERT INTO submission_files(submission_id, name, content)"   \
                 " VALUES (?1, ?2, ?3)")                                        \
     X(JOB_ADD, "INSERT INTO jobs(submission_id, state) VALUES (?1, 'queued')") \
-    X(SUB_GET, "SELECT " SUBMISSION_COLS ", r.document, r.student_document"    \
-               SUBMISSION_FROM                                                 \
-               " WHERE s.id = ?1")                                             \
-    X(SUB_EACH, "SELECT " SUBMISSION_COLS SUBMISSION_FROM                      \
-                " WHERE (?1 = 0 OR s.user_id = ?1)"                            \
-                " AND (?2 IS NULL OR s.assignment = ?2)"                       \
-                " AND (?5 IS NULL OR s.course = ?5)"                           \
-                " ORDER BY s.id DESC LIMIT ?3 OFFSET ?4")                      \
+    X(SUB_GET, SUB_GET_SQL(SUBMISSION_COLS))                                   \
+    X(SUB_EACH, SUB_EACH_SQL(SUBMISSION_COLS))                                 \
     X(FILE_GET, "SELECT content FROM submission_files"                        \
                 " WHERE submission_id = ?1 AND name = ?2")                     \
     X(FILES_OF, "SELECT name, content FROM submission_files"                  \
@@ -469,7 +499,7 @@ static const char *const migrations[] = {
               " (SELECT r2.submission_id FROM results r2"                      \
               "  JOIN submissions s2 ON s2.id = r2.submission_id"             \
               "  WHERE s2.user_id = u.id AND s2.assignment = ?1"               \
-              "  ORDER BY r2.score DESC, r2.submission_id LIMIT 1),"          \
+              "  ORDER BY r2.score DESC NULLS LAST, r2.submission_id LIMIT 1),"          \
               " MAX(s.created_at)"                                             \
               " FROM users u LEFT JOIN submissions s"                          \
               "  ON s.user_id = u.id AND s.assignment = ?1"                    \
@@ -502,11 +532,7 @@ static const char *const migrations[] = {
     X(JOB_SUBMISSION, "SELECT submission_id FROM jobs WHERE id = ?1")          \
     X(JOB_DONE, "UPDATE jobs SET state = 'done', finished_at = ?3"             \
                 " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2")    \
-    X(RESULT_ADD, "INSERT INTO results(submission_id, status, score, max_score," \
-                  " duration_ms, document, graded_at, student_document,"       \
-                  " assignment_version, error_kinds)"                          \
-                  " SELECT submission_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"    \
-                  " " ERROR_KINDS("?10") " FROM jobs WHERE id = ?1")           \
+    X(RESULT_ADD, RESULT_ADD_SQL(ERROR_KINDS("?10")))                         \
     X(JOB_REQUEUE, "UPDATE jobs SET state = 'queued', claimed_by = NULL"       \
                    " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2") \
     X(JOB_REQUEUE_ALL, "UPDATE jobs SET state = 'queued', claimed_by = NULL"   \
@@ -526,9 +552,42 @@ static const char *const stmt_sql[ST_COUNT] = {
 #undef DB_SQL_
 };
 
+/* PostgreSQL's own text of the statements the dialects cannot share;
+ * NULL: stmt_sql's. The queue's claims lock the row they take with
+ * FOR UPDATE SKIP LOCKED, so serve and worker processes sharing a database
+ * never take the same job and never wait for each other's claim. */
+static const char *const stmt_pg[ST_COUNT] = {
+    [ST_SUB_GET] = SUB_GET_SQL(SUBMISSION_COLS_PG),
+    [ST_SUB_EACH] = SUB_EACH_SQL(SUBMISSION_COLS_PG),
+    [ST_DASH_ROWS] = DASH_ROWS_SQL(""),
+    [ST_RESULT_ADD] = RESULT_ADD_SQL(PG_KINDS),
+    [ST_RESULT_REPLACE] = RESULT_REPLACE_SQL(PG_KINDS),
+    [ST_REGRADE_CLAIM] =
+        "UPDATE regrade_items SET state = 'running', attempts = attempts + 1,"
+        " claimed_by = ?1 WHERE state = 'queued' AND id = (SELECT id FROM regrade_items"
+        "  WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, submission_id, attempts",
+    [ST_JOB_CLAIM] =
+        "WITH waiting AS (SELECT s.user_id, MIN(q.id) AS first,"
+        "  (SELECT COUNT(*) FROM jobs r JOIN submissions rs ON rs.id = r.submission_id"
+        "   WHERE r.state = 'running' AND rs.user_id = s.user_id) AS busy"
+        "  FROM jobs q JOIN submissions s ON s.id = q.submission_id"
+        "  WHERE q.state = 'queued' GROUP BY s.user_id),"
+        " pick AS (SELECT j.id FROM jobs j JOIN waiting w ON w.first = j.id"
+        "  WHERE w.busy < ?3 AND j.state = 'queued' ORDER BY w.busy,"
+        "  (SELECT MAX(r.claimed_at) FROM submissions rs"
+        "   JOIN jobs r ON r.submission_id = rs.id"
+        "   WHERE rs.user_id = w.user_id) NULLS FIRST,"
+        "  w.first LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
+        " UPDATE jobs SET state = 'running', attempts = attempts + 1,"
+        " claimed_by = ?1, claimed_at = ?2"
+        " WHERE state = 'queued' AND id = (SELECT id FROM pick)"
+        " RETURNING id, submission_id, attempts",
+};
+
 struct db {
-    sqlite3 *h;
-    sqlite3_stmt *st[ST_COUNT];
+    dbc *c;
+    dbs *st[ST_COUNT];
     char version[80];   /* db_set_assignment_version; "" for unknown */
 };
 
@@ -575,32 +634,53 @@ const char *db_role_name(db_role r)
 
 static void db_log(db *d, const char *what)
 {
-    fprintf(stderr, "memgrade: db: %s: %s\n", what, sqlite3_errmsg(d->h));
+    fprintf(stderr, "memgrade: db: %s: %s\n", what, d->c->drv->errmsg(d->c));
 }
 
-/* The prepared statement for id, reset and unbound; NULL on failure. */
-static sqlite3_stmt *stmt(db *d, int id)
+/* The prepared statement for id, reset and unbound; NULL on failure. The
+ * backend's own text of a statement (stmt_pg) where the dialects differ. */
+static dbs *stmt(db *d, int id)
 {
     if (!d->st[id]) {
-        if (sqlite3_prepare_v3(d->h, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                               &d->st[id], NULL) != SQLITE_OK) {
-            db_log(d, stmt_sql[id]);
+        const char *sql = d->c->drv->kind == DBD_PG && stmt_pg[id] ? stmt_pg[id] : stmt_sql[id];
+        if (!(d->st[id] = d->c->drv->prepare(d->c, sql, 1)))
             return NULL;
-        }
     }
-    sqlite3_reset(d->st[id]);
-    sqlite3_clear_bindings(d->st[id]);
+    dbs_reset(d->st[id]);
+    dbs_clear(d->st[id]);
     return d->st[id];
 }
 
-/* Runs a statement that returns no rows; SQLITE_DONE on success. */
-static int step_done(db *d, sqlite3_stmt *s)
+/* Runs a statement that returns no rows; 0 on success. */
+static int step_done(db *d, dbs *s)
 {
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        db_log(d, sqlite3_sql(s));
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : -1;
+    int rc = dbs_step(s);
+    if (rc != DBS_DONE && rc != DBS_ROW)
+        db_log(d, "running a statement");
+    dbs_reset(s);
+    return rc == DBS_DONE ? 0 : -1;
+}
+
+/* Runs an INSERT ... RETURNING id: the new row's id, 0 on failure. */
+static int64_t step_id(db *d, dbs *s)
+{
+    int rc = dbs_step(s);
+    int64_t id = rc == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    if (rc == DBS_ROW)
+        while ((rc = dbs_step(s)) == DBS_ROW)
+            ;
+    if (rc != DBS_DONE) {
+        db_log(d, "inserting a row");
+        id = 0;
+    }
+    dbs_reset(s);
+    return id;
+}
+
+static int exec1(db *d, int id)
+{
+    dbs *s = stmt(d, id);
+    return s ? step_done(d, s) : -1;
 }
 
 /* Result documents are stored compressed: a course's documents repeat the
@@ -612,7 +692,7 @@ static int step_done(db *d, sqlite3_stmt *s)
 #define DOC_MAX (64u << 20)
 
 /* Binds text at i, compressed (SQLite copies the bytes). */
-static void bind_doc(sqlite3_stmt *s, int i, const char *text)
+static void bind_doc(dbs *s, int i, const char *text)
 {
     size_t n = strlen(text);
     uLongf zlen = compressBound((uLong)n);
@@ -621,9 +701,9 @@ static void bind_doc(sqlite3_stmt *s, int i, const char *text)
         memcpy(buf, DOC_MAGIC, 4);
         for (int k = 0; k < 8; k++)
             buf[4 + k] = (unsigned char)((uint64_t)n >> (8 * k));
-        sqlite3_bind_blob(s, i, buf, (int)(12 + zlen), SQLITE_TRANSIENT);
+        dbs_bind_blob(s, i, buf, (int)(12 + zlen));
     } else {
-        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+        dbs_bind_text(s, i, text);
     }
     free(buf);
 }
@@ -650,141 +730,74 @@ static char *doc_inflate(const unsigned char *b, size_t len)
 
 /* The document in column i as malloc'd text; NULL for SQL NULL or on
  * failure (*failed then set). */
-static char *doc_dup(sqlite3_stmt *s, int i, int *failed)
+static char *doc_dup(dbs *s, int i, int *failed)
 {
-    int type = sqlite3_column_type(s, i);
-    if (type == SQLITE_NULL)
+    int type = dbs_col_type(s, i);
+    if (type == DBS_NULL)
         return NULL;
-    if (type != SQLITE_BLOB) {
-        const unsigned char *t = sqlite3_column_text(s, i);
+    if (type != DBS_BLOB) {
+        const char *t = dbs_col_text(s, i);
         char *copy = t ? strdup((const char *)t) : NULL;
         *failed |= !copy;
         return copy;
     }
-    char *text = doc_inflate(sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
+    char *text = doc_inflate(dbs_col_blob(s, i), (size_t)dbs_col_bytes(s, i));
     *failed |= !text;
     return text;
 }
 
-/* SQL memgrade_doc(document): a stored document's JSON text, for SQL that
- * reads inside documents (migration 7); NULL for NULL or a damaged BLOB. */
-static void sql_memgrade_doc(sqlite3_context *cx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    int type = sqlite3_value_type(argv[0]);
-    if (type == SQLITE_NULL)
-        return;
-    if (type != SQLITE_BLOB) {
-        sqlite3_result_value(cx, argv[0]);
-        return;
-    }
-    char *text = doc_inflate(sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0]));
-    if (text)
-        sqlite3_result_text(cx, text, -1, free);
-}
+char *db_doc_inflate(const unsigned char *b, size_t len) { return doc_inflate(b, len); }
 
-static int exec1(db *d, int id)
-{
-    sqlite3_stmt *s = stmt(d, id);
-    return s ? step_done(d, s) : -1;
-}
+static int tx_begin(db *d) { return d->c->drv->begin(d->c); }
+static int tx_commit(db *d) { return d->c->drv->commit(d->c); }
+static void tx_rollback(db *d) { d->c->drv->rollback(d->c); }
 
-static int tx_begin(db *d) { return exec1(d, ST_BEGIN); }
-static int tx_commit(db *d) { return exec1(d, ST_COMMIT); }
-static void tx_rollback(db *d)
-{
-    if (!sqlite3_get_autocommit(d->h))
-        exec1(d, ST_ROLLBACK);
-}
-
-sqlite3 *db_sqlite(db *d) { return d->h; }
 void db_log_error(db *d, const char *what) { db_log(d, what); }
 int db_tx_begin(db *d) { return tx_begin(d); }
 int db_tx_commit(db *d) { return tx_commit(d); }
 void db_tx_rollback(db *d) { tx_rollback(d); }
 void db_write_lock(void) { pthread_mutex_lock(&write_mu); }
 void db_write_unlock(void) { pthread_mutex_unlock(&write_mu); }
+int64_t db_changes(db *d) { return d->c->drv->changes(d->c); }
+int db_exec(db *d, const char *sql) { return d->c->drv->exec(d->c, sql); }
+int db_backend_is_pg(db *d) { return d->c->drv->kind == DBD_PG; }
+int db_lost(db *d) { return d->c->drv->lost(d->c); }
 
-sqlite3_stmt *db_prepare(db *d, const char *sql)
+int db_is_url(const char *target) { return dbd_for(target)->kind == DBD_PG; }
+
+const char *db_display(const char *target, char *out, size_t cap)
 {
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(d->h, sql, -1, &s, NULL) != SQLITE_OK) {
-        db_log(d, sql);
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    return s;
+    const char *scheme = db_is_url(target) ? strstr(target, "://") : NULL;
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon)
+        snprintf(out, cap, "%.*s:***%s", (int)(colon - target), target, at);
+    else
+        snprintf(out, cap, "%s", target);
+    return out;
 }
 
-static int migrate(db *d, char *err, size_t errlen)
+dbs *db_prepare(db *d, const char *sql)
 {
-    int rc = -1;
-    char *msg = NULL;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
-        goto out;
-    if (sqlite3_prepare_v2(d->h, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW)
-        goto out;
-    int have = sqlite3_column_int(s, 0);
-    if (have > db_schema_version()) {
-        snprintf(err, errlen, "database schema version %d is newer than this build (%d)",
-                 have, db_schema_version());
-        goto out;
-    }
-    for (int v = have; v < db_schema_version(); v++) {
-        char pragma[48];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        if (sqlite3_exec(d->h, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(d->h, pragma, NULL, NULL, &msg) != SQLITE_OK)
-            goto out;
-    }
-    if (sqlite3_exec(d->h, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
-        goto out;
-    rc = 0;
-out:
-    if (rc && !err[0])
-        snprintf(err, errlen, "migration failed: %s", msg ? msg : sqlite3_errmsg(d->h));
-    sqlite3_free(msg);
-    sqlite3_finalize(s);
-    if (rc && !sqlite3_get_autocommit(d->h))
-        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    return d->c->drv->prepare(d->c, sql, 0);
 }
 
 db *db_open(const char *path, char *err, size_t errlen)
 {
-    char *msg = NULL;
     err[0] = '\0';
+    const dbd *drv = dbd_for(path);
     db *d = calloc(1, sizeof *d);
     if (!d) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &d->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, d->h ? sqlite3_errmsg(d->h) : "cannot open");
+    if (!(d->c = drv->open(path, err, errlen)))
         goto fail;
-    }
-    /* Writers (request threads and workers) take turns on the WAL lock; a
-     * long wait means an overloaded disk, not a bug, so wait rather than fail. */
-    sqlite3_busy_timeout(d->h, 10000);
-    if (sqlite3_exec(d->h, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                     " PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(d->h));
-        goto fail;
-    }
-    if (sqlite3_create_function(d->h, "memgrade_doc", 1,
-                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
-                                sql_memgrade_doc, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(d->h));
-        goto fail;
-    }
-    if (migrate(d, err, errlen))
+    if (drv->kind == DBD_PG ? drv->migrate(d->c, db_pg_migrations, db_pg_nmigrations, err, errlen)
+                            : drv->migrate(d->c, migrations, db_schema_version(), err, errlen))
         goto fail;
     return d;
 fail:
-    sqlite3_free(msg);
     db_close(d);
     return NULL;
 }
@@ -794,8 +807,9 @@ void db_close(db *d)
     if (!d)
         return;
     for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(d->st[i]);
-    sqlite3_close(d->h);
+        dbs_finalize(d->st[i]);
+    if (d->c)
+        d->c->drv->close(d->c);
     free(d);
 }
 
@@ -803,12 +817,12 @@ void db_close(db *d)
 
 static int token_insert(db *d, int64_t user_id, const uint8_t hash[AUTH_HASH_LEN])
 {
-    sqlite3_stmt *s = stmt(d, ST_TOKEN_ADD);
+    dbs *s = stmt(d, ST_TOKEN_ADD);
     if (!s)
         return -1;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_int64(s, 3, db_now_ms());
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
+    dbs_bind_int64(s, 2, user_id);
+    dbs_bind_int64(s, 3, db_now_ms());
     return step_done(d, s);
 }
 
@@ -818,31 +832,30 @@ static int user_add_locked(db *d, const char *name, db_role role,
     int rc = DB_ERROR;
     if (tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s = stmt(d, ST_USER_ADD);
+    dbs *s = stmt(d, ST_USER_ADD);
     if (!s)
         goto out;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, db_role_name(role), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, db_now_ms());
-    int src = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (src == SQLITE_CONSTRAINT) {
+    dbs_bind_text(s, 1, name);
+    dbs_bind_text(s, 2, db_role_name(role));
+    dbs_bind_int64(s, 3, db_now_ms());
+    int src = dbs_step(s);
+    int64_t uid = src == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_reset(s);
+    if (src == DBS_CONSTRAINT) {
         rc = DB_EXISTS;
         goto out;
     }
-    if (src != SQLITE_DONE) {
+    if (src != DBS_ROW) {
         db_log(d, "adding a user");
         goto out;
     }
-    int64_t uid = sqlite3_last_insert_rowid(d->h);
     if (token_insert(d, uid, hash) ||
         !(s = stmt(d, ST_MEMBER_ADD)))
         goto out;
     /* Everyone is in the default course, with their global role. */
-    sqlite3_bind_text(s, 1, DB_DEFAULT_COURSE, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, uid);
-    sqlite3_bind_text(s, 3, role == DB_ROLE_INSTRUCTOR ? "instructor" : "student", -1,
-                      SQLITE_STATIC);
+    dbs_bind_text(s, 1, DB_DEFAULT_COURSE);
+    dbs_bind_int64(s, 2, uid);
+    dbs_bind_text(s, 3, role == DB_ROLE_INSTRUCTOR ? "instructor" : "student");
     if (step_done(d, s) || tx_commit(d))
         goto out;
     if (id)
@@ -862,15 +875,15 @@ int db_user_add(db *d, const char *name, db_role role,
 
 int db_user_id(db *d, const char *name, int64_t *id)
 {
-    sqlite3_stmt *s = stmt(d, ST_USER_ID);
+    dbs *s = stmt(d, ST_USER_ID);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
-        *id = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_bind_text(s, 1, name);
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
+        *id = dbs_col_int64(s, 0);
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 static int token_add_locked(db *d, const char *name, const uint8_t hash[AUTH_HASH_LEN])
@@ -884,14 +897,14 @@ static int token_add_locked(db *d, const char *name, const uint8_t hash[AUTH_HAS
 
 static int user_passwd_locked(db *d, const char *name, const char *stored)
 {
-    sqlite3_stmt *s = stmt(d, ST_USER_PASSWD);
+    dbs *s = stmt(d, ST_USER_PASSWD);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, stored, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, name);
+    dbs_bind_text(s, 2, stored);
     if (step_done(d, s))
         return DB_ERROR;
-    return sqlite3_changes(d->h) == 1 ? DB_OK : DB_NOT_FOUND;
+    return db_changes(d) == 1 ? DB_OK : DB_NOT_FOUND;
 }
 
 int db_user_set_password(db *d, const char *name, const char *stored)
@@ -910,13 +923,13 @@ static int tokens_revoke_locked(db *d, const char *name, int64_t *count)
     int rc = db_user_id(d, name, &uid);
     if (rc != DB_OK)
         return rc;
-    sqlite3_stmt *s = stmt(d, ST_TOKENS_REVOKE);
+    dbs *s = stmt(d, ST_TOKENS_REVOKE);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, uid);
+    dbs_bind_int64(s, 1, uid);
     if (step_done(d, s))
         return DB_ERROR;
-    *count = sqlite3_changes64(d->h);
+    *count = db_changes(d);
     return DB_OK;
 }
 
@@ -925,40 +938,40 @@ int db_tokens_revoke(db *d, const char *name, int64_t *count)
     WRITE_LOCKED(tokens_revoke_locked(d, name, count));
 }
 
-static void user_from_row(sqlite3_stmt *s, db_user *u)
+static void user_from_row(dbs *s, db_user *u)
 {
-    u->id = sqlite3_column_int64(s, 0);
-    snprintf(u->name, sizeof u->name, "%s", (const char *)sqlite3_column_text(s, 1));
-    u->role = db_role_parse((const char *)sqlite3_column_text(s, 2)) == DB_ROLE_INSTRUCTOR
+    u->id = dbs_col_int64(s, 0);
+    snprintf(u->name, sizeof u->name, "%s", (const char *)dbs_col_text(s, 1));
+    u->role = db_role_parse((const char *)dbs_col_text(s, 2)) == DB_ROLE_INSTRUCTOR
                   ? DB_ROLE_INSTRUCTOR : DB_ROLE_STUDENT;
 }
 
 int db_user_by_token(db *d, const uint8_t hash[AUTH_HASH_LEN], db_user *out)
 {
-    sqlite3_stmt *s = stmt(d, ST_USER_BY_TOKEN);
+    dbs *s = stmt(d, ST_USER_BY_TOKEN);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
         user_from_row(s, out);
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_user_each(db *d, void (*fn)(void *ctx, const db_user *u), void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, ST_USER_EACH);
+    dbs *s = stmt(d, ST_USER_EACH);
     if (!s)
         return DB_ERROR;
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_user u;
         user_from_row(s, &u);
         fn(ctx, &u);
     }
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 /* ---- submissions ------------------------------------------------------------ */
@@ -969,13 +982,13 @@ int db_user_each(db *d, void (*fn)(void *ctx, const db_user *u), void *ctx)
 static int late_recompute(db *d, const char *course, const char *assignment, int64_t user_id,
                           int64_t sub_id)
 {
-    sqlite3_stmt *s = stmt(d, sub_id ? ST_LATE_ONE : user_id ? ST_LATE_USER : ST_LATE_ALL);
+    dbs *s = stmt(d, sub_id ? ST_LATE_ONE : user_id ? ST_LATE_USER : ST_LATE_ALL);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
     if (sub_id || user_id)
-        sqlite3_bind_int64(s, 3, sub_id ? sub_id : user_id);
+        dbs_bind_int64(s, 3, sub_id ? sub_id : user_id);
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -986,38 +999,38 @@ static int submission_create_locked(db *d, int64_t user_id, const char *assignme
 {
     const char *course = ctx->course ? ctx->course : DB_DEFAULT_COURSE;
     int rc = DB_ERROR;
-    sqlite3_stmt *s;
+    dbs *s;
     *replayed = 0;
     if (tx_begin(d))
         return DB_ERROR;
     if (key) {
         if (!(s = stmt(d, ST_SUB_BY_KEY)))
             goto out;
-        sqlite3_bind_int64(s, 1, user_id);
-        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-        int src = sqlite3_step(s);
-        if (src == SQLITE_ROW) {
-            *id = sqlite3_column_int64(s, 0);
-            int same = sqlite3_column_bytes(s, 1) == AUTH_HASH_LEN &&
-                       !memcmp(sqlite3_column_blob(s, 1), digest, AUTH_HASH_LEN);
-            sqlite3_reset(s);
+        dbs_bind_int64(s, 1, user_id);
+        dbs_bind_text(s, 2, key);
+        int src = dbs_step(s);
+        if (src == DBS_ROW) {
+            *id = dbs_col_int64(s, 0);
+            int same = dbs_col_bytes(s, 1) == AUTH_HASH_LEN &&
+                       !memcmp(dbs_col_blob(s, 1), digest, AUTH_HASH_LEN);
+            dbs_reset(s);
             tx_rollback(d);
             *replayed = same;
             return same ? DB_OK : DB_EXISTS;
         }
-        sqlite3_reset(s);
-        if (src != SQLITE_DONE)
+        dbs_reset(s);
+        if (src != DBS_DONE)
             goto out;
     }
     if (ctx->max_submissions > 0) {
         if (!(s = stmt(d, ST_SUB_COUNT)))
             goto out;
-        sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, user_id);
-        int src = sqlite3_step(s);
-        int64_t used = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-        sqlite3_reset(s);
+        dbs_bind_text(s, 1, course);
+        dbs_bind_text(s, 2, assignment);
+        dbs_bind_int64(s, 3, user_id);
+        int src = dbs_step(s);
+        int64_t used = src == DBS_ROW ? dbs_col_int64(s, 0) : -1;
+        dbs_reset(s);
         if (used < 0)
             goto out;
         if (used >= ctx->max_submissions) {
@@ -1027,30 +1040,30 @@ static int submission_create_locked(db *d, int64_t user_id, const char *assignme
     }
     if (!(s = stmt(d, ST_SUB_ADD)))
         goto out;
-    sqlite3_bind_int64(s, 1, user_id);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, ctx->now ? ctx->now : db_now_ms());
+    dbs_bind_int64(s, 1, user_id);
+    dbs_bind_text(s, 2, assignment);
+    dbs_bind_int64(s, 3, ctx->now ? ctx->now : db_now_ms());
     if (key)
-        sqlite3_bind_text(s, 4, key, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 5, digest, AUTH_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, course, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, ctx->late_days);
-    sqlite3_bind_double(s, 8, ctx->late_pct);
-    if (step_done(d, s))
+        dbs_bind_text(s, 4, key);
+    dbs_bind_blob(s, 5, digest, AUTH_HASH_LEN);
+    dbs_bind_text(s, 6, course);
+    dbs_bind_int64(s, 7, ctx->late_days);
+    dbs_bind_double(s, 8, ctx->late_pct);
+    int64_t sid = step_id(d, s);
+    if (!sid)
         goto out;
-    int64_t sid = sqlite3_last_insert_rowid(d->h);
     for (size_t i = 0; i < nfiles; i++) {
         if (!(s = stmt(d, ST_FILE_ADD)))
             goto out;
-        sqlite3_bind_int64(s, 1, sid);
-        sqlite3_bind_text(s, 2, files[i].name, -1, SQLITE_STATIC);
-        sqlite3_bind_blob64(s, 3, files[i].data, files[i].len, SQLITE_STATIC);
+        dbs_bind_int64(s, 1, sid);
+        dbs_bind_text(s, 2, files[i].name);
+        dbs_bind_blob(s, 3, files[i].data, files[i].len);
         if (step_done(d, s))
             goto out;
     }
     if (!(s = stmt(d, ST_JOB_ADD)))
         goto out;
-    sqlite3_bind_int64(s, 1, sid);
+    dbs_bind_int64(s, 1, sid);
     if (step_done(d, s))
         goto out;
     /* The caller judged lateness from the offer it read before this
@@ -1079,16 +1092,16 @@ int db_submission_create_in(db *d, int64_t user_id, const char *assignment,
 
 int db_submission_by_key(db *d, int64_t user_id, const char *key, int64_t *id)
 {
-    sqlite3_stmt *s = stmt(d, ST_SUB_BY_KEY);
+    dbs *s = stmt(d, ST_SUB_BY_KEY);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, user_id);
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
-        *id = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_bind_int64(s, 1, user_id);
+    dbs_bind_text(s, 2, key);
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
+        *id = dbs_col_int64(s, 0);
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_submission_create(db *d, int64_t user_id, const char *assignment,
@@ -1100,34 +1113,34 @@ int db_submission_create(db *d, int64_t user_id, const char *assignment,
                                    id, replayed);
 }
 
-static char *col_dup(sqlite3_stmt *s, int i)
+static char *col_dup(dbs *s, int i)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
+    const char *t = dbs_col_text(s, i);
     return t ? strdup((const char *)t) : NULL;
 }
 
 /* Fills out from a row of SUBMISSION_COLS; -1 on out of memory. */
-static int submission_from_row(sqlite3_stmt *s, db_submission *o)
+static int submission_from_row(dbs *s, db_submission *o)
 {
     memset(o, 0, sizeof *o);
-    o->id = sqlite3_column_int64(s, 0);
-    o->user_id = sqlite3_column_int64(s, 1);
+    o->id = dbs_col_int64(s, 0);
+    o->user_id = dbs_col_int64(s, 1);
     o->user = col_dup(s, 2);
     o->assignment = col_dup(s, 3);
-    o->created_at = sqlite3_column_int64(s, 4);
+    o->created_at = dbs_col_int64(s, 4);
     o->status = col_dup(s, 5);
     o->result_status = col_dup(s, 6);
-    o->has_score = sqlite3_column_type(s, 7) != SQLITE_NULL;
-    o->score = sqlite3_column_double(s, 7);
-    o->max_score = sqlite3_column_double(s, 8);
-    o->graded_at = sqlite3_column_int64(s, 9);
+    o->has_score = dbs_col_type(s, 7) != DBS_NULL;
+    o->score = dbs_col_double(s, 7);
+    o->max_score = dbs_col_double(s, 8);
+    o->graded_at = dbs_col_int64(s, 9);
     o->files = col_dup(s, 10);
     o->course = col_dup(s, 11);
-    o->late_days = sqlite3_column_int64(s, 12);
-    o->late_pct = sqlite3_column_double(s, 13);
+    o->late_days = dbs_col_int64(s, 12);
+    o->late_pct = dbs_col_double(s, 13);
     o->assignment_version = col_dup(s, 14);
     if (!o->user || !o->assignment || !o->status || !o->files || !o->course ||
-        (sqlite3_column_type(s, 6) != SQLITE_NULL && !o->result_status))
+        (dbs_col_type(s, 6) != DBS_NULL && !o->result_status))
         return -1;
     return 0;
 }
@@ -1149,17 +1162,17 @@ void db_submission_clear(db_submission *s)
 int db_submission_get(db *d, int64_t id, int with_document, db_submission *out)
 {
     int rc = DB_ERROR;
-    sqlite3_stmt *s = stmt(d, ST_SUB_GET);
+    dbs *s = stmt(d, ST_SUB_GET);
     memset(out, 0, sizeof *out);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, id);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_DONE) {
+    dbs_bind_int64(s, 1, id);
+    int src = dbs_step(s);
+    if (src == DBS_DONE) {
         rc = DB_NOT_FOUND;
         goto out;
     }
-    if (src != SQLITE_ROW) {
+    if (src != DBS_ROW) {
         db_log(d, "loading a submission");
         goto out;
     }
@@ -1174,7 +1187,7 @@ int db_submission_get(db *d, int64_t id, int with_document, db_submission *out)
         goto out;
     rc = DB_OK;
 out:
-    sqlite3_reset(s);
+    dbs_reset(s);
     if (rc != DB_OK)
         db_submission_clear(out);
     return rc;
@@ -1185,18 +1198,18 @@ int db_submission_each(db *d, int64_t user_id, const char *assignment,
                        void (*fn)(void *ctx, const db_submission *s), void *ctx)
 {
     int rc = DB_OK;
-    sqlite3_stmt *s = stmt(d, ST_SUB_EACH);
+    dbs *s = stmt(d, ST_SUB_EACH);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, user_id);
+    dbs_bind_int64(s, 1, user_id);
     if (assignment)
-        sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, limit);
-    sqlite3_bind_int(s, 4, offset);
+        dbs_bind_text(s, 2, assignment);
+    dbs_bind_int64(s, 3, limit);
+    dbs_bind_int64(s, 4, offset);
     if (course)
-        sqlite3_bind_text(s, 5, course, -1, SQLITE_STATIC);
+        dbs_bind_text(s, 5, course);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_submission row;
         if (submission_from_row(s, &row)) {
             db_submission_clear(&row);
@@ -1206,62 +1219,62 @@ int db_submission_each(db *d, int64_t user_id, const char *assignment,
         fn(ctx, &row);
         db_submission_clear(&row);
     }
-    if (src != SQLITE_DONE && src != SQLITE_ROW) {
+    if (src != DBS_DONE && src != DBS_ROW) {
         db_log(d, "listing submissions");
         rc = DB_ERROR;
     }
-    sqlite3_reset(s);
+    dbs_reset(s);
     return rc;
 }
 
 int db_submission_file(db *d, int64_t id, const char *name, char **data, size_t *len)
 {
     int rc = DB_ERROR;
-    sqlite3_stmt *s = stmt(d, ST_FILE_GET);
+    dbs *s = stmt(d, ST_FILE_GET);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_DONE) {
+    dbs_bind_int64(s, 1, id);
+    dbs_bind_text(s, 2, name);
+    int src = dbs_step(s);
+    if (src == DBS_DONE) {
         rc = DB_NOT_FOUND;
-    } else if (src == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(s, 0);
+    } else if (src == DBS_ROW) {
+        size_t n = (size_t)dbs_col_bytes(s, 0);
         char *p = malloc(n + 1);
         if (p) {
             if (n)
-                memcpy(p, sqlite3_column_blob(s, 0), n);
+                memcpy(p, dbs_col_blob(s, 0), n);
             p[n] = '\0';
             *data = p;
             *len = n;
             rc = DB_OK;
         }
     }
-    sqlite3_reset(s);
+    dbs_reset(s);
     return rc;
 }
 
 int db_grades(db *d, const char *assignment,
               void (*fn)(void *ctx, const db_grade *g), void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, ST_GRADES);
+    dbs *s = stmt(d, ST_GRADES);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, assignment, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, assignment);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_grade g = {
-            .user = (const char *)sqlite3_column_text(s, 0),
-            .submissions = sqlite3_column_int64(s, 1),
-            .has_best = sqlite3_column_type(s, 2) != SQLITE_NULL,
-            .best_score = sqlite3_column_double(s, 2),
-            .best_submission = sqlite3_column_int64(s, 3),
-            .last_submitted_at = sqlite3_column_int64(s, 4),
+            .user = (const char *)dbs_col_text(s, 0),
+            .submissions = dbs_col_int64(s, 1),
+            .has_best = dbs_col_type(s, 2) != DBS_NULL,
+            .best_score = dbs_col_double(s, 2),
+            .best_submission = dbs_col_int64(s, 3),
+            .last_submitted_at = dbs_col_int64(s, 4),
         };
         fn(ctx, &g);
     }
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 /* ---- the queue ------------------------------------------------------------ */
@@ -1281,23 +1294,23 @@ void db_job_clear(db_job *j)
 static int job_load(db *d, db_job *j)
 {
     int rc = DB_ERROR;
-    sqlite3_stmt *s = stmt(d, ST_JOB_ASSIGNMENT);
+    dbs *s = stmt(d, ST_JOB_ASSIGNMENT);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, j->submission_id);
-    if (sqlite3_step(s) == SQLITE_ROW)
+    dbs_bind_int64(s, 1, j->submission_id);
+    if (dbs_step(s) == DBS_ROW)
         j->assignment = col_dup(s, 0);
-    sqlite3_reset(s);
+    dbs_reset(s);
     if (!j->assignment || !(s = stmt(d, ST_FILES_OF)))
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, j->submission_id);
+    dbs_bind_int64(s, 1, j->submission_id);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_file *nf = realloc(j->files, (j->nfiles + 1) * sizeof *nf);
         if (!nf)
             goto out;
         j->files = nf;
-        size_t n = (size_t)sqlite3_column_bytes(s, 1);
+        size_t n = (size_t)dbs_col_bytes(s, 1);
         char *data = malloc(n + 1);
         char *name = col_dup(s, 0);
         if (!data || !name) {
@@ -1306,14 +1319,14 @@ static int job_load(db *d, db_job *j)
             goto out;
         }
         if (n)
-            memcpy(data, sqlite3_column_blob(s, 1), n);
+            memcpy(data, dbs_col_blob(s, 1), n);
         data[n] = '\0';
         j->files[j->nfiles++] = (db_file){name, data, n};
     }
-    if (src == SQLITE_DONE)
+    if (src == DBS_DONE)
         rc = DB_OK;
 out:
-    sqlite3_reset(s);
+    dbs_reset(s);
     return rc;
 }
 
@@ -1322,28 +1335,28 @@ out:
 static int claim(db *d, int id, const char *owner, int regrade, int max_running, db_job *out)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = stmt(d, id);
+    dbs *s = stmt(d, id);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, owner);
     if (!regrade) {
-        sqlite3_bind_int64(s, 2, db_now_ms());
-        sqlite3_bind_int(s, 3, max_running > 0 ? max_running : INT_MAX);
+        dbs_bind_int64(s, 2, db_now_ms());
+        dbs_bind_int64(s, 3, max_running > 0 ? max_running : INT_MAX);
     }
     pthread_mutex_lock(&write_mu);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        out->job_id = sqlite3_column_int64(s, 0);
-        out->submission_id = sqlite3_column_int64(s, 1);
-        out->attempts = sqlite3_column_int(s, 2);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
+        out->job_id = dbs_col_int64(s, 0);
+        out->submission_id = dbs_col_int64(s, 1);
+        out->attempts = dbs_col_int64(s, 2);
         /* RETURNING rows are all computed by the first step; finish the
          * statement so the UPDATE commits before the slow part. */
-        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+        while ((src = dbs_step(s)) == DBS_ROW)
             ;
     }
-    sqlite3_reset(s);
+    dbs_reset(s);
     pthread_mutex_unlock(&write_mu);
-    if (src != SQLITE_DONE) {
+    if (src != DBS_DONE) {
         db_log(d, regrade ? "claiming a regrade item" : "claiming a job");
         return DB_ERROR;
     }
@@ -1375,12 +1388,12 @@ int db_job_claim_fair(db *d, const char *owner, int max_running, db_job *out)
 /* The submission job_id grades; 0 when there is none. */
 static int64_t job_submission(db *d, int64_t job_id)
 {
-    sqlite3_stmt *s = stmt(d, ST_JOB_SUBMISSION);
+    dbs *s = stmt(d, ST_JOB_SUBMISSION);
     if (!s)
         return 0;
-    sqlite3_bind_int64(s, 1, job_id);
-    int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
+    dbs_bind_int64(s, 1, job_id);
+    int64_t id = dbs_step(s) == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_reset(s);
     return id;
 }
 
@@ -1393,33 +1406,33 @@ static int job_finish_locked(db *d, int64_t job_id, const char *owner,
     int64_t now = db_now_ms();
     if (tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s = stmt(d, ST_JOB_DONE);
+    dbs *s = stmt(d, ST_JOB_DONE);
     if (!s)
         goto out;
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
+    dbs_bind_int64(s, 1, job_id);
+    dbs_bind_text(s, 2, owner);
+    dbs_bind_int64(s, 3, now);
     if (step_done(d, s))
         goto out;
-    if (sqlite3_changes(d->h) != 1) {
+    if (db_changes(d) != 1) {
         rc = DB_NOT_FOUND;
         goto out;
     }
     if (!(s = stmt(d, ST_RESULT_ADD)))
         goto out;
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_text(s, 2, result_status, -1, SQLITE_STATIC);
-    sqlite3_bind_double(s, 3, score);
-    sqlite3_bind_double(s, 4, max_score);
-    sqlite3_bind_int64(s, 5, duration_ms);
+    dbs_bind_int64(s, 1, job_id);
+    dbs_bind_text(s, 2, result_status);
+    dbs_bind_double(s, 3, score);
+    dbs_bind_double(s, 4, max_score);
+    dbs_bind_int64(s, 5, duration_ms);
     bind_doc(s, 6, document);
     if (student_document)
         bind_doc(s, 8, student_document);
-    sqlite3_bind_int64(s, 7, now);
+    dbs_bind_int64(s, 7, now);
     if (d->version[0])
-        sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 10, document, -1, SQLITE_STATIC);
-    if (step_done(d, s) || sqlite3_changes(d->h) != 1)
+        dbs_bind_text(s, 9, d->version);
+    dbs_bind_text(s, 10, document);
+    if (step_done(d, s) || db_changes(d) != 1)
         goto out;
     if (db_outbox_graded_locked(d, job_submission(d, job_id), now) || tx_commit(d))
         goto out;
@@ -1440,11 +1453,11 @@ int db_job_finish(db *d, int64_t job_id, const char *owner, const char *result_s
 
 static int job_requeue_locked(db *d, int64_t job_id, const char *owner)
 {
-    sqlite3_stmt *s = stmt(d, ST_JOB_REQUEUE);
+    dbs *s = stmt(d, ST_JOB_REQUEUE);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, job_id);
-    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+    dbs_bind_int64(s, 1, job_id);
+    dbs_bind_text(s, 2, owner);
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -1457,10 +1470,10 @@ static int job_requeue_all_locked(db *d, int64_t *count)
 {
     if (exec1(d, ST_JOB_REQUEUE_ALL))
         return DB_ERROR;
-    *count = sqlite3_changes64(d->h);
+    *count = db_changes(d);
     if (exec1(d, ST_REGRADE_REQUEUE_ALL))
         return DB_ERROR;
-    *count += sqlite3_changes64(d->h);
+    *count += db_changes(d);
     return DB_OK;
 }
 
@@ -1471,25 +1484,25 @@ int db_job_requeue_all(db *d, int64_t *count)
 
 int db_user_active_jobs(db *d, int64_t user_id, int64_t *count)
 {
-    sqlite3_stmt *s = stmt(d, ST_USER_ACTIVE);
+    dbs *s = stmt(d, ST_USER_ACTIVE);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, user_id);
-    int src = sqlite3_step(s);
-    *count = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+    dbs_bind_int64(s, 1, user_id);
+    int src = dbs_step(s);
+    *count = src == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : DB_ERROR;
 }
 
 int db_queue_depth(db *d, int64_t *count)
 {
-    sqlite3_stmt *s = stmt(d, ST_QUEUE_DEPTH);
+    dbs *s = stmt(d, ST_QUEUE_DEPTH);
     if (!s)
         return DB_ERROR;
-    int src = sqlite3_step(s);
-    *count = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+    int src = dbs_step(s);
+    *count = src == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : DB_ERROR;
 }
 
 /* ---- result history --------------------------------------------------------- */
@@ -1499,21 +1512,21 @@ int db_result_history(db *d, int64_t id,
                                  const char *version, int64_t graded_at),
                       void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, ST_HISTORY);
+    dbs *s = stmt(d, ST_HISTORY);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, id);
+    dbs_bind_int64(s, 1, id);
     int src, failed = 0;
-    while (!failed && (src = sqlite3_step(s)) == SQLITE_ROW) {
+    while (!failed && (src = dbs_step(s)) == DBS_ROW) {
         char *doc = doc_dup(s, 0, &failed), *sdoc = doc_dup(s, 1, &failed);
         if (!failed && doc)
-            fn(ctx, doc, sdoc, (const char *)sqlite3_column_text(s, 2),
-               sqlite3_column_int64(s, 3));
+            fn(ctx, doc, sdoc, (const char *)dbs_col_text(s, 2),
+               dbs_col_int64(s, 3));
         free(doc);
         free(sdoc);
     }
-    sqlite3_reset(s);
-    return !failed && src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_reset(s);
+    return !failed && src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 void db_set_assignment_version(db *d, const char *version)
@@ -1546,17 +1559,17 @@ int db_course_id_valid(const char *id)
 
 static int course_add_locked(db *d, const char *id, const char *title)
 {
-    sqlite3_stmt *s = stmt(d, ST_COURSE_ADD);
+    dbs *s = stmt(d, ST_COURSE_ADD);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, title, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, db_now_ms());
-    int src = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (src == SQLITE_CONSTRAINT)
+    dbs_bind_text(s, 1, id);
+    dbs_bind_text(s, 2, title);
+    dbs_bind_int64(s, 3, db_now_ms());
+    int src = dbs_step(s);
+    dbs_reset(s);
+    if (src == DBS_CONSTRAINT)
         return DB_EXISTS;
-    if (src != SQLITE_DONE) {
+    if (src != DBS_DONE) {
         db_log(d, "adding a course");
         return DB_ERROR;
     }
@@ -1570,15 +1583,15 @@ int db_course_add(db *d, const char *id, const char *title)
 
 int db_course_get(db *d, const char *id, char *title, size_t titlelen)
 {
-    sqlite3_stmt *s = stmt(d, ST_COURSE_GET);
+    dbs *s = stmt(d, ST_COURSE_GET);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW && title)
-        snprintf(title, titlelen, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_bind_text(s, 1, id);
+    int src = dbs_step(s);
+    if (src == DBS_ROW && title)
+        snprintf(title, titlelen, "%s", (const char *)dbs_col_text(s, 0));
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 static int course_enrol_locked(db *d, const char *course, int64_t user_id, db_crole role)
@@ -1586,12 +1599,12 @@ static int course_enrol_locked(db *d, const char *course, int64_t user_id, db_cr
     int rc = db_course_get(d, course, NULL, 0);
     if (rc != DB_OK)
         return rc;
-    sqlite3_stmt *s = stmt(d, ST_MEMBER_ADD);
+    dbs *s = stmt(d, ST_MEMBER_ADD);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_text(s, 3, db_crole_name(role), -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_int64(s, 2, user_id);
+    dbs_bind_text(s, 3, db_crole_name(role));
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -1602,14 +1615,14 @@ int db_course_enrol(db *d, const char *course, int64_t user_id, db_crole role)
 
 static int course_drop_locked(db *d, const char *course, int64_t user_id)
 {
-    sqlite3_stmt *s = stmt(d, ST_MEMBER_DROP);
+    dbs *s = stmt(d, ST_MEMBER_DROP);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_int64(s, 2, user_id);
     if (step_done(d, s))
         return DB_ERROR;
-    return sqlite3_changes(d->h) == 1 ? DB_OK : DB_NOT_FOUND;
+    return db_changes(d) == 1 ? DB_OK : DB_NOT_FOUND;
 }
 
 int db_course_drop(db *d, const char *course, int64_t user_id)
@@ -1619,86 +1632,86 @@ int db_course_drop(db *d, const char *course, int64_t user_id)
 
 int db_course_role(db *d, const char *course, int64_t user_id, db_crole *role)
 {
-    sqlite3_stmt *s = stmt(d, ST_MEMBER_ROLE);
+    dbs *s = stmt(d, ST_MEMBER_ROLE);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        int r = db_crole_parse((const char *)sqlite3_column_text(s, 0));
+    dbs_bind_text(s, 1, course);
+    dbs_bind_int64(s, 2, user_id);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
+        int r = db_crole_parse((const char *)dbs_col_text(s, 0));
         *role = r < 0 ? DB_CROLE_STUDENT : (db_crole)r;
     }
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_course_each(db *d, int64_t user_id,
                    void (*fn)(void *ctx, const char *id, const char *title, db_crole role),
                    void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, user_id ? ST_COURSE_EACH : ST_COURSE_ALL);
+    dbs *s = stmt(d, user_id ? ST_COURSE_EACH : ST_COURSE_ALL);
     if (!s)
         return DB_ERROR;
     if (user_id)
-        sqlite3_bind_int64(s, 1, user_id);
+        dbs_bind_int64(s, 1, user_id);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        int r = db_crole_parse((const char *)sqlite3_column_text(s, 2));
-        fn(ctx, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+    while ((src = dbs_step(s)) == DBS_ROW) {
+        int r = db_crole_parse((const char *)dbs_col_text(s, 2));
+        fn(ctx, (const char *)dbs_col_text(s, 0), (const char *)dbs_col_text(s, 1),
            r < 0 ? DB_CROLE_STUDENT : (db_crole)r);
     }
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
-static void offer_from_row(sqlite3_stmt *s, db_offer *o)
+static void offer_from_row(dbs *s, db_offer *o)
 {
     memset(o, 0, sizeof *o);
-    snprintf(o->assignment, sizeof o->assignment, "%s", (const char *)sqlite3_column_text(s, 0));
-    o->due = sqlite3_column_int64(s, 1);
-    o->accept_until = sqlite3_column_int64(s, 2);
-    o->late_penalty_per_day = sqlite3_column_double(s, 3);
-    o->max_submissions = sqlite3_column_int64(s, 4);
-    const char *p = (const char *)sqlite3_column_text(s, 5);
+    snprintf(o->assignment, sizeof o->assignment, "%s", (const char *)dbs_col_text(s, 0));
+    o->due = dbs_col_int64(s, 1);
+    o->accept_until = dbs_col_int64(s, 2);
+    o->late_penalty_per_day = dbs_col_double(s, 3);
+    o->max_submissions = dbs_col_int64(s, 4);
+    const char *p = (const char *)dbs_col_text(s, 5);
     o->policy_last = p && !strcmp(p, "last");
 }
 
 int db_offer_get(db *d, const char *course, const char *assignment, db_offer *out)
 {
-    sqlite3_stmt *s = stmt(d, ST_OFFER_GET);
+    dbs *s = stmt(d, ST_OFFER_GET);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
         offer_from_row(s, out);
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_offer_each(db *d, const char *course, void (*fn)(void *ctx, const db_offer *o),
                   void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, ST_OFFER_EACH);
+    dbs *s = stmt(d, ST_OFFER_EACH);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, course);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_offer o;
         offer_from_row(s, &o);
         fn(ctx, &o);
     }
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
-static void bind_time(sqlite3_stmt *s, int i, int64_t ms)
+static void bind_time(dbs *s, int i, int64_t ms)
 {
     if (ms)
-        sqlite3_bind_int64(s, i, ms);
+        dbs_bind_int64(s, i, ms);
 }
 
 static int offer_put_locked(db *d, const char *course, const db_offer *o)
@@ -1706,17 +1719,17 @@ static int offer_put_locked(db *d, const char *course, const db_offer *o)
     int rc = db_course_get(d, course, NULL, 0);
     if (rc != DB_OK)
         return rc;
-    sqlite3_stmt *s = stmt(d, ST_OFFER_PUT);
+    dbs *s = stmt(d, ST_OFFER_PUT);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, o->assignment, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, o->assignment);
     bind_time(s, 3, o->due);
     bind_time(s, 4, o->accept_until);
-    sqlite3_bind_double(s, 5, o->late_penalty_per_day);
+    dbs_bind_double(s, 5, o->late_penalty_per_day);
     if (o->max_submissions)
-        sqlite3_bind_int64(s, 6, o->max_submissions);
-    sqlite3_bind_text(s, 7, o->policy_last ? "last" : "best", -1, SQLITE_STATIC);
+        dbs_bind_int64(s, 6, o->max_submissions);
+    dbs_bind_text(s, 7, o->policy_last ? "last" : "best");
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -1745,12 +1758,12 @@ int db_offer_put(db *d, const char *course, const db_offer *o)
 static int extension_put_locked(db *d, const char *course, const char *assignment,
                                 int64_t user_id, int64_t due, int64_t accept_until)
 {
-    sqlite3_stmt *s = stmt(d, ST_EXT_PUT);
+    dbs *s = stmt(d, ST_EXT_PUT);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, user_id);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
+    dbs_bind_int64(s, 3, user_id);
     bind_time(s, 4, due);
     bind_time(s, 5, accept_until);
     if (tx_begin(d))
@@ -1772,67 +1785,67 @@ int db_extension_put(db *d, const char *course, const char *assignment, int64_t 
 int db_extension_get(db *d, const char *course, const char *assignment, int64_t user_id,
                      int64_t *due, int64_t *accept_until)
 {
-    sqlite3_stmt *s = stmt(d, ST_EXT_GET);
+    dbs *s = stmt(d, ST_EXT_GET);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, user_id);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        *due = sqlite3_column_int64(s, 0);
-        *accept_until = sqlite3_column_int64(s, 1);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
+    dbs_bind_int64(s, 3, user_id);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
+        *due = dbs_col_int64(s, 0);
+        *accept_until = dbs_col_int64(s, 1);
     }
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_extension_each(db *d, const char *course, const char *assignment,
                       void (*fn)(void *ctx, const char *user, int64_t due, int64_t accept_until),
                       void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, ST_EXT_EACH);
+    dbs *s = stmt(d, ST_EXT_EACH);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
-           sqlite3_column_int64(s, 2));
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    while ((src = dbs_step(s)) == DBS_ROW)
+        fn(ctx, (const char *)dbs_col_text(s, 0), dbs_col_int64(s, 1),
+           dbs_col_int64(s, 2));
+    dbs_reset(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 int db_submission_count(db *d, const char *course, const char *assignment, int64_t user_id,
                         int64_t *n)
 {
-    sqlite3_stmt *s = stmt(d, ST_SUB_COUNT);
+    dbs *s = stmt(d, ST_SUB_COUNT);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, user_id);
-    int src = sqlite3_step(s);
-    *n = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
+    dbs_bind_int64(s, 3, user_id);
+    int src = dbs_step(s);
+    *n = src == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : DB_ERROR;
 }
 
 int db_course_grades(db *d, const char *course, const char *assignment,
                      void (*fn)(void *ctx, const db_course_grade *g), void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, ST_COURSE_GRADES);
+    dbs *s = stmt(d, ST_COURSE_GRADES);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
     /* Rows come by student, then submission: fold each student's rows. */
     char user[65] = "";
     db_course_grade g;
     int have = 0, src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(s, 0);
+    while ((src = dbs_step(s)) == DBS_ROW) {
+        const char *name = (const char *)dbs_col_text(s, 0);
         if (!have || strcmp(name, user)) {
             if (have)
                 fn(ctx, &g);
@@ -1841,17 +1854,17 @@ int db_course_grades(db *d, const char *course, const char *assignment,
             g.user = user;
             have = 1;
         }
-        if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+        if (dbs_col_type(s, 1) == DBS_NULL)
             continue;
         g.attempts++;
-        g.last_submission = sqlite3_column_int64(s, 1);
-        g.last_submitted_at = sqlite3_column_int64(s, 2);
-        g.last_late_days = sqlite3_column_int64(s, 3);
-        g.has_last = sqlite3_column_type(s, 4) != SQLITE_NULL;
-        g.last_score = sqlite3_column_double(s, 4);
+        g.last_submission = dbs_col_int64(s, 1);
+        g.last_submitted_at = dbs_col_int64(s, 2);
+        g.last_late_days = dbs_col_int64(s, 3);
+        g.has_last = dbs_col_type(s, 4) != DBS_NULL;
+        g.last_score = dbs_col_double(s, 4);
         if (!g.has_last)
             continue;
-        g.max_score = sqlite3_column_double(s, 5);
+        g.max_score = dbs_col_double(s, 5);
         if (!g.has_best || g.last_score > g.best_score) {
             g.has_best = 1;
             g.best_score = g.last_score;
@@ -1859,43 +1872,43 @@ int db_course_grades(db *d, const char *course, const char *assignment,
             g.best_late_days = g.last_late_days;
         }
     }
-    if (have && src == SQLITE_DONE)
+    if (have && src == DBS_DONE)
         fn(ctx, &g);
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 int db_dash_rows(db *d, const char *course, const char *assignment, int64_t user_id,
                  void (*fn)(void *ctx, const db_dash_row *row), void *ctx)
 {
-    sqlite3_stmt *s = stmt(d, ST_DASH_ROWS);
+    dbs *s = stmt(d, ST_DASH_ROWS);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, user_id);
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
+    dbs_bind_int64(s, 3, user_id);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_dash_row row;
-        const unsigned char *kinds = sqlite3_column_text(s, 7);
-        row.user_id = sqlite3_column_int64(s, 0);
-        row.user = (const char *)sqlite3_column_text(s, 1);
-        row.id = sqlite3_column_int64(s, 2);
-        row.created_at = sqlite3_column_int64(s, 3);
-        row.late_days = sqlite3_column_int64(s, 4);
-        row.graded = sqlite3_column_type(s, 5) != SQLITE_NULL;
-        row.score = sqlite3_column_double(s, 5);
-        row.max_score = sqlite3_column_double(s, 6);
+        const char *kinds = dbs_col_text(s, 7);
+        row.user_id = dbs_col_int64(s, 0);
+        row.user = (const char *)dbs_col_text(s, 1);
+        row.id = dbs_col_int64(s, 2);
+        row.created_at = dbs_col_int64(s, 3);
+        row.late_days = dbs_col_int64(s, 4);
+        row.graded = dbs_col_type(s, 5) != DBS_NULL;
+        row.score = dbs_col_double(s, 5);
+        row.max_score = dbs_col_double(s, 6);
         row.error_kinds = kinds ? (const char *)kinds : "";
-        row.status = (const char *)sqlite3_column_text(s, 8);
+        row.status = (const char *)dbs_col_text(s, 8);
         if (!row.user)
             break; /* out of memory: SQLite would say so on the next step */
         fn(ctx, &row);
     }
-    if (src != SQLITE_DONE && src != SQLITE_ROW)
+    if (src != DBS_DONE && src != DBS_ROW)
         db_log(d, "reading a course's submissions");
-    sqlite3_reset(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 /* ---- regrades ------------------------------------------------------------------ */
@@ -1906,27 +1919,27 @@ static int regrade_create_locked(db *d, const char *course, const char *assignme
     int rc = DB_ERROR;
     if (tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s = stmt(d, ST_REGRADE_ADD);
+    dbs *s = stmt(d, ST_REGRADE_ADD);
     if (!s)
         goto out;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, assignment, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, db_now_ms());
-    if (step_done(d, s))
+    dbs_bind_text(s, 1, course);
+    dbs_bind_text(s, 2, assignment);
+    dbs_bind_int64(s, 3, db_now_ms());
+    int64_t rid = step_id(d, s);
+    if (!rid)
         goto out;
-    int64_t rid = sqlite3_last_insert_rowid(d->h);
     if (!(s = stmt(d, ST_REGRADE_ITEMS)))
         goto out;
-    sqlite3_bind_int64(s, 1, rid);
-    sqlite3_bind_text(s, 2, course, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, assignment, -1, SQLITE_STATIC);
+    dbs_bind_int64(s, 1, rid);
+    dbs_bind_text(s, 2, course);
+    dbs_bind_text(s, 3, assignment);
     if (step_done(d, s))
         goto out;
-    int64_t n = sqlite3_changes64(d->h);
+    int64_t n = db_changes(d);
     if (!(s = stmt(d, ST_REGRADE_TOTAL)))
         goto out;
-    sqlite3_bind_int64(s, 1, rid);
-    sqlite3_bind_int64(s, 2, n);
+    dbs_bind_int64(s, 1, rid);
+    dbs_bind_int64(s, 2, n);
     if (step_done(d, s) || tx_commit(d))
         goto out;
     *id = rid;
@@ -1946,34 +1959,34 @@ int db_regrade_create(db *d, const char *course, const char *assignment, int64_t
 
 int db_regrade_get(db *d, int64_t id, db_regrade *out)
 {
-    sqlite3_stmt *s = stmt(d, ST_REGRADE_GET);
+    dbs *s = stmt(d, ST_REGRADE_GET);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, id);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
+    dbs_bind_int64(s, 1, id);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
         memset(out, 0, sizeof *out);
-        out->total = sqlite3_column_int64(s, 0);
-        out->done = sqlite3_column_int64(s, 1);
-        out->failed = sqlite3_column_int64(s, 2);
-        snprintf(out->course, sizeof out->course, "%s", (const char *)sqlite3_column_text(s, 3));
-        int64_t running = sqlite3_column_int64(s, 4);
+        out->total = dbs_col_int64(s, 0);
+        out->done = dbs_col_int64(s, 1);
+        out->failed = dbs_col_int64(s, 2);
+        snprintf(out->course, sizeof out->course, "%s", (const char *)dbs_col_text(s, 3));
+        int64_t running = dbs_col_int64(s, 4);
         snprintf(out->status, sizeof out->status, "%s",
                  out->done >= out->total ? "done" : running || out->done ? "running" : "queued");
     }
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_regrade_depth(db *d, int64_t *count)
 {
-    sqlite3_stmt *s = stmt(d, ST_REGRADE_DEPTH);
+    dbs *s = stmt(d, ST_REGRADE_DEPTH);
     if (!s)
         return DB_ERROR;
-    int src = sqlite3_step(s);
-    *count = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+    int src = dbs_step(s);
+    *count = src == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : DB_ERROR;
 }
 
 int db_regrade_claim(db *d, const char *owner, db_job *out)
@@ -1989,21 +2002,21 @@ static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int 
     int rc = DB_ERROR;
     if (tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s = stmt(d, ST_REGRADE_ITEM_DONE);
+    dbs *s = stmt(d, ST_REGRADE_ITEM_DONE);
     if (!s)
         goto out;
-    sqlite3_bind_int64(s, 1, item_id);
-    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
+    dbs_bind_int64(s, 1, item_id);
+    dbs_bind_text(s, 2, owner);
+    int src = dbs_step(s);
     int64_t regrade_id = 0, sub_id = 0;
-    if (src == SQLITE_ROW) {
-        regrade_id = sqlite3_column_int64(s, 0);
-        sub_id = sqlite3_column_int64(s, 1);
-        while ((src = sqlite3_step(s)) == SQLITE_ROW)
+    if (src == DBS_ROW) {
+        regrade_id = dbs_col_int64(s, 0);
+        sub_id = dbs_col_int64(s, 1);
+        while ((src = dbs_step(s)) == DBS_ROW)
             ;
     }
-    sqlite3_reset(s);
-    if (src != SQLITE_DONE)
+    dbs_reset(s);
+    if (src != DBS_DONE)
         goto out;
     if (!regrade_id) {
         rc = DB_NOT_FOUND; /* not ours any more: someone else stores it */
@@ -2013,28 +2026,28 @@ static int regrade_finish_locked(db *d, int64_t item_id, const char *owner, int 
         /* The current result becomes history; the new one is current. */
         if (!(s = stmt(d, ST_RESULT_TO_HISTORY)))
             goto out;
-        sqlite3_bind_int64(s, 1, sub_id);
+        dbs_bind_int64(s, 1, sub_id);
         if (step_done(d, s) || !(s = stmt(d, ST_RESULT_REPLACE)))
             goto out;
-        sqlite3_bind_int64(s, 1, sub_id);
-        sqlite3_bind_text(s, 2, result_status, -1, SQLITE_STATIC);
-        sqlite3_bind_double(s, 3, score);
-        sqlite3_bind_double(s, 4, max_score);
-        sqlite3_bind_int64(s, 5, duration_ms);
+        dbs_bind_int64(s, 1, sub_id);
+        dbs_bind_text(s, 2, result_status);
+        dbs_bind_double(s, 3, score);
+        dbs_bind_double(s, 4, max_score);
+        dbs_bind_int64(s, 5, duration_ms);
         bind_doc(s, 6, document);
-        sqlite3_bind_int64(s, 7, db_now_ms());
+        dbs_bind_int64(s, 7, db_now_ms());
         if (student_document)
             bind_doc(s, 8, student_document);
         if (d->version[0])
-            sqlite3_bind_text(s, 9, d->version, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 10, document, -1, SQLITE_STATIC);
+            dbs_bind_text(s, 9, d->version);
+        dbs_bind_text(s, 10, document);
         if (step_done(d, s) || db_outbox_graded_locked(d, sub_id, db_now_ms()))
             goto out;
     }
     if (!(s = stmt(d, ST_REGRADE_COUNT)))
         goto out;
-    sqlite3_bind_int64(s, 1, regrade_id);
-    sqlite3_bind_int(s, 2, failed ? 1 : 0);
+    dbs_bind_int64(s, 1, regrade_id);
+    dbs_bind_int64(s, 2, failed ? 1 : 0);
     if (step_done(d, s) || tx_commit(d))
         goto out;
     rc = DB_OK;
@@ -2054,11 +2067,11 @@ int db_regrade_finish(db *d, int64_t item_id, const char *owner, int failed,
 
 static int regrade_requeue_locked(db *d, int64_t item_id, const char *owner)
 {
-    sqlite3_stmt *s = stmt(d, ST_REGRADE_REQUEUE);
+    dbs *s = stmt(d, ST_REGRADE_REQUEUE);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, item_id);
-    sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+    dbs_bind_int64(s, 1, item_id);
+    dbs_bind_text(s, 2, owner);
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -2071,50 +2084,50 @@ int db_regrade_requeue(db *d, int64_t item_id, const char *owner)
 
 int db_user_login(db *d, const char *name, db_user *out, char *stored, size_t cap)
 {
-    sqlite3_stmt *s = stmt(d, ST_USER_LOGIN);
+    dbs *s = stmt(d, ST_USER_LOGIN);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
+    dbs_bind_text(s, 1, name);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
         user_from_row(s, out);
-        const unsigned char *pw = sqlite3_column_text(s, 3);
+        const char *pw = dbs_col_text(s, 3);
         snprintf(stored, cap, "%s", pw ? (const char *)pw : "");
     }
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_user_count(db *d, int64_t *n)
 {
-    sqlite3_stmt *s = stmt(d, ST_USER_COUNT);
+    dbs *s = stmt(d, ST_USER_COUNT);
     if (!s)
         return DB_ERROR;
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : DB_ERROR;
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
+        *n = dbs_col_int64(s, 0);
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : DB_ERROR;
 }
 
 static int session_add_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
                               const char *csrf, int64_t now, int64_t expires_at,
                               int64_t idle_before)
 {
-    sqlite3_stmt *s = stmt(d, ST_SESSION_PURGE);
+    dbs *s = stmt(d, ST_SESSION_PURGE);
     if (!s)
         return DB_ERROR;
     /* Expired sessions go whenever someone logs in: the table stays small
      * without a sweeper thread. */
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, idle_before);
+    dbs_bind_int64(s, 1, now);
+    dbs_bind_int64(s, 2, idle_before);
     if (step_done(d, s) || !(s = stmt(d, ST_SESSION_ADD)))
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_text(s, 3, csrf, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_int64(s, 5, expires_at);
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
+    dbs_bind_int64(s, 2, user_id);
+    dbs_bind_text(s, 3, csrf);
+    dbs_bind_int64(s, 4, now);
+    dbs_bind_int64(s, 5, expires_at);
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -2127,29 +2140,29 @@ int db_session_add(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id, co
 int db_session_get(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out,
                    char csrf[AUTH_TOKEN_LEN + 1], int64_t *last_seen)
 {
-    sqlite3_stmt *s = stmt(d, ST_SESSION_GET);
+    dbs *s = stmt(d, ST_SESSION_GET);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
+    dbs_bind_int64(s, 2, now);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
         user_from_row(s, out);
-        const unsigned char *c = sqlite3_column_text(s, 3);
+        const char *c = dbs_col_text(s, 3);
         snprintf(csrf, AUTH_TOKEN_LEN + 1, "%s", c ? (const char *)c : "");
-        *last_seen = sqlite3_column_int64(s, 4);
+        *last_seen = dbs_col_int64(s, 4);
     }
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 static int session_touch_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now)
 {
-    sqlite3_stmt *s = stmt(d, ST_SESSION_TOUCH);
+    dbs *s = stmt(d, ST_SESSION_TOUCH);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
+    dbs_bind_int64(s, 2, now);
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -2160,13 +2173,13 @@ int db_session_touch(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now)
 
 static int session_del_locked(db *d, const uint8_t hash[AUTH_HASH_LEN])
 {
-    sqlite3_stmt *s = stmt(d, ST_SESSION_DEL);
+    dbs *s = stmt(d, ST_SESSION_DEL);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
     if (step_done(d, s))
         return DB_ERROR;
-    return sqlite3_changes(d->h) ? DB_OK : DB_NOT_FOUND;
+    return db_changes(d) ? DB_OK : DB_NOT_FOUND;
 }
 
 int db_session_delete(db *d, const uint8_t hash[AUTH_HASH_LEN])
@@ -2176,12 +2189,12 @@ int db_session_delete(db *d, const uint8_t hash[AUTH_HASH_LEN])
 
 static int sessions_end_locked(db *d, int64_t user_id, const uint8_t *keep)
 {
-    sqlite3_stmt *s = stmt(d, ST_SESSION_DEL_USER);
+    dbs *s = stmt(d, ST_SESSION_DEL_USER);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, user_id);
+    dbs_bind_int64(s, 1, user_id);
     if (keep)
-        sqlite3_bind_blob(s, 2, keep, AUTH_HASH_LEN, SQLITE_STATIC);
+        dbs_bind_blob(s, 2, keep, AUTH_HASH_LEN);
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -2193,12 +2206,12 @@ int db_sessions_end(db *d, int64_t user_id, const uint8_t *keep)
 static int link_add_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
                            int64_t expires_at)
 {
-    sqlite3_stmt *s = stmt(d, ST_LINK_ADD);
+    dbs *s = stmt(d, ST_LINK_ADD);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, user_id);
-    sqlite3_bind_int64(s, 3, expires_at);
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
+    dbs_bind_int64(s, 2, user_id);
+    dbs_bind_int64(s, 3, expires_at);
     return step_done(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -2210,31 +2223,31 @@ int db_login_link_add(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t user_id,
 
 static int link_take_locked(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out)
 {
-    sqlite3_stmt *s = stmt(d, ST_LINK_TAKE);
+    dbs *s = stmt(d, ST_LINK_TAKE);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, AUTH_HASH_LEN, SQLITE_STATIC);
-    int src = sqlite3_step(s);
+    dbs_bind_blob(s, 1, hash, AUTH_HASH_LEN);
+    int src = dbs_step(s);
     int64_t uid = 0, exp = 0;
-    if (src == SQLITE_ROW) {
-        uid = sqlite3_column_int64(s, 0);
-        exp = sqlite3_column_int64(s, 1);
-        src = sqlite3_step(s); /* the DELETE completes at SQLITE_DONE */
-        if (src != SQLITE_DONE)
+    if (src == DBS_ROW) {
+        uid = dbs_col_int64(s, 0);
+        exp = dbs_col_int64(s, 1);
+        src = dbs_step(s); /* the DELETE completes at DBS_DONE */
+        if (src != DBS_DONE)
             db_log(d, "taking a login link");
-        src = src == SQLITE_DONE ? SQLITE_ROW : src;
+        src = src == DBS_DONE ? DBS_ROW : src;
     }
-    sqlite3_reset(s);
-    if (src == SQLITE_DONE || (src == SQLITE_ROW && exp <= now))
+    dbs_reset(s);
+    if (src == DBS_DONE || (src == DBS_ROW && exp <= now))
         return DB_NOT_FOUND; /* unknown, used, or expired (and now gone) */
-    if (src != SQLITE_ROW || !(s = stmt(d, ST_USER_BY_ID)))
+    if (src != DBS_ROW || !(s = stmt(d, ST_USER_BY_ID)))
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, uid);
-    src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
+    dbs_bind_int64(s, 1, uid);
+    src = dbs_step(s);
+    if (src == DBS_ROW)
         user_from_row(s, out);
-    sqlite3_reset(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_reset(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_login_link_take(db *d, const uint8_t hash[AUTH_HASH_LEN], int64_t now, db_user *out)

@@ -21,10 +21,21 @@ enum { DB_OK = 0, DB_ERROR = -1, DB_NOT_FOUND = 1, DB_EXISTS = 2, DB_LIMIT = 3 }
 
 typedef enum { DB_ROLE_STUDENT, DB_ROLE_INSTRUCTOR } db_role;
 
-/* Opens (creating if needed) the database at path and brings its schema to
- * the newest version. NULL with err filled on failure. Caller closes. */
+/* Opens (creating if needed) the database at path, or the PostgreSQL
+ * database a postgres:// or postgresql:// URL names, and brings its schema
+ * to the newest version. NULL with err filled (one line) on failure. Caller
+ * closes. */
 db *db_open(const char *path, char *err, size_t errlen);
 void db_close(db *d);
+/* 1 when target names a PostgreSQL database (a postgres:// or
+ * postgresql:// URL), 0 for a SQLite path. */
+int db_is_url(const char *target);
+/* target fit for a log line: a URL's password replaced by "***". Returns
+ * out (cap bytes). */
+const char *db_display(const char *target, char *out, size_t cap);
+/* 1 when d's last failure was losing its database server (PostgreSQL gone
+ * or restarting; the next call reconnects): unavailable, not broken. */
+int db_lost(db *d);
 /* The newest schema version this build knows (for tests and `user`). */
 int db_schema_version(void);
 

@@ -1,20 +1,18 @@
-/* db_int: what the SQLite backend's files (db.c, db_lti.c, db_outbox.c)
- * share. Not for use outside server/db*.c: everything else goes through
- * db.h. */
+/* db_int: what the storage files (db.c, db_lti.c, db_outbox.c, db_nrps.c
+ * and the backends under them, db_drv.h) share. Not for use outside
+ * server/db*.c: everything else goes through db.h. */
 #ifndef MEMGRADE_DB_INT_H
 #define MEMGRADE_DB_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
-
 #include "db.h"
+#include "db_drv.h"
 
-/* The connection's handle. */
-sqlite3 *db_sqlite(db *d);
-/* Logs what failed with SQLite's message. */
+/* Logs what failed with the backend's message. */
 void db_log_error(db *d, const char *what);
-/* Transactions (BEGIN IMMEDIATE); 0 on success. Rollback is a no-op
+/* Transactions (SQLite: BEGIN IMMEDIATE); 0 on success. Rollback is a no-op
  * outside a transaction. */
 int db_tx_begin(db *d);
 int db_tx_commit(db *d);
@@ -23,9 +21,28 @@ void db_tx_rollback(db *d);
  * around its statements or transaction. */
 void db_write_lock(void);
 void db_write_unlock(void);
-/* Runs sql (no rows) with the given text/int64 parameters, for the
- * backend's low-traffic statements: prepared per call. */
-sqlite3_stmt *db_prepare(db *d, const char *sql);
+/* A one-off statement for the low-traffic queries, prepared per call;
+ * the caller finalizes it (dbs_finalize). NULL on failure (logged). */
+dbs *db_prepare(db *d, const char *sql);
+/* Rows the last INSERT/UPDATE/DELETE of d's connection changed. */
+int64_t db_changes(db *d);
+/* Runs SQL without parameters (one or more statements); 0 or -1. */
+int db_exec(db *d, const char *sql);
+/* 1 on PostgreSQL, for the few texts the dialects cannot share. */
+int db_backend_is_pg(db *d);
+/* The text of a stored compressed document (db.c), malloc'd; NULL when
+ * damaged or out of memory. */
+char *db_doc_inflate(const unsigned char *b, size_t len);
+/* PostgreSQL's text of each of db.c's migrations, numbered the same
+ * (db_pg_schema.c). */
+extern const char *const db_pg_migrations[];
+extern const int db_pg_nmigrations;
+
+/* SQL: X clamped at 0 from below, NULL staying NULL (SQLite's scalar
+ * MAX(0, X) in a form PostgreSQL reads too). */
+#define DB_MAX0(X)                                                             \
+    "(CASE WHEN (" X ") IS NULL THEN NULL WHEN (" X ") > 0 THEN (" X ")"      \
+    " ELSE 0 END)"
 
 /* Called inside the transaction that stores a result of submission sub_id
  * (first grading or regrade): queues its grade passback (one row per line

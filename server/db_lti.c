@@ -10,47 +10,71 @@
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static void copy_col(sqlite3_stmt *s, int i, char *out, size_t cap)
+static void copy_col(dbs *s, int i, char *out, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
+    const char *t = dbs_col_text(s, i);
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+static void bind_text(dbs *s, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+        dbs_bind_text(s, i, v);
     else
-        sqlite3_bind_null(s, i);
+        dbs_bind_null(s, i);
 }
 
 /* Runs s to completion (no rows wanted), finalizes it: 0, DB_EXISTS on a
  * constraint, -1 otherwise. */
-static int run(db *d, sqlite3_stmt *s)
+static int run(db *d, dbs *s)
 {
     if (!s)
         return DB_ERROR;
-    int rc = sqlite3_step(s);
-    int out = rc == SQLITE_DONE ? DB_OK : rc == SQLITE_CONSTRAINT ? DB_EXISTS : DB_ERROR;
+    int rc = dbs_step(s);
+    int out = rc == DBS_DONE ? DB_OK : rc == DBS_CONSTRAINT ? DB_EXISTS : DB_ERROR;
     if (out == DB_ERROR)
-        db_log_error(d, sqlite3_sql(s));
-    sqlite3_finalize(s);
+        db_log_error(d, "running a statement");
+    dbs_finalize(s);
+    return out;
+}
+
+/* Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING id and finalizes it:
+ * DB_OK with *id (when not NULL) set to the new row's first column,
+ * DB_EXISTS when a row with the same key was there (a conflict that does
+ * not abort the transaction, so the caller may try another key). */
+static int insert_new(db *d, dbs *s, int64_t *id)
+{
+    if (!s)
+        return DB_ERROR;
+    int rc = dbs_step(s), out = DB_ERROR;
+    if (rc == DBS_ROW) {
+        if (id)
+            *id = dbs_col_int64(s, 0);
+        while ((rc = dbs_step(s)) == DBS_ROW)
+            ;
+        out = rc == DBS_DONE ? DB_OK : DB_ERROR;
+    } else if (rc == DBS_DONE) {
+        out = DB_EXISTS;
+    }
+    if (out == DB_ERROR)
+        db_log_error(d, "inserting a row");
+    dbs_finalize(s);
     return out;
 }
 
 #define PLATFORM_COLS                                                          \
     "id, issuer, client_id, auth_url, token_url, jwks_url, created_at, service_url"
 
-static void platform_from_row(sqlite3_stmt *s, db_lti_platform *p)
+static void platform_from_row(dbs *s, db_lti_platform *p)
 {
     memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(s, 0);
+    p->id = dbs_col_int64(s, 0);
     copy_col(s, 1, p->issuer, sizeof p->issuer);
     copy_col(s, 2, p->client_id, sizeof p->client_id);
     copy_col(s, 3, p->auth_url, sizeof p->auth_url);
     copy_col(s, 4, p->token_url, sizeof p->token_url);
     copy_col(s, 5, p->jwks_url, sizeof p->jwks_url);
-    p->created_at = sqlite3_column_int64(s, 6);
+    p->created_at = dbs_col_int64(s, 6);
     copy_col(s, 7, p->service_url, sizeof p->service_url);
 }
 
@@ -63,21 +87,21 @@ static int platform_add_locked(db *d, const db_lti_platform *p, const char *dep,
     *created = 0;
     if (db_tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s = db_prepare(d, "SELECT id FROM lti_platforms WHERE issuer = ?1"
+    dbs *s = db_prepare(d, "SELECT id FROM lti_platforms WHERE issuer = ?1"
                                     " AND client_id = ?2");
     if (!s)
         goto out;
     bind_text(s, 1, p->issuer);
     bind_text(s, 2, p->client_id);
-    int src = sqlite3_step(s);
-    int64_t pid = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
+    int src = dbs_step(s);
+    int64_t pid = src == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_finalize(s);
+    if (src != DBS_ROW && src != DBS_DONE)
         goto out;
     if (!pid) {
         s = db_prepare(d, "INSERT INTO lti_platforms(issuer, client_id, auth_url, token_url,"
                           " jwks_url, created_at, service_url)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULLIF(?7, ''))");
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULLIF(?7, '')) RETURNING id");
         if (!s)
             goto out;
         bind_text(s, 1, p->issuer);
@@ -85,17 +109,16 @@ static int platform_add_locked(db *d, const db_lti_platform *p, const char *dep,
         bind_text(s, 3, p->auth_url);
         bind_text(s, 4, p->token_url);
         bind_text(s, 5, p->jwks_url);
-        sqlite3_bind_int64(s, 6, db_now_ms());
+        dbs_bind_int64(s, 6, db_now_ms());
         bind_text(s, 7, p->service_url);
-        if (run(d, s))
+        if (insert_new(d, s, &pid))
             goto out;
-        pid = sqlite3_last_insert_rowid(db_sqlite(d));
         *created = 1;
     }
     s = db_prepare(d, "INSERT INTO lti_deployments(platform_id, deployment_id) VALUES (?1, ?2)");
     if (!s)
         goto out;
-    sqlite3_bind_int64(s, 1, pid);
+    dbs_bind_int64(s, 1, pid);
     bind_text(s, 2, dep);
     rc = run(d, s);
     if (rc == DB_OK)
@@ -118,34 +141,35 @@ int db_lti_platform_add(db *d, const db_lti_platform *p, const char *dep, int64_
 
 int db_lti_platform_get(db *d, int64_t id, db_lti_platform *out)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT " PLATFORM_COLS " FROM lti_platforms WHERE id = ?1");
+    dbs *s = db_prepare(d, "SELECT " PLATFORM_COLS " FROM lti_platforms WHERE id = ?1");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, id);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
+    dbs_bind_int64(s, 1, id);
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
         platform_from_row(s, out);
-    sqlite3_finalize(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_finalize(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_lti_platform_find(db *d, const char *issuer, const char *client_id,
                          db_lti_platform *out, int *count)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT " PLATFORM_COLS " FROM lti_platforms"
-                                    " WHERE issuer = ?1 AND (?2 IS NULL OR client_id = ?2)"
+    dbs *s = db_prepare(d, "SELECT " PLATFORM_COLS " FROM lti_platforms"
+                                    " WHERE issuer = ?1"
+                                    " AND (CAST(?2 AS TEXT) IS NULL OR client_id = ?2)"
                                     " ORDER BY id LIMIT 2");
     if (!s)
         return DB_ERROR;
     bind_text(s, 1, issuer);
     bind_text(s, 2, client_id);
     int n = 0, src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         if (n++ == 0)
             platform_from_row(s, out);
     }
-    sqlite3_finalize(s);
-    if (src != SQLITE_DONE)
+    dbs_finalize(s);
+    if (src != DBS_DONE)
         return DB_ERROR;
     if (count)
         *count = n;
@@ -156,17 +180,17 @@ int db_lti_platform_find(db *d, const char *issuer, const char *client_id,
 
 int db_lti_platform_each(db *d, void (*fn)(void *ctx, const db_lti_platform *p), void *ctx)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT " PLATFORM_COLS " FROM lti_platforms ORDER BY id");
+    dbs *s = db_prepare(d, "SELECT " PLATFORM_COLS " FROM lti_platforms ORDER BY id");
     if (!s)
         return DB_ERROR;
     int src;
     db_lti_platform p;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         platform_from_row(s, &p);
         fn(ctx, &p);
     }
-    sqlite3_finalize(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_finalize(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 /* The columns `lti set` may change, spelled as SQL; a table, so a field
@@ -188,14 +212,14 @@ static int platform_set_locked(db *d, int64_t id, const char *sql, const char *v
     int rc = DB_ERROR;
     if (db_tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s = db_prepare(d, sql);
+    dbs *s = db_prepare(d, sql);
     if (!s)
         goto out;
-    sqlite3_bind_int64(s, 1, id);
+    dbs_bind_int64(s, 1, id);
     bind_text(s, 2, value);
     if ((rc = run(d, s)) != DB_OK)
         goto out;
-    if (!sqlite3_changes(db_sqlite(d))) {
+    if (!db_changes(d)) {
         rc = DB_NOT_FOUND;
         goto out;
     }
@@ -206,7 +230,7 @@ static int platform_set_locked(db *d, int64_t id, const char *sql, const char *v
             rc = DB_ERROR;
             goto out;
         }
-        sqlite3_bind_int64(s, 1, id);
+        dbs_bind_int64(s, 1, id);
         if ((rc = run(d, s)) != DB_OK)
             goto out;
     }
@@ -236,12 +260,12 @@ int db_lti_platform_set(db *d, int64_t id, const char *field, const char *value)
  * the courses it made stay, as do their users and submissions. */
 static int platform_remove_locked(db *d, int64_t id)
 {
-    sqlite3_stmt *s = db_prepare(d, "DELETE FROM lti_platforms WHERE id = ?1");
+    dbs *s = db_prepare(d, "DELETE FROM lti_platforms WHERE id = ?1");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, id);
+    dbs_bind_int64(s, 1, id);
     int rc = run(d, s);
-    if (rc == DB_OK && !sqlite3_changes(db_sqlite(d)))
+    if (rc == DB_OK && !db_changes(d))
         rc = DB_NOT_FOUND;
     return rc;
 }
@@ -256,30 +280,30 @@ int db_lti_platform_remove(db *d, int64_t id)
 
 int db_lti_deployment_has(db *d, int64_t platform_id, const char *dep)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT 1 FROM lti_deployments WHERE platform_id = ?1"
+    dbs *s = db_prepare(d, "SELECT 1 FROM lti_deployments WHERE platform_id = ?1"
                                     " AND deployment_id = ?2");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, platform_id);
+    dbs_bind_int64(s, 1, platform_id);
     bind_text(s, 2, dep);
-    int src = sqlite3_step(s);
-    sqlite3_finalize(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    int src = dbs_step(s);
+    dbs_finalize(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }
 
 int db_lti_deployment_each(db *d, int64_t platform_id,
                            void (*fn)(void *ctx, const char *dep), void *ctx)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT deployment_id FROM lti_deployments"
+    dbs *s = db_prepare(d, "SELECT deployment_id FROM lti_deployments"
                                     " WHERE platform_id = ?1 ORDER BY deployment_id");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, platform_id);
+    dbs_bind_int64(s, 1, platform_id);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW)
-        fn(ctx, (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    while ((src = dbs_step(s)) == DBS_ROW)
+        fn(ctx, (const char *)dbs_col_text(s, 0));
+    dbs_finalize(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 /* Runs sql (?1 an id, ?2 a text) under the write lock; DB_NOT_FOUND when
@@ -287,13 +311,13 @@ int db_lti_deployment_each(db *d, int64_t platform_id,
 static int change_one(db *d, const char *sql, int64_t id, const char *text)
 {
     db_write_lock();
-    sqlite3_stmt *s = db_prepare(d, sql);
+    dbs *s = db_prepare(d, sql);
     int rc = DB_ERROR;
     if (s) {
-        sqlite3_bind_int64(s, 1, id);
+        dbs_bind_int64(s, 1, id);
         bind_text(s, 2, text);
         rc = run(d, s);
-        if (rc == DB_OK && !sqlite3_changes(db_sqlite(d)))
+        if (rc == DB_OK && !db_changes(d))
             rc = DB_NOT_FOUND;
     }
     db_write_unlock();
@@ -311,22 +335,22 @@ int db_lti_deployment_remove(db *d, int64_t platform_id, const char *dep)
 int db_lti_pkey_get(db *d, int64_t platform_id, const char *kid, char **jwk,
                     int64_t *fetched_at)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT jwk, fetched_at FROM lti_platform_keys"
+    dbs *s = db_prepare(d, "SELECT jwk, fetched_at FROM lti_platform_keys"
                                     " WHERE platform_id = ?1 AND kid = ?2");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, platform_id);
+    dbs_bind_int64(s, 1, platform_id);
     bind_text(s, 2, kid);
-    int src = sqlite3_step(s), rc;
-    if (src == SQLITE_ROW) {
-        *jwk = strdup((const char *)sqlite3_column_text(s, 0));
+    int src = dbs_step(s), rc;
+    if (src == DBS_ROW) {
+        *jwk = strdup((const char *)dbs_col_text(s, 0));
         if (fetched_at)
-            *fetched_at = sqlite3_column_int64(s, 1);
+            *fetched_at = dbs_col_int64(s, 1);
         rc = *jwk ? DB_OK : DB_ERROR;
     } else {
-        rc = src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+        rc = src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
     }
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return rc;
 }
 
@@ -336,22 +360,22 @@ static int pkeys_replace_locked(db *d, int64_t platform_id, const char *const *k
     int rc = DB_ERROR;
     if (db_tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s = db_prepare(d, "DELETE FROM lti_platform_keys WHERE platform_id = ?1");
+    dbs *s = db_prepare(d, "DELETE FROM lti_platform_keys WHERE platform_id = ?1");
     if (!s)
         goto out;
-    sqlite3_bind_int64(s, 1, platform_id);
+    dbs_bind_int64(s, 1, platform_id);
     if (run(d, s))
         goto out;
     for (size_t i = 0; i < n; i++) {
         /* a platform that lists a kid twice: the first one counts */
-        s = db_prepare(d, "INSERT OR IGNORE INTO lti_platform_keys(platform_id, kid, jwk,"
-                          " fetched_at) VALUES (?1, ?2, ?3, ?4)");
+        s = db_prepare(d, "INSERT INTO lti_platform_keys(platform_id, kid, jwk,"
+                          " fetched_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
         if (!s)
             goto out;
-        sqlite3_bind_int64(s, 1, platform_id);
+        dbs_bind_int64(s, 1, platform_id);
         bind_text(s, 2, kids[i]);
         bind_text(s, 3, jwks[i]);
-        sqlite3_bind_int64(s, 4, now);
+        dbs_bind_int64(s, 4, now);
         if (run(d, s))
             goto out;
     }
@@ -379,32 +403,32 @@ static int tool_key_add_locked(db *d, const char *kid, const char *pem, const ch
     int rc = DB_ERROR;
     if (db_tx_begin(d))
         return DB_ERROR;
-    sqlite3_stmt *s;
+    dbs *s;
     if (grace_end > 0) {
         s = db_prepare(d, "DELETE FROM lti_tool_keys WHERE retired_at IS NOT NULL"
                           " AND retired_at <= ?1");
         if (!s)
             goto out;
-        sqlite3_bind_int64(s, 1, now);
+        dbs_bind_int64(s, 1, now);
         if (run(d, s))
             goto out;
         s = db_prepare(d, "UPDATE lti_tool_keys SET retired_at = ?1 WHERE retired_at IS NULL");
         if (!s)
             goto out;
-        sqlite3_bind_int64(s, 1, grace_end);
+        dbs_bind_int64(s, 1, grace_end);
         if (run(d, s))
             goto out;
     } else {
         s = db_prepare(d, "SELECT 1 FROM lti_tool_keys WHERE retired_at IS NULL");
         if (!s)
             goto out;
-        int src = sqlite3_step(s);
-        sqlite3_finalize(s);
-        if (src == SQLITE_ROW) {
+        int src = dbs_step(s);
+        dbs_finalize(s);
+        if (src == DBS_ROW) {
             rc = DB_EXISTS;
             goto out;
         }
-        if (src != SQLITE_DONE)
+        if (src != DBS_DONE)
             goto out;
     }
     s = db_prepare(d, "INSERT INTO lti_tool_keys(kid, private_pem, public_jwk, created_at)"
@@ -414,7 +438,7 @@ static int tool_key_add_locked(db *d, const char *kid, const char *pem, const ch
     bind_text(s, 1, kid);
     bind_text(s, 2, pem);
     bind_text(s, 3, jwk);
-    sqlite3_bind_int64(s, 4, now);
+    dbs_bind_int64(s, 4, now);
     if ((rc = run(d, s)) == DB_OK)
         rc = db_tx_commit(d) ? DB_ERROR : DB_OK;
 out:
@@ -435,24 +459,24 @@ int db_lti_tool_key_add(db *d, const char *kid, const char *pem, const char *jwk
 static int tool_keys(db *d, const char *sql, int64_t now,
                      void (*fn)(void *ctx, const db_lti_tool_key *k), void *ctx)
 {
-    sqlite3_stmt *s = db_prepare(d, sql);
+    dbs *s = db_prepare(d, sql);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, now);
+    dbs_bind_int64(s, 1, now);
     int src, n = 0;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_lti_tool_key k = {
-            .kid = (const char *)sqlite3_column_text(s, 0),
-            .private_pem = (const char *)sqlite3_column_text(s, 1),
-            .public_jwk = (const char *)sqlite3_column_text(s, 2),
-            .created_at = sqlite3_column_int64(s, 3),
-            .retired_at = sqlite3_column_int64(s, 4),
+            .kid = (const char *)dbs_col_text(s, 0),
+            .private_pem = (const char *)dbs_col_text(s, 1),
+            .public_jwk = (const char *)dbs_col_text(s, 2),
+            .created_at = dbs_col_int64(s, 3),
+            .retired_at = dbs_col_int64(s, 4),
         };
         fn(ctx, &k);
         n++;
     }
-    sqlite3_finalize(s);
-    return src != SQLITE_DONE ? DB_ERROR : n ? DB_OK : DB_NOT_FOUND;
+    dbs_finalize(s);
+    return src != DBS_DONE ? DB_ERROR : n ? DB_OK : DB_NOT_FOUND;
 }
 
 int db_lti_tool_key_current(db *d, void (*fn)(void *ctx, const db_lti_tool_key *k), void *ctx)
@@ -478,10 +502,10 @@ static int state_add_locked(db *d, const uint8_t hash[32], int64_t platform_id,
                             const char *nonce, const uint8_t browser[32], int64_t expires_at,
                             int64_t now)
 {
-    sqlite3_stmt *s = db_prepare(d, "DELETE FROM lti_states WHERE expires_at <= ?1");
+    dbs *s = db_prepare(d, "DELETE FROM lti_states WHERE expires_at <= ?1");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, now);
+    dbs_bind_int64(s, 1, now);
     if (run(d, s))
         return DB_ERROR;
     /* logins are unauthenticated: a flood of them must not grow the
@@ -489,10 +513,10 @@ static int state_add_locked(db *d, const uint8_t hash[32], int64_t platform_id,
     s = db_prepare(d, "SELECT COUNT(*) FROM lti_states");
     if (!s)
         return DB_ERROR;
-    int src = sqlite3_step(s);
-    int64_t live = src == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    if (src != SQLITE_ROW)
+    int src = dbs_step(s);
+    int64_t live = src == DBS_ROW ? dbs_col_int64(s, 0) : 0;
+    dbs_finalize(s);
+    if (src != DBS_ROW)
         return DB_ERROR;
     if (live >= DB_LTI_STATES_MAX)
         return DB_LIMIT;
@@ -500,11 +524,11 @@ static int state_add_locked(db *d, const uint8_t hash[32], int64_t platform_id,
                       " VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, platform_id);
+    dbs_bind_blob(s, 1, hash, 32);
+    dbs_bind_int64(s, 2, platform_id);
     bind_text(s, 3, nonce);
-    sqlite3_bind_blob(s, 4, browser, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 5, expires_at);
+    dbs_bind_blob(s, 4, browser, 32);
+    dbs_bind_int64(s, 5, expires_at);
     return run(d, s);
 }
 
@@ -520,29 +544,29 @@ int db_lti_state_add(db *d, const uint8_t hash[32], int64_t platform_id, const c
 static int state_take_locked(db *d, const uint8_t hash[32], int64_t *platform_id, char *nonce,
                              size_t cap, uint8_t browser[32], int64_t *expires_at)
 {
-    sqlite3_stmt *s = db_prepare(d, "DELETE FROM lti_states WHERE hash = ?1"
+    dbs *s = db_prepare(d, "DELETE FROM lti_states WHERE hash = ?1"
                                     " RETURNING platform_id, nonce, browser, expires_at");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_blob(s, 1, hash, 32, SQLITE_TRANSIENT);
-    int src = sqlite3_step(s), rc = DB_ERROR;
-    if (src == SQLITE_ROW) {
-        *platform_id = sqlite3_column_int64(s, 0);
+    dbs_bind_blob(s, 1, hash, 32);
+    int src = dbs_step(s), rc = DB_ERROR;
+    if (src == DBS_ROW) {
+        *platform_id = dbs_col_int64(s, 0);
         copy_col(s, 1, nonce, cap);
-        const void *b = sqlite3_column_blob(s, 2);
-        if (b && sqlite3_column_bytes(s, 2) == 32)
+        const void *b = dbs_col_blob(s, 2);
+        if (b && dbs_col_bytes(s, 2) == 32)
             memcpy(browser, b, 32);
         else
             memset(browser, 0, 32);
-        *expires_at = sqlite3_column_int64(s, 3);
-        src = sqlite3_step(s); /* the DELETE completes at SQLITE_DONE */
-        rc = src == SQLITE_DONE ? DB_OK : DB_ERROR;
-    } else if (src == SQLITE_DONE) {
+        *expires_at = dbs_col_int64(s, 3);
+        src = dbs_step(s); /* the DELETE completes at DBS_DONE */
+        rc = src == DBS_DONE ? DB_OK : DB_ERROR;
+    } else if (src == DBS_DONE) {
         rc = DB_NOT_FOUND;
     }
     if (rc == DB_ERROR)
         db_log_error(d, "taking an LTI login state");
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return rc;
 }
 
@@ -558,19 +582,19 @@ int db_lti_state_take(db *d, const uint8_t hash[32], int64_t *platform_id, char 
 static int nonce_use_locked(db *d, int64_t platform_id, const char *nonce, int64_t expires_at,
                             int64_t now)
 {
-    sqlite3_stmt *s = db_prepare(d, "DELETE FROM lti_nonces WHERE expires_at <= ?1");
+    dbs *s = db_prepare(d, "DELETE FROM lti_nonces WHERE expires_at <= ?1");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, now);
+    dbs_bind_int64(s, 1, now);
     if (run(d, s))
         return DB_ERROR;
     s = db_prepare(d, "INSERT INTO lti_nonces(platform_id, nonce, expires_at)"
                       " VALUES (?1, ?2, ?3)");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, platform_id);
+    dbs_bind_int64(s, 1, platform_id);
     bind_text(s, 2, nonce);
-    sqlite3_bind_int64(s, 3, expires_at);
+    dbs_bind_int64(s, 3, expires_at);
     return run(d, s);
 }
 
@@ -589,30 +613,31 @@ int db_lti_nonce_use(db *d, int64_t platform_id, const char *nonce, int64_t expi
  * taken) with its context row. */
 static int launch_course(db *d, const db_lti_launch_in *in, db_lti_launch_out *out)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT course_id FROM lti_contexts WHERE platform_id = ?1"
+    dbs *s = db_prepare(d, "SELECT course_id FROM lti_contexts WHERE platform_id = ?1"
                                     " AND deployment_id = ?2 AND context_id = ?3");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, in->platform_id);
+    dbs_bind_int64(s, 1, in->platform_id);
     bind_text(s, 2, in->deployment_id);
     bind_text(s, 3, in->context_id);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
         copy_col(s, 0, out->course_id, sizeof out->course_id);
-    sqlite3_finalize(s);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
+    dbs_finalize(s);
+    if (src != DBS_ROW && src != DBS_DONE)
         return DB_ERROR;
-    if (src == SQLITE_DONE) {
+    if (src == DBS_DONE) {
         const char *ids[2] = {in->course_id, in->course_id_alt};
         int rc = DB_EXISTS;
         for (int i = 0; i < 2 && rc == DB_EXISTS && ids[i]; i++) {
-            s = db_prepare(d, "INSERT INTO courses(id, title, created_at) VALUES (?1, ?2, ?3)");
+            s = db_prepare(d, "INSERT INTO courses(id, title, created_at) VALUES (?1, ?2, ?3)"
+                              " ON CONFLICT DO NOTHING RETURNING 1");
             if (!s)
                 return DB_ERROR;
             bind_text(s, 1, ids[i]);
             bind_text(s, 2, in->course_title);
-            sqlite3_bind_int64(s, 3, in->now);
-            if ((rc = run(d, s)) == DB_OK)
+            dbs_bind_int64(s, 3, in->now);
+            if ((rc = insert_new(d, s, NULL)) == DB_OK)
                 snprintf(out->course_id, sizeof out->course_id, "%s", ids[i]);
         }
         if (rc != DB_OK)
@@ -622,7 +647,7 @@ static int launch_course(db *d, const db_lti_launch_in *in, db_lti_launch_out *o
                           " course_id) VALUES (?1, ?2, ?3, ?4)");
         if (!s)
             return DB_ERROR;
-        sqlite3_bind_int64(s, 1, in->platform_id);
+        dbs_bind_int64(s, 1, in->platform_id);
         bind_text(s, 2, in->deployment_id);
         bind_text(s, 3, in->context_id);
         bind_text(s, 4, out->course_id);
@@ -634,7 +659,7 @@ static int launch_course(db *d, const db_lti_launch_in *in, db_lti_launch_out *o
                           " AND deployment_id = ?2 AND context_id = ?3");
         if (!s)
             return DB_ERROR;
-        sqlite3_bind_int64(s, 1, in->platform_id);
+        dbs_bind_int64(s, 1, in->platform_id);
         bind_text(s, 2, in->deployment_id);
         bind_text(s, 3, in->context_id);
         bind_text(s, 4, in->nrps_url);
@@ -649,24 +674,24 @@ static int launch_course(db *d, const db_lti_launch_in *in, db_lti_launch_out *o
  * through the LMS only. */
 static int launch_user(db *d, const db_lti_launch_in *in, db_lti_launch_out *out)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT u.id, u.name, u.role FROM lti_users l"
+    dbs *s = db_prepare(d, "SELECT u.id, u.name, u.role FROM lti_users l"
                                     " JOIN users u ON u.id = l.user_id"
                                     " WHERE l.platform_id = ?1 AND l.sub = ?2");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, in->platform_id);
+    dbs_bind_int64(s, 1, in->platform_id);
     bind_text(s, 2, in->sub);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        out->user.id = sqlite3_column_int64(s, 0);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
+        out->user.id = dbs_col_int64(s, 0);
         copy_col(s, 1, out->user.name, sizeof out->user.name);
-        out->user.role = strcmp((const char *)sqlite3_column_text(s, 2), "instructor")
+        out->user.role = strcmp((const char *)dbs_col_text(s, 2), "instructor")
                              ? DB_ROLE_STUDENT : DB_ROLE_INSTRUCTOR;
     }
-    sqlite3_finalize(s);
-    if (src == SQLITE_ROW)
+    dbs_finalize(s);
+    if (src == DBS_ROW)
         return DB_OK;
-    if (src != SQLITE_DONE)
+    if (src != DBS_DONE)
         return DB_ERROR;
     int rc = DB_EXISTS;
     char name[65];
@@ -677,72 +702,72 @@ static int launch_user(db *d, const db_lti_launch_in *in, db_lti_launch_out *out
         snprintf(name, sizeof name, "%.*s%s", (int)(64 - strlen(suffix)), in->user_name,
                  suffix);
         if (!(s = db_prepare(d, "INSERT INTO users(name, role, created_at)"
-                                " VALUES (?1, 'student', ?2)")))
+                                " VALUES (?1, 'student', ?2)"
+                                " ON CONFLICT DO NOTHING RETURNING id")))
             return DB_ERROR;
         bind_text(s, 1, name);
-        sqlite3_bind_int64(s, 2, in->now);
-        rc = run(d, s);
+        dbs_bind_int64(s, 2, in->now);
+        rc = insert_new(d, s, &out->user.id);
     }
     if (rc != DB_OK)
         return DB_ERROR;
-    out->user.id = sqlite3_last_insert_rowid(db_sqlite(d));
     snprintf(out->user.name, sizeof out->user.name, "%s", name);
     out->user.role = DB_ROLE_STUDENT;
     out->new_user = 1;
     /* everyone is in the default course, with their global role (db.c) */
-    s = db_prepare(d, "INSERT OR IGNORE INTO course_members(course_id, user_id, role)"
-                      " VALUES ('" DB_DEFAULT_COURSE "', ?1, 'student')");
+    s = db_prepare(d, "INSERT INTO course_members(course_id, user_id, role)"
+                      " VALUES ('" DB_DEFAULT_COURSE "', ?1, 'student') ON CONFLICT DO NOTHING");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, out->user.id);
+    dbs_bind_int64(s, 1, out->user.id);
     if (run(d, s))
         return DB_ERROR;
     s = db_prepare(d, "INSERT INTO lti_users(platform_id, sub, user_id) VALUES (?1, ?2, ?3)");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, in->platform_id);
+    dbs_bind_int64(s, 1, in->platform_id);
     bind_text(s, 2, in->sub);
-    sqlite3_bind_int64(s, 3, out->user.id);
+    dbs_bind_int64(s, 3, out->user.id);
     return run(d, s) ? DB_ERROR : DB_OK;
 }
 
 static int launch_link(db *d, const db_lti_launch_in *in, db_lti_launch_out *out)
 {
-    sqlite3_stmt *s = db_prepare(
+    dbs *s = db_prepare(
         d, "INSERT INTO lti_links(platform_id, deployment_id, resource_link_id, course_id,"
            " assignment, lineitem_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
            " ON CONFLICT(platform_id, deployment_id, resource_link_id) DO UPDATE SET"
-           "  assignment = COALESCE(excluded.assignment, assignment),"
-           "  lineitem_url = COALESCE(excluded.lineitem_url, lineitem_url)"
+           "  assignment = COALESCE(excluded.assignment, lti_links.assignment),"
+           "  lineitem_url = COALESCE(excluded.lineitem_url, lti_links.lineitem_url)"
            " RETURNING id, COALESCE(assignment, '')");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, in->platform_id);
+    dbs_bind_int64(s, 1, in->platform_id);
     bind_text(s, 2, in->deployment_id);
     bind_text(s, 3, in->resource_link_id);
     bind_text(s, 4, out->course_id);
     bind_text(s, 5, in->assignment);
     bind_text(s, 6, in->lineitem_url);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        out->link_id = sqlite3_column_int64(s, 0);
+    int src = dbs_step(s);
+    if (src == DBS_ROW) {
+        out->link_id = dbs_col_int64(s, 0);
         copy_col(s, 1, out->assignment, sizeof out->assignment);
-        src = sqlite3_step(s);
+        src = dbs_step(s);
     }
-    if (src != SQLITE_DONE)
+    if (src != DBS_DONE)
         db_log_error(d, "storing an LTI resource link");
-    sqlite3_finalize(s);
-    if (src != SQLITE_DONE)
+    dbs_finalize(s);
+    if (src != DBS_DONE)
         return DB_ERROR;
     s = db_prepare(d, "INSERT INTO lti_launches(link_id, user_id, sub, last_at)"
                       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(link_id, user_id) DO UPDATE SET"
                       " sub = excluded.sub, last_at = excluded.last_at");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, out->link_id);
-    sqlite3_bind_int64(s, 2, out->user.id);
+    dbs_bind_int64(s, 1, out->link_id);
+    dbs_bind_int64(s, 2, out->user.id);
     bind_text(s, 3, in->sub);
-    sqlite3_bind_int64(s, 4, in->now);
+    dbs_bind_int64(s, 4, in->now);
     return run(d, s) ? DB_ERROR : DB_OK;
 }
 
@@ -755,14 +780,14 @@ static int launch_store_locked(db *d, const db_lti_launch_in *in, db_lti_launch_
     if ((rc = launch_course(d, in, out)) != DB_OK || (rc = launch_user(d, in, out)) != DB_OK)
         goto out;
     /* the LMS says what the user is in this course, each launch */
-    sqlite3_stmt *s = db_prepare(d, "INSERT INTO course_members(course_id, user_id, role)"
+    dbs *s = db_prepare(d, "INSERT INTO course_members(course_id, user_id, role)"
                                     " VALUES (?1, ?2, ?3) ON CONFLICT (course_id, user_id)"
                                     " DO UPDATE SET role = excluded.role");
     rc = DB_ERROR;
     if (!s)
         goto out;
     bind_text(s, 1, out->course_id);
-    sqlite3_bind_int64(s, 2, out->user.id);
+    dbs_bind_int64(s, 2, out->user.id);
     bind_text(s, 3, db_crole_name(in->role));
     if (run(d, s))
         goto out;
@@ -792,40 +817,40 @@ int db_lti_link_set_assignment(db *d, int64_t link_id, const char *assignment)
 int db_lti_score_target(db *d, int64_t link_id, int64_t user_id, int64_t *platform_id,
                         char *lineitem, size_t cap, char *sub, size_t subcap)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT l.platform_id, l.lineitem_url, la.sub"
+    dbs *s = db_prepare(d, "SELECT l.platform_id, l.lineitem_url, la.sub"
                                     " FROM lti_links l JOIN lti_launches la ON la.link_id = l.id"
                                     " WHERE l.id = ?1 AND la.user_id = ?2"
                                     " AND l.lineitem_url IS NOT NULL");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, link_id);
-    sqlite3_bind_int64(s, 2, user_id);
-    int src = sqlite3_step(s), rc = DB_NOT_FOUND;
-    if (src == SQLITE_ROW) {
-        *platform_id = sqlite3_column_int64(s, 0);
-        const char *li = (const char *)sqlite3_column_text(s, 1);
-        const char *sb = (const char *)sqlite3_column_text(s, 2);
+    dbs_bind_int64(s, 1, link_id);
+    dbs_bind_int64(s, 2, user_id);
+    int src = dbs_step(s), rc = DB_NOT_FOUND;
+    if (src == DBS_ROW) {
+        *platform_id = dbs_col_int64(s, 0);
+        const char *li = (const char *)dbs_col_text(s, 1);
+        const char *sb = (const char *)dbs_col_text(s, 2);
         rc = li && sb && strlen(li) < cap && strlen(sb) < subcap ? DB_OK : DB_NOT_FOUND;
         if (rc == DB_OK) {
             memcpy(lineitem, li, strlen(li) + 1);
             memcpy(sub, sb, strlen(sb) + 1);
         }
-    } else if (src != SQLITE_DONE) {
+    } else if (src != DBS_DONE) {
         rc = DB_ERROR;
     }
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return rc;
 }
 
 int db_lti_link_course(db *d, int64_t link_id, char *course, size_t cap)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT course_id FROM lti_links WHERE id = ?1");
+    dbs *s = db_prepare(d, "SELECT course_id FROM lti_links WHERE id = ?1");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, link_id);
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
+    dbs_bind_int64(s, 1, link_id);
+    int src = dbs_step(s);
+    if (src == DBS_ROW)
         copy_col(s, 0, course, cap);
-    sqlite3_finalize(s);
-    return src == SQLITE_ROW ? DB_OK : src == SQLITE_DONE ? DB_NOT_FOUND : DB_ERROR;
+    dbs_finalize(s);
+    return src == DBS_ROW ? DB_OK : src == DBS_DONE ? DB_NOT_FOUND : DB_ERROR;
 }

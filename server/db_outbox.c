@@ -1,5 +1,5 @@
 /* db_outbox: the durable outbox of grade passbacks and webhook events
- * (SPEC §8), SQLite backend. A row is queued in the transaction that
+ * (SPEC §8). A row is queued in the transaction that
  * stores the result it reports, so a crash between grading and delivery
  * loses nothing. */
 #include "db_int.h"
@@ -21,10 +21,11 @@
     " JOIN lti_launches la ON la.link_id = l.id AND la.user_id = s.user_id"    \
     " WHERE s.id = ?1"                                                         \
     " ON CONFLICT(link_id, user_id) WHERE kind = 'score' DO UPDATE SET"        \
-    "  seq = seq + 1, submission_id = excluded.submission_id,"                 \
-    "  next_at = CASE WHEN state = 'pending' THEN next_at"                     \
+    "  seq = outbox.seq + 1, submission_id = excluded.submission_id,"          \
+    "  next_at = CASE WHEN outbox.state = 'pending' THEN outbox.next_at"       \
     "   ELSE excluded.next_at END,"                                            \
-    "  attempts = CASE WHEN state = 'pending' THEN attempts ELSE 0 END,"       \
+    "  attempts = CASE WHEN outbox.state = 'pending' THEN outbox.attempts"     \
+    "   ELSE 0 END,"                                                           \
     "  state = 'pending', updated_at = excluded.updated_at"
 
 /* ms since the epoch as ISO 8601 UTC with milliseconds, as the API's
@@ -35,6 +36,15 @@
 /* Points a late result loses, as api.c's late_penalty: never more than
  * it scored. */
 #define PENALTY "MIN(r.score, r.max_score * s.late_pct * s.late_days / 100.0)"
+
+/* The same in PostgreSQL's words (its JSON and time functions). */
+#define ISO_MS_PG(x)                                                           \
+    "(to_char(to_timestamp((" x ") / 1000) AT TIME ZONE 'UTC',"               \
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS') || '.' || lpad(((" x ") % 1000)::text, 3, '0')" \
+    " || 'Z')"
+#define PENALTY_PG                                                             \
+    "(CASE WHEN r.score IS NULL OR r.max_score IS NULL THEN NULL"             \
+    " ELSE LEAST(r.score, r.max_score * s.late_pct * s.late_days / 100.0) END)"
 
 /* One event per stored result of a course with a webhook. Its payload is
  * the submission as GET /api/v1/submissions/ID shows it to staff (without
@@ -61,34 +71,56 @@
     " JOIN users u ON u.id = s.user_id"                                        \
     " JOIN results r ON r.submission_id = s.id"                                \
     " WHERE s.id = ?1"
+#define OUTBOX_WEBHOOK_SQL_PG                                                  \
+    "INSERT INTO outbox(kind, course_id, submission_id, user_id, payload,"     \
+    " next_at, created_at, updated_at)"                                        \
+    " SELECT 'webhook', s.course, s.id, s.user_id, json_build_object("         \
+    "  'id', s.id, 'assignment', s.assignment, 'course', s.course,"            \
+    "  'user', u.name, 'status', 'graded',"                                    \
+    "  'created_at', " ISO_MS_PG("s.created_at") ","                           \
+    "  'url', '/api/v1/submissions/' || s.id,"                                 \
+    "  'files', COALESCE((SELECT json_agg(name ORDER BY name)"                 \
+    "   FROM submission_files f WHERE f.submission_id = s.id), '[]'::json),"   \
+    "  'assignment_version', r.assignment_version,"                            \
+    "  'result_status', r.status, 'score', r.score, 'max_score', r.max_score," \
+    "  'late_days', s.late_days, 'late_penalty', " PENALTY_PG ","              \
+    "  'final_score', r.score - " PENALTY_PG ","                               \
+    "  'graded_at', " ISO_MS_PG("r.graded_at") ")::text,"                      \
+    " ?2, ?2, ?2"                                                              \
+    " FROM submissions s JOIN webhooks w ON w.course_id = s.course"            \
+    " JOIN users u ON u.id = s.user_id"                                        \
+    " JOIN results r ON r.submission_id = s.id"                                \
+    " WHERE s.id = ?1"
 
 static int run2(db *d, const char *sql, int64_t a, int64_t b)
 {
-    sqlite3_stmt *s = db_prepare(d, sql);
+    dbs *s = db_prepare(d, sql);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, a);
-    sqlite3_bind_int64(s, 2, b);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE)
+    dbs_bind_int64(s, 1, a);
+    dbs_bind_int64(s, 2, b);
+    int rc = dbs_step(s);
+    if (rc != DBS_DONE)
         db_log_error(d, sql);
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : -1;
+    dbs_finalize(s);
+    return rc == DBS_DONE ? 0 : -1;
 }
 
 int db_outbox_graded_locked(db *d, int64_t sub_id, int64_t now)
 {
     if (sub_id <= 0)
         return -1;
-    return run2(d, OUTBOX_SCORE_SQL, sub_id, now) || run2(d, OUTBOX_WEBHOOK_SQL, sub_id, now)
+    return run2(d, OUTBOX_SCORE_SQL, sub_id, now) ||
+                   run2(d, db_backend_is_pg(d) ? OUTBOX_WEBHOOK_SQL_PG : OUTBOX_WEBHOOK_SQL,
+                        sub_id, now)
                ? -1 : 0;
 }
 
 /* ---- the delivery thread's side (lti_outbox.c) ------------------------------- */
 
-static char *dup_col(sqlite3_stmt *s, int i)
+static char *dup_col(dbs *s, int i)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
+    const char *t = dbs_col_text(s, i);
     return t ? strdup((const char *)t) : NULL;
 }
 
@@ -117,14 +149,14 @@ int db_outbox_next(db *d, int64_t now, int (*busy)(void *ctx, const char *course
     memset(out, 0, sizeof *out);
     *next_at = 0;
     *blocked = 0;
-    sqlite3_stmt *s = db_prepare(d, OUTBOX_DUE_SQL);
+    dbs *s = db_prepare(d, OUTBOX_DUE_SQL);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, now);
+    dbs_bind_int64(s, 1, now);
     int rc = DB_NOT_FOUND, src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(s, 1);
-        const char *course = (const char *)sqlite3_column_text(s, 2);
+    while ((src = dbs_step(s)) == DBS_ROW) {
+        const char *kind = (const char *)dbs_col_text(s, 1);
+        const char *course = (const char *)dbs_col_text(s, 2);
         if (!kind || !course)
             break;
         int k = strcmp(kind, "webhook") ? DB_OUTBOX_SCORE : DB_OUTBOX_WEBHOOK;
@@ -132,20 +164,20 @@ int db_outbox_next(db *d, int64_t now, int (*busy)(void *ctx, const char *course
             *blocked = 1;
             continue;
         }
-        out->id = sqlite3_column_int64(s, 0);
+        out->id = dbs_col_int64(s, 0);
         out->kind = k;
         snprintf(out->course, sizeof out->course, "%s", course);
-        out->link_id = sqlite3_column_int64(s, 3);
-        out->user_id = sqlite3_column_int64(s, 4);
-        out->submission_id = sqlite3_column_int64(s, 5);
-        out->seq = sqlite3_column_int64(s, 6);
-        out->attempts = sqlite3_column_int64(s, 7);
+        out->link_id = dbs_col_int64(s, 3);
+        out->user_id = dbs_col_int64(s, 4);
+        out->submission_id = dbs_col_int64(s, 5);
+        out->seq = dbs_col_int64(s, 6);
+        out->attempts = dbs_col_int64(s, 7);
         out->payload = dup_col(s, 8);
         out->url = dup_col(s, 9);
         out->secret = dup_col(s, 10);
-        if ((sqlite3_column_type(s, 8) != SQLITE_NULL && !out->payload) ||
-            (sqlite3_column_type(s, 9) != SQLITE_NULL && !out->url) ||
-            (sqlite3_column_type(s, 10) != SQLITE_NULL && !out->secret)) {
+        if ((dbs_col_type(s, 8) != DBS_NULL && !out->payload) ||
+            (dbs_col_type(s, 9) != DBS_NULL && !out->url) ||
+            (dbs_col_type(s, 10) != DBS_NULL && !out->secret)) {
             db_outbox_item_clear(out);
             rc = DB_ERROR;
         } else {
@@ -153,19 +185,19 @@ int db_outbox_next(db *d, int64_t now, int (*busy)(void *ctx, const char *course
         }
         break;
     }
-    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+    if (src != DBS_ROW && src != DBS_DONE) {
         db_log_error(d, "outbox: due rows");
         rc = DB_ERROR;
     }
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     if (rc != DB_NOT_FOUND)
         return rc;
     if (!(s = db_prepare(d, OUTBOX_NEXT_AT_SQL)))
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, now);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-        *next_at = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    dbs_bind_int64(s, 1, now);
+    if (dbs_step(s) == DBS_ROW && dbs_col_type(s, 0) != DBS_NULL)
+        *next_at = dbs_col_int64(s, 0);
+    dbs_finalize(s);
     return DB_NOT_FOUND;
 }
 
@@ -179,7 +211,8 @@ int db_outbox_next(db *d, int64_t now, int (*busy)(void *ctx, const char *course
     "WITH sub AS (SELECT course, assignment, user_id FROM submissions"         \
     "  WHERE id = ?1),"                                                        \
     " graded AS (SELECT s.id, r.graded_at, r.max_score,"                       \
-    "  MAX(0, r.score - r.max_score * s.late_pct * s.late_days / 100.0) AS fin" \
+    "  " DB_MAX0("r.score - r.max_score * s.late_pct * s.late_days / 100.0")  \
+    "  AS fin" \
     "  FROM sub JOIN submissions s ON s.course = sub.course"                   \
     "   AND s.assignment = sub.assignment AND s.user_id = sub.user_id"         \
     "  JOIN results r ON r.submission_id = s.id WHERE r.score IS NOT NULL)"    \
@@ -194,24 +227,24 @@ int db_outbox_next(db *d, int64_t now, int (*busy)(void *ctx, const char *course
 int db_outbox_score_of(db *d, int64_t submission_id, db_outbox_score *out)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = db_prepare(d, OUTBOX_SCORE_OF_SQL);
+    dbs *s = db_prepare(d, OUTBOX_SCORE_OF_SQL);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_int64(s, 1, submission_id);
+    dbs_bind_int64(s, 1, submission_id);
     int rc = DB_ERROR;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        const char *policy = (const char *)sqlite3_column_text(s, 0);
+    if (dbs_step(s) == DBS_ROW) {
+        const char *policy = (const char *)dbs_col_text(s, 0);
         out->policy_last = policy && !strcmp(policy, "last");
         int col = out->policy_last ? 2 : 1;
-        out->has = sqlite3_column_type(s, col) != SQLITE_NULL;
-        out->final = sqlite3_column_double(s, col);
-        out->max = sqlite3_column_double(s, 3);
-        out->graded_at = sqlite3_column_int64(s, 4);
+        out->has = dbs_col_type(s, col) != DBS_NULL;
+        out->final = dbs_col_double(s, col);
+        out->max = dbs_col_double(s, 3);
+        out->graded_at = dbs_col_int64(s, 4);
         rc = out->has ? DB_OK : DB_NOT_FOUND;
     } else {
         db_log_error(d, "outbox: score");
     }
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return rc;
 }
 
@@ -234,22 +267,22 @@ int db_outbox_score_of(db *d, int64_t submission_id, db_outbox_score *out)
 static int record_locked(db *d, const char *sql, int64_t id, int64_t seq, const char *state,
                          int64_t next_at, long status, const char *err, int64_t now)
 {
-    sqlite3_stmt *s = db_prepare(d, sql);
+    dbs *s = db_prepare(d, sql);
     if (!s)
         return -1;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, seq);
-    sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, next_at);
+    dbs_bind_int64(s, 1, id);
+    dbs_bind_int64(s, 2, seq);
+    dbs_bind_text(s, 3, state);
+    dbs_bind_int64(s, 4, next_at);
     if (status > 0)
-        sqlite3_bind_int64(s, 5, status);
+        dbs_bind_int64(s, 5, status);
     if (err && *err)
-        sqlite3_bind_text(s, 6, err, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, now);
-    int rc = sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(db_sqlite(d)) : -1;
+        dbs_bind_text(s, 6, err);
+    dbs_bind_int64(s, 7, now);
+    int rc = dbs_step(s) == DBS_DONE ? db_changes(d) : -1;
     if (rc < 0)
         db_log_error(d, "outbox: record");
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return rc;
 }
 
@@ -277,49 +310,49 @@ int db_outbox_record(db *d, int64_t id, int64_t seq, db_outbox_state state, int6
     " o.submission_id, u.name, l.lineitem_url"                                 \
     " FROM outbox o LEFT JOIN users u ON u.id = o.user_id"                     \
     " LEFT JOIN lti_links l ON l.id = o.link_id"                               \
-    " WHERE o.course_id = ?1 AND (?2 IS NULL OR o.kind = ?2)"                  \
-    "  AND (?3 IS NULL OR o.state = ?3) AND (?5 = 0 OR o.id < ?5)"             \
+    " WHERE o.course_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR o.kind = ?2)"    \
+    "  AND (CAST(?3 AS TEXT) IS NULL OR o.state = ?3) AND (?5 = 0 OR o.id < ?5)" \
     " ORDER BY o.id DESC LIMIT ?4"
 
 int db_outbox_each(db *d, const char *course, const char *kind, const char *state, int limit,
                    int64_t before, void (*fn)(void *ctx, const db_delivery *dl), void *ctx)
 {
-    sqlite3_stmt *s = db_prepare(d, OUTBOX_EACH_SQL);
+    dbs *s = db_prepare(d, OUTBOX_EACH_SQL);
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
+    dbs_bind_text(s, 1, course);
     if (kind)
-        sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+        dbs_bind_text(s, 2, kind);
     if (state)
-        sqlite3_bind_text(s, 3, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, limit);
-    sqlite3_bind_int64(s, 5, before);
+        dbs_bind_text(s, 3, state);
+    dbs_bind_int64(s, 4, limit);
+    dbs_bind_int64(s, 5, before);
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((src = dbs_step(s)) == DBS_ROW) {
         db_delivery dl = {
-            .id = sqlite3_column_int64(s, 0),
-            .kind = (const char *)sqlite3_column_text(s, 1),
-            .state = (const char *)sqlite3_column_text(s, 2),
-            .attempts = sqlite3_column_int64(s, 3),
-            .next_at = sqlite3_column_int64(s, 4),
-            .has_status = sqlite3_column_type(s, 5) != SQLITE_NULL,
-            .last_status = (long)sqlite3_column_int64(s, 5),
-            .last_error = (const char *)sqlite3_column_text(s, 6),
-            .created_at = sqlite3_column_int64(s, 7),
-            .updated_at = sqlite3_column_int64(s, 8),
-            .delivered_at = sqlite3_column_int64(s, 9),
-            .submission_id = sqlite3_column_int64(s, 10),
-            .user = (const char *)sqlite3_column_text(s, 11),
-            .line_item = (const char *)sqlite3_column_text(s, 12),
+            .id = dbs_col_int64(s, 0),
+            .kind = (const char *)dbs_col_text(s, 1),
+            .state = (const char *)dbs_col_text(s, 2),
+            .attempts = dbs_col_int64(s, 3),
+            .next_at = dbs_col_int64(s, 4),
+            .has_status = dbs_col_type(s, 5) != DBS_NULL,
+            .last_status = (long)dbs_col_int64(s, 5),
+            .last_error = (const char *)dbs_col_text(s, 6),
+            .created_at = dbs_col_int64(s, 7),
+            .updated_at = dbs_col_int64(s, 8),
+            .delivered_at = dbs_col_int64(s, 9),
+            .submission_id = dbs_col_int64(s, 10),
+            .user = (const char *)dbs_col_text(s, 11),
+            .line_item = (const char *)dbs_col_text(s, 12),
         };
         if (!dl.kind || !dl.state)
             break; /* out of memory: the next step says so */
         fn(ctx, &dl);
     }
-    if (src != SQLITE_DONE)
+    if (src != DBS_DONE)
         db_log_error(d, "outbox: list");
-    sqlite3_finalize(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_finalize(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 /* A failed row goes again now, from its first attempt; a pending one is
@@ -334,25 +367,25 @@ int db_outbox_retry(db *d, const char *course, int64_t id, int64_t now)
 {
     int rc = DB_ERROR;
     db_write_lock();
-    sqlite3_stmt *s = db_prepare(d, OUTBOX_RETRY_SQL);
+    dbs *s = db_prepare(d, OUTBOX_RETRY_SQL);
     if (s) {
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_text(s, 2, course, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, now);
-        if (sqlite3_step(s) == SQLITE_DONE)
-            rc = sqlite3_changes(db_sqlite(d)) ? DB_OK : DB_NOT_FOUND;
+        dbs_bind_int64(s, 1, id);
+        dbs_bind_text(s, 2, course);
+        dbs_bind_int64(s, 3, now);
+        if (dbs_step(s) == DBS_DONE)
+            rc = db_changes(d) ? DB_OK : DB_NOT_FOUND;
         else
             db_log_error(d, "outbox: retry");
-        sqlite3_finalize(s);
+        dbs_finalize(s);
     }
     db_write_unlock();
     if (rc != DB_NOT_FOUND || !(s = db_prepare(d, OUTBOX_STATE_SQL)))
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, course, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW)
+    dbs_bind_int64(s, 1, id);
+    dbs_bind_text(s, 2, course);
+    if (dbs_step(s) == DBS_ROW)
         rc = DB_EXISTS; /* delivered already */
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return rc;
 }
 
@@ -360,19 +393,19 @@ int db_outbox_counts(db *d, void (*fn)(void *ctx, const char *kind, const char *
                                        int64_t n),
                      void *ctx)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT kind, state, COUNT(*) FROM outbox"
+    dbs *s = db_prepare(d, "SELECT kind, state, COUNT(*) FROM outbox"
                                     " GROUP BY kind, state ORDER BY kind, state");
     if (!s)
         return DB_ERROR;
     int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(s, 0);
-        const char *st = (const char *)sqlite3_column_text(s, 1);
+    while ((src = dbs_step(s)) == DBS_ROW) {
+        const char *k = (const char *)dbs_col_text(s, 0);
+        const char *st = (const char *)dbs_col_text(s, 1);
         if (k && st)
-            fn(ctx, k, st, sqlite3_column_int64(s, 2));
+            fn(ctx, k, st, dbs_col_int64(s, 2));
     }
-    sqlite3_finalize(s);
-    return src == SQLITE_DONE ? DB_OK : DB_ERROR;
+    dbs_finalize(s);
+    return src == DBS_DONE ? DB_OK : DB_ERROR;
 }
 
 /* ---- webhook targets ------------------------------------------------------------ */
@@ -381,20 +414,20 @@ int db_webhook_put(db *d, const char *course, const char *url, const char *secre
 {
     int rc = DB_ERROR;
     db_write_lock();
-    sqlite3_stmt *s = db_prepare(d, "INSERT INTO webhooks(course_id, url, secret, updated_at)"
+    dbs *s = db_prepare(d, "INSERT INTO webhooks(course_id, url, secret, updated_at)"
                                     " SELECT id, ?2, ?3, ?4 FROM courses WHERE id = ?1"
                                     " ON CONFLICT(course_id) DO UPDATE SET url = excluded.url,"
                                     " secret = excluded.secret, updated_at = excluded.updated_at");
     if (s) {
-        sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, url, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, secret, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, now);
-        if (sqlite3_step(s) == SQLITE_DONE)
-            rc = sqlite3_changes(db_sqlite(d)) ? DB_OK : DB_NOT_FOUND;
+        dbs_bind_text(s, 1, course);
+        dbs_bind_text(s, 2, url);
+        dbs_bind_text(s, 3, secret);
+        dbs_bind_int64(s, 4, now);
+        if (dbs_step(s) == DBS_DONE)
+            rc = db_changes(d) ? DB_OK : DB_NOT_FOUND;
         else
             db_log_error(d, "webhook: put");
-        sqlite3_finalize(s);
+        dbs_finalize(s);
     }
     db_write_unlock();
     return rc;
@@ -402,20 +435,20 @@ int db_webhook_put(db *d, const char *course, const char *url, const char *secre
 
 int db_webhook_get(db *d, const char *course, char *url, size_t urlcap, int64_t *updated_at)
 {
-    sqlite3_stmt *s = db_prepare(d, "SELECT url, updated_at FROM webhooks WHERE course_id = ?1");
+    dbs *s = db_prepare(d, "SELECT url, updated_at FROM webhooks WHERE course_id = ?1");
     if (!s)
         return DB_ERROR;
-    sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-    int src = sqlite3_step(s), rc = DB_ERROR;
-    if (src == SQLITE_ROW) {
-        const char *u = (const char *)sqlite3_column_text(s, 0);
+    dbs_bind_text(s, 1, course);
+    int src = dbs_step(s), rc = DB_ERROR;
+    if (src == DBS_ROW) {
+        const char *u = (const char *)dbs_col_text(s, 0);
         snprintf(url, urlcap, "%s", u ? u : "");
-        *updated_at = sqlite3_column_int64(s, 1);
+        *updated_at = dbs_col_int64(s, 1);
         rc = DB_OK;
-    } else if (src == SQLITE_DONE) {
+    } else if (src == DBS_DONE) {
         rc = DB_NOT_FOUND;
     }
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return rc;
 }
 
@@ -423,12 +456,12 @@ int db_webhook_delete(db *d, const char *course)
 {
     int rc = DB_ERROR;
     db_write_lock();
-    sqlite3_stmt *s = db_prepare(d, "DELETE FROM webhooks WHERE course_id = ?1");
+    dbs *s = db_prepare(d, "DELETE FROM webhooks WHERE course_id = ?1");
     if (s) {
-        sqlite3_bind_text(s, 1, course, -1, SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_DONE)
-            rc = sqlite3_changes(db_sqlite(d)) ? DB_OK : DB_NOT_FOUND;
-        sqlite3_finalize(s);
+        dbs_bind_text(s, 1, course);
+        if (dbs_step(s) == DBS_DONE)
+            rc = db_changes(d) ? DB_OK : DB_NOT_FOUND;
+        dbs_finalize(s);
     }
     db_write_unlock();
     return rc;

@@ -34,6 +34,7 @@ const char *const srv_outcome_names[SRV_OUT_COUNT] = {
 /* ---- per-thread connections ---------------------------------------------- */
 
 static pthread_key_t db_key;
+static __thread int db_open_failed; /* this thread's last srv_db could not open */
 static bool db_key_made;
 
 /* Connections opened before the HTTP process dropped its privileges: the
@@ -119,12 +120,19 @@ db *srv_db(srv *s)
     }
     char err[256];
     d = db_open(s->cfg.db_path, err, sizeof err);
+    db_open_failed = !d;
     if (!d) {
         fprintf(stderr, "memgrade: %s\n", err);
         return NULL;
     }
     pthread_setspecific(db_key, d);
     return d;
+}
+
+int srv_db_unavailable(void)
+{
+    db *d = db_key_made ? pthread_getspecific(db_key) : NULL;
+    return d ? db_lost(d) : db_open_failed;
 }
 
 /* ---- rate limit ------------------------------------------------------------ */

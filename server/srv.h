@@ -105,6 +105,9 @@ typedef struct {
 /* The calling thread's connection to the service database, opened on first
  * use and closed when the thread exits. NULL if it cannot be opened. */
 db *srv_db(srv *s);
+/* 1 when the calling thread's database is out of reach: its connection
+ * could not be opened or lost its server (the API answers 503, not 500). */
+int srv_db_unavailable(void);
 /* Opens n more connections now, for threads to take later (srv_db): the
  * HTTP process opens them before it drops its privileges. 0 or -1. */
 int srv_db_pool(srv *s, int n);

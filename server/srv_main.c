@@ -45,7 +45,7 @@ typedef struct {
 static const serve_opt serve_opts[] = {
     {"--bind", OPT_STR, CFG(bind), 0, 0, "ADDR   listen address (default 127.0.0.1)"},
     {"--port", OPT_INT, CFG(port), 0, 65535, "N      TCP port (default 8080; 0 picks one)"},
-    {"--db", OPT_STR, CFG(db_path), 0, 0, "PATH   SQLite database (default $MEMGRADE_DB or memgrade.db)"},
+    {"--db", OPT_STR, CFG(db_path), 0, 0, "PATH|URL  SQLite database, or postgres://USER@HOST:PORT/DB (default $MEMGRADE_DB or memgrade.db)"},
     {"--assignments", OPT_STR, CFG(assignments), 0, 0, "DIR    assignments folder"},
     {"--workers", OPT_INT, CFG(workers), 1, 256, "N      grading workers (default: CPUs)"},
     {"--http-threads", OPT_INT, CFG(http_threads), 1, 256, "N      HTTP threads (default: CPUs)"},
@@ -280,6 +280,7 @@ int srv_cmd_serve(int argc, char **argv)
     static srv s; /* one service per process; signal-free shared state */
     char err[512];
     int rc = 1, lockfd = -1;
+    char shown[512];
     struct MHD_Daemon *daemon = NULL;
     int workers_started = 0;
     memset(&s, 0, sizeof s);
@@ -297,7 +298,8 @@ int srv_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if ((lockfd = lock_db(s.cfg.db_path)) < 0)
+    /* PostgreSQL is shared by design (SPEC §9): no lock file beside it. */
+    if (!db_is_url(s.cfg.db_path) && (lockfd = lock_db(s.cfg.db_path)) < 0)
         goto out;
     if (lti_http_global_init()) {
         fprintf(stderr, "memgrade serve: cannot initialise libcurl\n");
@@ -416,8 +418,8 @@ int srv_cmd_serve(int argc, char **argv)
                         "grader process %d grades\n", (int)geteuid(), (int)gp_pid());
     fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s, "
                     "assignments %s)\n",
-            s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, s.cfg.db_path,
-            asg_given);
+            s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued,
+            db_display(s.cfg.db_path, shown, sizeof shown), asg_given);
     if (first == 1) {
         const char *where = s.cfg.bind;
         if (!strcmp(where, "0.0.0.0") || !strcmp(where, "::"))

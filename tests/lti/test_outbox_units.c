@@ -106,12 +106,7 @@ static void test_backoff(void)
 
 static int exec_sql(db *d, const char *sql)
 {
-    char *msg = NULL;
-    int rc = sqlite3_exec(db_sqlite(d), sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK)
-        printf("# %s: %s\n", sql, msg ? msg : "?");
-    sqlite3_free(msg);
-    return rc == SQLITE_OK ? 0 : -1;
+    return db_exec(d, sql);
 }
 
 /* Stores a graded submission of stu's with score/10, as a worker does. */
