@@ -1,5 +1,7 @@
-/* db: SQLite storage and the durable job queue. Statements live in one
- * table (DB_STMTS) and are prepared once per connection. */
+/* db: storage and the durable job queue, over the statement driver
+ * (db_drv.h: SQLite or PostgreSQL). Statements live in one table (DB_STMTS,
+ * with PostgreSQL's own text where the dialects differ: stmt_pg) and are
+ * prepared once per connection. */
 #include "db.h"
 #include "db_int.h"
 
@@ -450,7 +452,7 @@ static const char *const migrations[] = {
                "  WHERE submission_id = ?1"                                    \
                " UNION ALL SELECT 9223372036854775807, document,"             \
                "  student_document, assignment_version, graded_at FROM results" \
-               "  WHERE submission_id = ?1) ORDER BY k")                       \
+               "  WHERE submission_id = ?1) AS h ORDER BY k")                  \
     X(REGRADE_ADD, "INSERT INTO regrades(course_id, assignment, total, created_at)" \
                    " VALUES (?1, ?2, 0, ?3) RETURNING id")                     \
     X(REGRADE_ITEMS, "INSERT INTO regrade_items(regrade_id, submission_id)"    \
@@ -691,7 +693,7 @@ static int exec1(db *d, int id)
 #define DOC_MAGIC "MGZ1"
 #define DOC_MAX (64u << 20)
 
-/* Binds text at i, compressed (SQLite copies the bytes). */
+/* Binds text at i, compressed (the driver copies the bytes). */
 static void bind_doc(dbs *s, int i, const char *text)
 {
     size_t n = strlen(text);
@@ -701,7 +703,7 @@ static void bind_doc(dbs *s, int i, const char *text)
         memcpy(buf, DOC_MAGIC, 4);
         for (int k = 0; k < 8; k++)
             buf[4 + k] = (unsigned char)((uint64_t)n >> (8 * k));
-        dbs_bind_blob(s, i, buf, (int)(12 + zlen));
+        dbs_bind_blob(s, i, buf, (size_t)(12 + zlen));
     } else {
         dbs_bind_text(s, i, text);
     }

@@ -1,11 +1,13 @@
-/* db: SQLite storage of users, tokens, submissions (files as submitted),
- * jobs and results, and the durable job queue built on them.
+/* db: storage of users, tokens, submissions (files as submitted), jobs and
+ * results, and the durable job queue built on them; in SQLite (the embedded
+ * default) or PostgreSQL (--db postgres://...), the same queries on both.
  *
- * One db handle is one SQLite connection and must be used by one thread at a
- * time (the server keeps one per thread). The file is in WAL mode with
+ * One db handle is one connection and must be used by one thread at a time
+ * (the server keeps one per thread). A SQLite file is in WAL mode with
  * synchronous=FULL: a call that returned 0 has reached the disk, so an
  * accepted submission survives kill -9 and power loss. The schema is created
- * and upgraded by numbered migrations held in db.c (PRAGMA user_version). */
+ * and upgraded by numbered migrations held in db.c (PRAGMA user_version) and
+ * db_pg_schema.c (table schema_version), numbered the same. */
 #ifndef MEMGRADE_DB_H
 #define MEMGRADE_DB_H
 
@@ -16,7 +18,8 @@
 
 typedef struct db db;
 
-/* Return codes beyond 0 / -1 (-1: SQLite failed; the message is logged). */
+/* Return codes beyond 0 / -1 (-1: the database failed; the message is
+ * logged). */
 enum { DB_OK = 0, DB_ERROR = -1, DB_NOT_FOUND = 1, DB_EXISTS = 2, DB_LIMIT = 3 };
 
 typedef enum { DB_ROLE_STUDENT, DB_ROLE_INSTRUCTOR } db_role;

@@ -1,4 +1,4 @@
-/* db_lti: storage of LTI 1.3 (SPEC §8), SQLite backend: registered
+/* db_lti: storage of LTI 1.3 (SPEC §8), on either backend: registered
  * platforms and deployments, the platforms' cached keys, the tool's keys,
  * login states and used nonces, and what launches mapped. Low-traffic
  * statements, prepared per call (db_prepare). */

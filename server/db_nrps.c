@@ -1,7 +1,7 @@
 /* db_nrps: what a roster sync (Names and Role Provisioning, SPEC §8)
  * reads and writes beyond a launch's own storage (db_lti.c): the LTI
  * contexts of a course with their membership URLs, the user of a sub, and
- * when a context was synced. SQLite backend; low-traffic statements
+ * when a context was synced. Low-traffic statements, on either backend,
  * prepared per call. */
 #include "db_int.h"
 

@@ -120,7 +120,7 @@ db *srv_db(srv *s)
     }
     char err[256];
     d = db_open(s->cfg.db_path, err, sizeof err);
-    db_open_failed = !d;
+    db_open_failed = !d && db_is_url(s->cfg.db_path); /* a server out of reach */
     if (!d) {
         fprintf(stderr, "memgrade: %s\n", err);
         return NULL;
