@@ -6,6 +6,7 @@
 #ifndef MEMGRADE_GRD_H
 #define MEMGRADE_GRD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -41,6 +42,9 @@ size_t grd_catalog_count(const grd_catalog *c);
 const grd_assignment *grd_catalog_at(const grd_catalog *c, size_t i);
 /* NULL when no assignment has that name. */
 const grd_assignment *grd_catalog_find(const grd_catalog *c, const char *name);
+/* Whether s may name an assignment (its folder) or a file of one: letters,
+ * digits, '.', '_' and '-', at most 64, not starting with '.'. */
+bool grd_name_ok(const char *s);
 
 const char *grd_assignment_name(const grd_assignment *a);
 const char *grd_assignment_title(const grd_assignment *a);

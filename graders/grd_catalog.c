@@ -67,6 +67,8 @@ static bool safe_name(const char *s)
     return true;
 }
 
+bool grd_name_ok(const char *s) { return safe_name(s); }
+
 static char *dup_str(json_t *o, const char *key, bool *bad)
 {
     json_t *v = json_object_get(o, key);

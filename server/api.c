@@ -384,6 +384,7 @@ static int h_metrics(api_req *r)
     tb_printf(&b, "memgrade_http_requests_total{status=\"other\"} %" PRIuFAST64 "\n",
               atomic_load(&http_requests[API_NSTATUS]));
     api_outbox_metrics(r, &b);
+    api_workers_metrics(r, &b);
     if (b.failed) {
         free(b.p);
         return reply_error(r, 500, "out of memory");
@@ -1008,6 +1009,17 @@ static int h_submit(api_req *r)
                                        "next is accepted when one of them is graded",
                                (long long)active);
         }
+        /* Several API processes on one database: the rate limit counts
+         * what the student submitted through any of them (each process's
+         * own limiter, srv_admit, sees only its share). */
+        int64_t recent = 0, oldest = 0;
+        db *rd = s->cfg.rate_limit && !instr && db_is_url(s->cfg.db_path) ? srv_db(s) : NULL;
+        if (rd && db_user_recent_submissions(rd, r->user.id, db_now_ms() - 60000, &recent,
+                                             &oldest) == DB_OK &&
+            recent >= s->cfg.rate_limit) {
+            int64_t wait = (oldest + 60000 - db_now_ms() + 999) / 1000;
+            return admission_refusal(r, 429, wait > 0 ? (int)wait : 1);
+        }
         int st = srv_admit(s, r->user.id, instr, &retry_after);
         if (st)
             return admission_refusal(r, st, retry_after);
@@ -1091,6 +1103,7 @@ static const struct {
     {routes, &api_nroutes},
     {api_course_routes, &api_course_nroutes},
     {api_webhook_routes, &api_webhook_nroutes},
+    {api_worker_routes, &api_worker_nroutes},
     {api_upload_routes, &api_upload_nroutes},
     {web_routes, &web_nroutes},
     {web_auth_routes, &web_auth_nroutes},

@@ -164,6 +164,12 @@ void api_outbox_metrics(api_req *r, tbuf *b);
 json_t *api_delivery_json(const db_delivery *dl);
 int api_delivery_retry(api_req *r);
 
+/* GET /api/v1/workers and the grading processes' gauges in /metrics
+ * (api_workers.c). */
+extern const api_route api_worker_routes[];
+extern const size_t api_worker_nroutes;
+void api_workers_metrics(api_req *r, tbuf *b);
+
 /* Bumped whenever a stored result or a deadline changes: cached views of
  * submissions older than this are not served (api.c). */
 void api_views_changed(api_req *r);

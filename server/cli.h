@@ -7,6 +7,7 @@
 
 int cli_grade(int argc, char **argv);     /* server/cli_grade.c */
 int srv_cmd_serve(int argc, char **argv); /* server/srv_main.c */
+int srv_cmd_worker(int argc, char **argv); /* server/srv_main.c */
 int srv_cmd_user(int argc, char **argv);  /* server/srv_main.c */
 int cli_course(int argc, char **argv);    /* server/cli_course.c */
 int cli_assignment(int argc, char **argv); /* server/cli_assignment.c */

@@ -269,6 +269,22 @@ static const char *const migrations[] = {
      * of its registered hosts (hosted Canvas: the school's own address,
      * while issuer and OAuth live elsewhere); NULL: only those. */
     "ALTER TABLE lti_platforms ADD COLUMN service_url TEXT;",
+    /* 10: leases (SPEC §9): a claim holds its job until lease_until (ms),
+     * renewed by its holder; and the processes that grade, as each last
+     * reported itself. */
+    "ALTER TABLE jobs ADD COLUMN lease_until INTEGER;"
+    "ALTER TABLE regrade_items ADD COLUMN lease_until INTEGER;"
+    "CREATE TABLE workers("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  pid INTEGER NOT NULL,"
+    "  threads INTEGER NOT NULL,"
+    "  running INTEGER NOT NULL,"
+    "  done INTEGER NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX workers_seen ON workers(last_seen);",
 };
 
 #define SUBMISSION_COLS_(FILES)                                                \
@@ -466,7 +482,7 @@ static const char *const migrations[] = {
                    " FROM regrades g WHERE g.id = ?1")                         \
     X(REGRADE_DEPTH, "SELECT COUNT(*) FROM regrade_items WHERE state = 'queued'") \
     X(REGRADE_CLAIM, "UPDATE regrade_items SET state = 'running',"             \
-                     " attempts = attempts + 1, claimed_by = ?1"               \
+                     " attempts = attempts + 1, claimed_by = ?1, lease_until = ?2" \
                      " WHERE id = (SELECT id FROM regrade_items"               \
                      "             WHERE state = 'queued' ORDER BY id LIMIT 1)" \
                      " RETURNING id, submission_id, attempts")                 \
@@ -514,7 +530,7 @@ static const char *const migrations[] = {
      * hold the workers others need, and each student's jobs go in        \
      * submission order. */                                                \
     X(JOB_CLAIM, "UPDATE jobs SET state = 'running', attempts = attempts + 1," \
-                 " claimed_by = ?1, claimed_at = ?2"                           \
+                 " claimed_by = ?1, claimed_at = ?2, lease_until = ?2 + ?4"      \
                  " WHERE id = (WITH waiting AS (SELECT s.user_id, MIN(q.id) AS first," \
                  "   (SELECT COUNT(*) FROM jobs r"                             \
                  "    JOIN submissions rs ON rs.id = r.submission_id"          \
@@ -566,7 +582,7 @@ static const char *const stmt_pg[ST_COUNT] = {
     [ST_RESULT_REPLACE] = RESULT_REPLACE_SQL(PG_KINDS),
     [ST_REGRADE_CLAIM] =
         "UPDATE regrade_items SET state = 'running', attempts = attempts + 1,"
-        " claimed_by = ?1 WHERE state = 'queued' AND id = (SELECT id FROM regrade_items"
+        " claimed_by = ?1, lease_until = ?2 WHERE state = 'queued' AND id = (SELECT id FROM regrade_items"
         "  WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
         " RETURNING id, submission_id, attempts",
     [ST_JOB_CLAIM] =
@@ -582,7 +598,7 @@ static const char *const stmt_pg[ST_COUNT] = {
         "   WHERE rs.user_id = w.user_id) NULLS FIRST,"
         "  w.first LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
         " UPDATE jobs SET state = 'running', attempts = attempts + 1,"
-        " claimed_by = ?1, claimed_at = ?2"
+        " claimed_by = ?1, claimed_at = ?2, lease_until = ?2 + ?4"
         " WHERE state = 'queued' AND id = (SELECT id FROM pick)"
         " RETURNING id, submission_id, attempts",
 };
@@ -763,6 +779,18 @@ void db_write_unlock(void) { pthread_mutex_unlock(&write_mu); }
 int64_t db_changes(db *d) { return d->c->drv->changes(d->c); }
 int db_exec(db *d, const char *sql) { return d->c->drv->exec(d->c, sql); }
 int db_backend_is_pg(db *d) { return d->c->drv->kind == DBD_PG; }
+
+int db_notify_jobs(db *d)
+{
+    /* Inside a transaction, delivered when it commits. */
+    return d->c->drv->kind == DBD_PG ? d->c->drv->exec(d->c, "NOTIFY memgrade_jobs") : 0;
+}
+
+int db_wait_notify(db *d, const char *channel, int timeout_ms)
+{
+    int r = d->c->drv->wait_notify(d->c, channel, timeout_ms);
+    return r > 0 ? DB_OK : r == 0 ? DB_NOT_FOUND : DB_ERROR;
+}
 int db_lost(db *d) { return d->c->drv->lost(d->c); }
 
 int db_is_url(const char *target) { return dbd_for(target)->kind == DBD_PG; }
@@ -1066,7 +1094,7 @@ static int submission_create_locked(db *d, int64_t user_id, const char *assignme
     if (!(s = stmt(d, ST_JOB_ADD)))
         goto out;
     dbs_bind_int64(s, 1, sid);
-    if (step_done(d, s))
+    if (step_done(d, s) || db_notify_jobs(d))
         goto out;
     /* The caller judged lateness from the offer it read before this
      * transaction; an extension or offer committed since then must still
@@ -1344,6 +1372,9 @@ static int claim(db *d, int id, const char *owner, int regrade, int max_running,
     if (!regrade) {
         dbs_bind_int64(s, 2, db_now_ms());
         dbs_bind_int64(s, 3, max_running > 0 ? max_running : INT_MAX);
+        dbs_bind_int64(s, 4, db_lease_ms());
+    } else {
+        dbs_bind_int64(s, 2, db_now_ms() + db_lease_ms());
     }
     pthread_mutex_lock(&write_mu);
     int src = dbs_step(s);
@@ -1460,7 +1491,7 @@ static int job_requeue_locked(db *d, int64_t job_id, const char *owner)
         return DB_ERROR;
     dbs_bind_int64(s, 1, job_id);
     dbs_bind_text(s, 2, owner);
-    return step_done(d, s) ? DB_ERROR : DB_OK;
+    return step_done(d, s) || db_notify_jobs(d) ? DB_ERROR : DB_OK;
 }
 
 int db_job_requeue(db *d, int64_t job_id, const char *owner)
@@ -1476,7 +1507,7 @@ static int job_requeue_all_locked(db *d, int64_t *count)
     if (exec1(d, ST_REGRADE_REQUEUE_ALL))
         return DB_ERROR;
     *count += db_changes(d);
-    return DB_OK;
+    return *count && db_notify_jobs(d) ? DB_ERROR : DB_OK;
 }
 
 int db_job_requeue_all(db *d, int64_t *count)
@@ -1942,7 +1973,7 @@ static int regrade_create_locked(db *d, const char *course, const char *assignme
         goto out;
     dbs_bind_int64(s, 1, rid);
     dbs_bind_int64(s, 2, n);
-    if (step_done(d, s) || tx_commit(d))
+    if (step_done(d, s) || db_notify_jobs(d) || tx_commit(d))
         goto out;
     *id = rid;
     *total = n;

@@ -471,6 +471,49 @@ int db_job_requeue_all(db *d, int64_t *count);
 /* Jobs in the queued state. */
 int db_queue_depth(db *d, int64_t *count);
 
+/* ---- leases and grading processes (SPEC §9) ------------------------------- */
+
+/* A claim (db_job_claim*, db_regrade_claim) holds its job for the lease set
+ * here (process-wide, default 30 s), renewed by db_job_renew; a job whose
+ * lease ran out is claimable again, by any process. */
+void db_set_lease_ms(int64_t ms);
+/* Extends the lease on every job and regrade item owner is grading;
+ * *held receives how many. */
+int db_job_renew(db *d, const char *owner, int64_t *held);
+/* Puts back in the queue every running job and regrade item whose lease
+ * has run out (a process that died or froze): at start when several
+ * processes share the database. *count receives how many. */
+int db_job_requeue_expired(db *d, int64_t *count);
+/* Puts back in the queue every job and regrade item owner still holds: a
+ * process that stops without finishing them. *count receives how many. */
+int db_job_release(db *d, const char *owner, int64_t *count);
+/* Waits up to timeout_ms for a new job or regrade item (PostgreSQL:
+ * LISTEN/NOTIFY, on this connection from its first call). DB_OK when one
+ * was announced, DB_NOT_FOUND on time-out (SQLite: always, after the
+ * wait), DB_ERROR when the connection failed (db_lost tells). */
+int db_wait_jobs(db *d, int timeout_ms);
+
+/* user_id's submissions made since since_ms (any process's), and when the
+ * oldest of them was made: the rate limit of several API processes. */
+int db_user_recent_submissions(db *d, int64_t user_id, int64_t since_ms, int64_t *count,
+                               int64_t *oldest);
+
+/* A process that grades (serve or worker), as it last reported itself. */
+typedef struct {
+    char name[96];         /* its claim owner: host:pid:start */
+    char role[8];          /* "serve" or "worker" */
+    char host[64];
+    int pid;
+    int threads;           /* grading threads */
+    int64_t running, done; /* jobs being graded now; graded since start */
+    int64_t started_at, last_seen;
+} db_worker;
+/* Records w (upsert by name), last_seen = now. */
+int db_worker_beat(db *d, const db_worker *w);
+/* Each process seen in the last max_age_ms, most recently seen first. */
+int db_workers_each(db *d, int64_t max_age_ms, void (*fn)(void *ctx, const db_worker *w),
+                    void *ctx);
+
 /* ---- LTI (db_lti.c; SPEC §8) ------------------------------------------------ */
 
 /* A registered LMS platform (issuer + client_id), as `memgrade lti

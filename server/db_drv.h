@@ -73,6 +73,10 @@ struct dbd {
     /* 1 when the last failure was the connection itself (server gone),
      * so the caller can answer 503 rather than 500. */
     int (*lost)(dbc *c);
+    /* Waits up to timeout_ms for a notification on channel (an SQL
+     * identifier of ours): 1 when one came, 0 on time-out, -1 when the
+     * connection failed. A backend without notifications sleeps. */
+    int (*wait_notify)(dbc *c, const char *channel, int timeout_ms);
 };
 
 extern const dbd db_drv_sqlite;

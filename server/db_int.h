@@ -30,6 +30,16 @@ int64_t db_changes(db *d);
 int db_exec(db *d, const char *sql);
 /* 1 on PostgreSQL, for the few texts the dialects cannot share. */
 int db_backend_is_pg(db *d);
+/* Tells the processes waiting in db_wait_jobs that a job is claimable
+ * (PostgreSQL NOTIFY, at commit inside a transaction; nothing on SQLite,
+ * where one process owns the queue). 0 or -1. */
+int db_notify_jobs(db *d);
+/* Waits up to timeout_ms for a notification on channel (LISTENing from the
+ * first call, again after a reconnect): DB_OK, DB_NOT_FOUND on time-out,
+ * DB_ERROR (db_lost tells whether the connection went). */
+int db_wait_notify(db *d, const char *channel, int timeout_ms);
+/* The lease a claim takes (db_set_lease_ms), in ms (db_lease.c). */
+int64_t db_lease_ms(void);
 /* The text of a stored compressed document (db.c), malloc'd; NULL when
  * damaged or out of memory. */
 char *db_doc_inflate(const unsigned char *b, size_t len);

@@ -8,7 +8,9 @@
 #include "db_drv.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ typedef struct {
     dbc base;
     PGconn *pc;
     unsigned gen;       /* bumped by each reconnect: named statements are gone */
+    unsigned listen_gen;/* gen when we last LISTENed (wait_notify); 0: never */
     unsigned next_name; /* for statement names */
     int64_t changes;
     int in_tx;
@@ -601,6 +604,46 @@ static void pg_rollback(dbc *cc)
         PQclear(PQexec(c->pc, "ROLLBACK"));
 }
 
+/* Takes what arrived; 1 when a notification was among it, -1 when the
+ * connection failed. */
+static int take_notifies(pg_conn *c)
+{
+    if (!PQconsumeInput(c->pc)) {
+        set_err(c, PQerrorMessage(c->pc));
+        c->lost = PQstatus(c->pc) != CONNECTION_OK;
+        return -1;
+    }
+    int got = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(c->pc))) {
+        got = 1;
+        PQfreemem(n);
+    }
+    return got;
+}
+
+static int pg_wait_notify(dbc *cc, const char *channel, int timeout_ms)
+{
+    pg_conn *c = PGC(cc);
+    if (c->listen_gen != c->gen || PQstatus(c->pc) != CONNECTION_OK) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "LISTEN %s", channel);
+        PGresult *res = simple(c, sql);
+        if (!res)
+            return -1;
+        PQclear(res);
+        c->listen_gen = c->gen;
+    }
+    int got = take_notifies(c);
+    if (got)
+        return got;
+    struct pollfd p = {PQsocket(c->pc), POLLIN, 0};
+    int r = poll(&p, 1, timeout_ms);
+    if (r < 0 && errno != EINTR)
+        return -1;
+    return r > 0 ? take_notifies(c) : 0;
+}
+
 static int pg_in_tx(dbc *c) { return PGC(c)->in_tx; }
 static int pg_lost(dbc *c) { return PGC(c)->lost; }
 
@@ -633,6 +676,7 @@ const dbd db_drv_pg = {
     .rollback = pg_rollback,
     .in_tx = pg_in_tx,
     .lost = pg_lost,
+    .wait_notify = pg_wait_notify,
 };
 
 const dbd *dbd_for(const char *target)

@@ -241,6 +241,21 @@ const char *const db_pg_migrations[] = {
     "CREATE INDEX outbox_course ON outbox(course_id, id);",
     /* 9 */
     "ALTER TABLE lti_platforms ADD COLUMN service_url TEXT COLLATE \"C\";",
+    /* 10 */
+    "ALTER TABLE jobs ADD COLUMN lease_until BIGINT;"
+    "ALTER TABLE regrade_items ADD COLUMN lease_until BIGINT;"
+    "CREATE INDEX jobs_lease ON jobs(lease_until) WHERE state = 'running';"
+    "CREATE TABLE workers("
+    "  name TEXT COLLATE \"C\" PRIMARY KEY,"
+    "  role TEXT COLLATE \"C\" NOT NULL,"
+    "  host TEXT COLLATE \"C\" NOT NULL,"
+    "  pid BIGINT NOT NULL,"
+    "  threads BIGINT NOT NULL,"
+    "  running BIGINT NOT NULL,"
+    "  done BIGINT NOT NULL,"
+    "  started_at BIGINT NOT NULL,"
+    "  last_seen BIGINT NOT NULL);"
+    "CREATE INDEX workers_seen ON workers(last_seen);",
 };
 
 const int db_pg_nmigrations = (int)(sizeof db_pg_migrations / sizeof db_pg_migrations[0]);

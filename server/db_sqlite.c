@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -235,6 +236,15 @@ static int sq_lost(dbc *c)
     return 0;
 }
 
+/* One process owns a SQLite queue: nobody else announces jobs. */
+static int sq_wait_notify(dbc *c, const char *channel, int timeout_ms)
+{
+    (void)c, (void)channel;
+    struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
 const dbd db_drv_sqlite = {
     .kind = DBD_SQLITE,
     .open = sq_open,
@@ -264,4 +274,5 @@ const dbd db_drv_sqlite = {
     .rollback = sq_rollback,
     .in_tx = sq_in_tx,
     .lost = sq_lost,
+    .wait_notify = sq_wait_notify,
 };

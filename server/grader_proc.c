@@ -257,9 +257,78 @@ static int recv_with_fd(int sock, unsigned char **out, size_t *len, int *fd)
 
 static const char *g_log; /* the access log's path, or NULL */
 
-static grd_catalog *_Atomic g_catalog;
+/* The catalog in service, with each assignment's version (asg_version) as
+ * it was loaded: a grade whose assignment changed on disk since, or is new
+ * there (another API process installed it into a folder they share),
+ * reloads it first. A replaced catalog stays allocated: a grading thread
+ * may be using it; the grader is restarted with the service. */
+typedef struct {
+    grd_catalog *cat;
+    char (*versions)[65];
+} loaded;
+static loaded *_Atomic g_loaded;
 static const char *g_dir;
 static pthread_mutex_t g_catalog_mu = PTHREAD_MUTEX_INITIALIZER;
+static time_t g_reloaded; /* last reload for an unknown name (g_catalog_mu) */
+
+/* Loads the folder; NULL with err. */
+static loaded *load(char *err, size_t errlen)
+{
+    loaded *l = calloc(1, sizeof *l);
+    if (!l || !(l->cat = grd_catalog_open(g_dir, NULL, NULL, err, errlen))) {
+        if (l)
+            free(l);
+        else
+            snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    size_t n = grd_catalog_count(l->cat);
+    l->versions = calloc(n ? n : 1, sizeof *l->versions);
+    for (size_t i = 0; l->versions && i < n; i++)
+        if (asg_version(g_dir, grd_assignment_name(grd_catalog_at(l->cat, i)), l->versions[i]))
+            l->versions[i][0] = '\0';
+    return l;
+}
+
+/* Reloads the catalog (g_catalog_mu held); logs a failure. */
+static void reload_locked(void)
+{
+    char err[256];
+    loaded *l = load(err, sizeof err);
+    if (l)
+        atomic_store(&g_loaded, l);
+    else
+        fprintf(stderr, "memgrade grader: catalog reload failed: %s\n", err);
+}
+
+/* assignment as the folder has it now: its entry in the catalog, reloaded
+ * first when its files changed (version: their hash now). */
+static const grd_assignment *current(const char *assignment, const grd_catalog **cat,
+                                     char version[65])
+{
+    if (asg_version(g_dir, assignment, version))
+        version[0] = '\0';
+    for (int round = 0;; round++) {
+        loaded *l = atomic_load(&g_loaded);
+        const grd_assignment *a = grd_catalog_find(l->cat, assignment);
+        size_t i = 0;
+        while (a && grd_catalog_at(l->cat, i) != a)
+            i++;
+        int stale = version[0] && (!a || strcmp(l->versions[i], version));
+        if (!stale || round) {
+            *cat = l->cat;
+            return a;
+        }
+        pthread_mutex_lock(&g_catalog_mu);
+        /* Another thread may have reloaded meanwhile; an unknown but
+         * present (broken) folder reloads at most every 2 s. */
+        if (atomic_load(&g_loaded) == l && (a || time(NULL) - g_reloaded >= 2)) {
+            g_reloaded = time(NULL);
+            reload_locked();
+        }
+        pthread_mutex_unlock(&g_catalog_mu);
+    }
+}
 
 /* A file name as a submission may carry it: what sbx_box_write and the
  * catalog accept, checked again here because the sender is not trusted. */
@@ -286,15 +355,18 @@ static void serve_grade(mread *rq, mbuf *rep)
     }
     json_t *doc = NULL;
     int rc = -1;
-    const grd_catalog *cat = atomic_load(&g_catalog);
-    const grd_assignment *a = rq->bad ? NULL : grd_catalog_find(cat, assignment);
+    const grd_catalog *cat = NULL;
+    /* A name is a folder of g_dir: checked as the catalog checks names
+     * before any path is made of it. */
+    const grd_assignment *a = rq->bad || !grd_name_ok(assignment) ? NULL
+                              : current(assignment, &cat, version);
     if (rq->bad)
         snprintf(err, sizeof err, "the grader got a malformed request");
     else if (!a)
         snprintf(err, sizeof err, "assignment '%s' is not in the grader's catalog", assignment);
     else
         rc = grd_grade(cat, a, files, n, &doc, err, sizeof err);
-    if (a && asg_version(g_dir, assignment, version))
+    if (!a)
         version[0] = '\0';
     char *text = rc == 0 && doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -321,18 +393,8 @@ static void serve_install(mread *rq, mbuf *rep)
     } else {
         pthread_mutex_lock(&g_catalog_mu);
         st = asg_install(g_dir, gz, len, name, &replaced, &problems, why, sizeof why);
-        if (st == 200 || st == 201) {
-            char e2[256];
-            grd_catalog *c = grd_catalog_open(g_dir, NULL, NULL, e2, sizeof e2);
-            if (c) {
-                /* The old catalog stays allocated: a grading thread may be
-                 * using it. Uploads are rare; the grader is restarted with
-                 * the service. */
-                atomic_store(&g_catalog, c);
-            } else {
-                fprintf(stderr, "memgrade grader: catalog reload failed: %s\n", e2);
-            }
-        }
+        if (st == 200 || st == 201)
+            reload_locked();
         pthread_mutex_unlock(&g_catalog_mu);
     }
     char *pt = problems ? json_dumps(problems, JSON_COMPACT) : NULL;
@@ -454,12 +516,12 @@ static _Noreturn void grader_main(int *fds, int n, pid_t parent)
         _exit(1);
     }
     char err[512];
-    grd_catalog *c = grd_catalog_open(g_dir, NULL, NULL, err, sizeof err);
-    if (!c) {
+    loaded *l = load(err, sizeof err);
+    if (!l) {
         fprintf(stderr, "memgrade grader: %s\n", err);
         _exit(1);
     }
-    atomic_store(&g_catalog, c);
+    atomic_store(&g_loaded, l);
     pthread_t *t = calloc((size_t)n, sizeof *t);
     if (!t)
         _exit(1);
@@ -522,7 +584,7 @@ int gp_start(const char *dir, const char *log_path, int nchan, char *err, size_t
     g_log = log_path;
     int n = nchan + 1; /* the last one carries uploads */
     int mine[GP_MAX_CHANS], theirs[GP_MAX_CHANS];
-    if (nchan < 1 || n > GP_MAX_CHANS) {
+    if (nchan < 0 || n > GP_MAX_CHANS) { /* 0: uploads only (serve --workers 0) */
         snprintf(err, errlen, "grader: %d channels is out of range", nchan);
         return -1;
     }

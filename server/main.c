@@ -16,6 +16,8 @@ static const struct {
      "grade --assignment NAME [--json] [--assignments DIR] FILE..."},
     {"serve", srv_cmd_serve,
      "serve [--port N] [--db PATH] [--assignments DIR] [--workers N] ..."},
+    {"worker", srv_cmd_worker,
+     "worker --db postgres://USER@HOST/DB [--workers N] [--lease SECONDS] [--assignments DIR] ..."},
     {"user", srv_cmd_user,
      "user add NAME --role student|instructor [--db PATH]\n"
      "  memgrade user token|revoke NAME [--db PATH]\n"

@@ -392,14 +392,80 @@ fail:
     return NULL;
 }
 
+static pthread_mutex_t swap_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int srv_catalog_swap(srv *s, grd_catalog *c)
 {
+    pthread_mutex_lock(&swap_mu);
     grd_catalog **nr = realloc(s->retired, (s->nretired + 1) * sizeof *nr);
-    if (!nr)
+    if (nr) {
+        s->retired = nr;
+        s->retired[s->nretired++] = atomic_exchange(&s->catalog, c);
+    }
+    pthread_mutex_unlock(&swap_mu);
+    return nr ? 0 : -1;
+}
+
+/* The whole folder's version: each assignment's name and version
+ * (asg_version), in name order, hashed. */
+static int folder_stamp(const char *dir, char out[65])
+{
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    if (n < 0)
         return -1;
-    s->retired = nr;
-    s->retired[s->nretired++] = atomic_exchange(&s->catalog, c);
+    char *buf = malloc((size_t)n * 130 + 1);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        char v[65];
+        const char *nm = ents[i]->d_name;
+        if (buf && nm[0] != '.' && strlen(nm) <= 64 && !asg_version(dir, nm, v))
+            len += (size_t)sprintf(buf + len, "%s %s\n", nm, v);
+        free(ents[i]);
+    }
+    free(ents);
+    if (!buf)
+        return -1;
+    uint8_t h[AUTH_HASH_LEN];
+    auth_sha256(buf, len, h);
+    free(buf);
+    for (int i = 0; i < AUTH_HASH_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
     return 0;
+}
+
+static void log_left_out(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "memgrade: assignments: left out: %s\n", msg);
+}
+
+int srv_catalog_refresh(srv *s)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char last[65];
+    char stamp[65], err[256];
+    if (folder_stamp(s->cfg.assignments, stamp))
+        return -1;
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    if (last[0] && strcmp(stamp, last)) {
+        grd_catalog *c = grd_catalog_open(s->cfg.assignments, log_left_out, NULL, err, sizeof err);
+        if (!c || srv_catalog_swap(s, c)) {
+            fprintf(stderr, "memgrade: assignments changed on disk; reloading them failed: %s\n",
+                    c ? "out of memory" : err);
+            grd_catalog_free(c);
+            rc = -1;
+        } else {
+            fprintf(stderr, "memgrade: assignments changed on disk (%zu now): reloaded\n",
+                    grd_catalog_count(c));
+            rc = 1;
+        }
+    }
+    if (rc >= 0)
+        memcpy(last, stamp, sizeof last);
+    pthread_mutex_unlock(&mu);
+    return rc;
 }
 
 void srv_catalogs_free(srv *s)
@@ -516,6 +582,12 @@ static void grade_job(srv *s, db *d, db_job *j)
                         : !strcmp(status, "internal_error") ? SRV_OUT_INTERNAL_ERROR
                                                              : SRV_OUT_GRADED;
         atomic_fetch_add(&s->outcomes[o], 1);
+    } else if (frc == DB_NOT_FOUND) {
+        /* Our lease ran out (this process froze, or lost the database for
+         * longer than it): the job went to another process, whose result
+         * counts. Ours is dropped, so it is stored once. */
+        fprintf(stderr, "memgrade: submission %lld went to another process (our lease on it ran "
+                        "out); this result is dropped\n", (long long)j->submission_id);
     } else {
         /* The result did not reach the disk: leave the job to be graded
          * again rather than lose it. */
@@ -615,6 +687,8 @@ static void *worker_main(void *arg)
 
 int srv_workers_start(srv *s)
 {
+    if (s->cfg.workers == 0) /* serve --workers 0: worker processes grade */
+        return 0;
     workers = calloc((size_t)s->cfg.workers, sizeof *workers);
     if (!workers)
         return -ENOMEM;

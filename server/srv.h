@@ -44,6 +44,7 @@ typedef struct {
     int outbox_threads;      /* deliveries (passbacks, webhooks) at a time */
     int outbox_max_attempts; /* tries before a delivery is failed */
     int outbox_retry_base_ms;/* the first retry's delay (x3 each time, at most 1 h) */
+    int lease_s;             /* a claimed job's lease, renewed every third of it */
 } srv_config;
 
 /* Grading-duration histogram bucket bounds, seconds (Prometheus le=). */
@@ -102,6 +103,13 @@ typedef struct {
     atomic_uint_fast64_t duration_sum_us;
 } srv;
 
+/* Starts renewing this process's job leases and reporting it in the
+ * workers table as role ("serve" or "worker"), and on PostgreSQL waking
+ * idle workers for jobs other processes queue (srv_lease.c). Stop it
+ * after the workers: their jobs keep their leases while they finish. */
+int srv_lease_start(srv *s, const char *role);
+void srv_lease_stop(void);
+
 /* The calling thread's connection to the service database, opened on first
  * use and closed when the thread exits. NULL if it cannot be opened. */
 db *srv_db(srv *s);
@@ -152,8 +160,12 @@ void srv_workers_stop(srv *s);
 /* Puts catalog c in service (an assignment was uploaded). The one it
  * replaces stays allocated until srv_catalogs_free: request threads and
  * workers may still hold its assignments. -1 when out of memory (c is then
- * not used; the caller frees it). Callers serialise swaps. */
+ * not used; the caller frees it). */
 int srv_catalog_swap(srv *s, grd_catalog *c);
+/* Reloads the catalog when the assignments folder changed since the last
+ * call (another API process installed an upload into a folder they share):
+ * 1 reloaded, 0 unchanged (or the first call), -1 on failure (logged). */
+int srv_catalog_refresh(srv *s);
 /* Frees the catalog in service and every retired one (at exit). */
 void srv_catalogs_free(srv *s);
 

@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,6 +32,19 @@ static const char *default_db(void)
     return env && *env ? env : "memgrade.db";
 }
 
+/* "memgrade serve" or "memgrade worker": who speaks in messages. */
+static const char *who = "memgrade serve";
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", who);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 typedef enum { OPT_INT, OPT_SIZE, OPT_STR } opt_type;
 
 typedef struct {
@@ -39,44 +53,47 @@ typedef struct {
     size_t off;            /* into srv_config */
     long long min, max;
     const char *help;
+    int worker;            /* 1: `memgrade worker` takes it too */
 } serve_opt;
 
 #define CFG(f) offsetof(srv_config, f)
 static const serve_opt serve_opts[] = {
-    {"--bind", OPT_STR, CFG(bind), 0, 0, "ADDR   listen address (default 127.0.0.1)"},
-    {"--port", OPT_INT, CFG(port), 0, 65535, "N      TCP port (default 8080; 0 picks one)"},
-    {"--db", OPT_STR, CFG(db_path), 0, 0, "PATH|URL  SQLite database, or postgres://USER@HOST:PORT/DB (default $MEMGRADE_DB or memgrade.db)"},
-    {"--assignments", OPT_STR, CFG(assignments), 0, 0, "DIR    assignments folder"},
-    {"--workers", OPT_INT, CFG(workers), 1, 256, "N      grading workers (default: CPUs)"},
-    {"--http-threads", OPT_INT, CFG(http_threads), 1, 256, "N      HTTP threads (default: CPUs)"},
-    {"--queue-max", OPT_INT, CFG(queue_max), 1, 10000000, "N      queued submissions before 503 (default 1000)"},
-    {"--rate-limit", OPT_INT, CFG(rate_limit), 0, 100000, "N      submissions per student per minute, 0 = off (default 30)"},
-    {"--max-file", OPT_SIZE, CFG(max_file), 1, 64LL << 20, "BYTES  per submitted file (default 256K)"},
-    {"--max-request", OPT_SIZE, CFG(max_request), 1, 256LL << 20, "BYTES  per request body (default 1M)"},
-    {"--max-connections", OPT_INT, CFG(max_connections), 1, 1000000, "N      concurrent connections (default 1024)"},
-    {"--retries", OPT_INT, CFG(retries), 1, 100, "N      grading attempts when the grader fails (default 3)"},
-    {"--access-log", OPT_STR, CFG(access_log), 0, 0, "PATH   access log file, - for stderr, off (default -)"},
-    {"--login-limit", OPT_INT, CFG(login_limit), 1, 100000, "N      failed web logins per user name per 15 min (default 10; 4N per address)"},
-    {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)"},
-    {"--running-max-user", OPT_INT, CFG(running_max_user), 0, 256, "N      a student's submissions graded at once (default half the workers, at least 1; 0 = no limit)"},
-    {"--queue-max-user", OPT_INT, CFG(queue_max_user), 0, 10000000, "N      a student's submissions waiting or being graded before 429, 0 = no limit (default 10)"},
-    {"--body-budget", OPT_SIZE, CFG(body_budget), 1, 16LL << 30, "BYTES  request bodies held in memory at once, all clients (default 64M; 503 past it)"},
-    {"--body-budget-user", OPT_SIZE, CFG(body_budget_user), 1, 16LL << 30, "BYTES  ... by one user (default twice --max-request; 429 past it)"},
-    {"--max-connections-per-ip", OPT_INT, CFG(max_conn_per_ip), 0, 1000000, "N      connections from one client address, 0 = no limit (default 64; 0 with --trust-proxy 1)"},
-    {"--user", OPT_STR, CFG(user), 0, 0, "NAME   the unprivileged user the HTTP process runs as once started as root (default nobody)"},
-    {"--public-url", OPT_STR, CFG(public_url), 0, 0, "URL    the address LMSs and browsers reach this server at, for LTI (default http://BIND:PORT)"},
-    {"--webhook-private", OPT_INT, CFG(webhook_private), 0, 1, "0|1    let webhooks go to loopback and private addresses: development and tests only (default 0)"},
-    {"--outbox-threads", OPT_INT, CFG(outbox_threads), 1, 64, "N      grade passbacks and webhooks delivered at a time (default 4)"},
-    {"--outbox-max-attempts", OPT_INT, CFG(outbox_max_attempts), 1, 1000, "N      delivery tries before giving up (default 30, about a day)"},
-    {"--outbox-retry-base-ms", OPT_INT, CFG(outbox_retry_base_ms), 10, 3600000, "MS     first retry delay, x3 per retry, at most 1 h (default 2000)"},
+    {"--bind", OPT_STR, CFG(bind), 0, 0, "ADDR   listen address (default 127.0.0.1)", 0},
+    {"--port", OPT_INT, CFG(port), 0, 65535, "N      TCP port (default 8080; 0 picks one)", 0},
+    {"--db", OPT_STR, CFG(db_path), 0, 0, "PATH|URL  SQLite database, or postgres://USER@HOST:PORT/DB (default $MEMGRADE_DB or memgrade.db)", 1},
+    {"--lease", OPT_INT, CFG(lease_s), 2, 3600, "SECONDS a claimed job's lease: a process that dies or freezes loses its jobs after it (default 30)", 1},
+    {"--assignments", OPT_STR, CFG(assignments), 0, 0, "DIR    assignments folder", 1},
+    {"--workers", OPT_INT, CFG(workers), 0, 256, "N      grading workers (default: CPUs; serve: 0 grades nothing here, for PostgreSQL with workers)", 1},
+    {"--http-threads", OPT_INT, CFG(http_threads), 1, 256, "N      HTTP threads (default: CPUs)", 0},
+    {"--queue-max", OPT_INT, CFG(queue_max), 1, 10000000, "N      queued submissions before 503 (default 1000)", 0},
+    {"--rate-limit", OPT_INT, CFG(rate_limit), 0, 100000, "N      submissions per student per minute, 0 = off (default 30)", 0},
+    {"--max-file", OPT_SIZE, CFG(max_file), 1, 64LL << 20, "BYTES  per submitted file (default 256K)", 0},
+    {"--max-request", OPT_SIZE, CFG(max_request), 1, 256LL << 20, "BYTES  per request body (default 1M)", 0},
+    {"--max-connections", OPT_INT, CFG(max_connections), 1, 1000000, "N      concurrent connections (default 1024)", 0},
+    {"--retries", OPT_INT, CFG(retries), 1, 100, "N      grading attempts when the grader fails (default 3)", 1},
+    {"--access-log", OPT_STR, CFG(access_log), 0, 0, "PATH   access log file, - for stderr, off (default -)", 0},
+    {"--login-limit", OPT_INT, CFG(login_limit), 1, 100000, "N      failed web logins per user name per 15 min (default 10; 4N per address)", 0},
+    {"--trust-proxy", OPT_INT, CFG(trust_proxy), 0, 1, "0|1    behind a TLS proxy: X-Forwarded-Proto https makes cookies Secure, X-Forwarded-For is the client (default 0)", 0},
+    {"--running-max-user", OPT_INT, CFG(running_max_user), 0, 256, "N      a student's submissions graded at once (default half the workers, at least 1; 0 = no limit)", 1},
+    {"--queue-max-user", OPT_INT, CFG(queue_max_user), 0, 10000000, "N      a student's submissions waiting or being graded before 429, 0 = no limit (default 10)", 0},
+    {"--body-budget", OPT_SIZE, CFG(body_budget), 1, 16LL << 30, "BYTES  request bodies held in memory at once, all clients (default 64M; 503 past it)", 0},
+    {"--body-budget-user", OPT_SIZE, CFG(body_budget_user), 1, 16LL << 30, "BYTES  ... by one user (default twice --max-request; 429 past it)", 0},
+    {"--max-connections-per-ip", OPT_INT, CFG(max_conn_per_ip), 0, 1000000, "N      connections from one client address, 0 = no limit (default 64; 0 with --trust-proxy 1)", 0},
+    {"--user", OPT_STR, CFG(user), 0, 0, "NAME   the unprivileged user the HTTP process runs as once started as root (default nobody)", 1},
+    {"--public-url", OPT_STR, CFG(public_url), 0, 0, "URL    the address LMSs and browsers reach this server at, for LTI (default http://BIND:PORT)", 0},
+    {"--webhook-private", OPT_INT, CFG(webhook_private), 0, 1, "0|1    let webhooks go to loopback and private addresses: development and tests only (default 0)", 0},
+    {"--outbox-threads", OPT_INT, CFG(outbox_threads), 1, 64, "N      grade passbacks and webhooks delivered at a time (default 4)", 0},
+    {"--outbox-max-attempts", OPT_INT, CFG(outbox_max_attempts), 1, 1000, "N      delivery tries before giving up (default 30, about a day)", 0},
+    {"--outbox-retry-base-ms", OPT_INT, CFG(outbox_retry_base_ms), 10, 3600000, "MS     first retry delay, x3 per retry, at most 1 h (default 2000)", 0},
 };
 #define NOPTS (sizeof serve_opts / sizeof serve_opts[0])
 
-static void serve_usage(FILE *f)
+static void serve_usage(FILE *f, int http)
 {
-    fprintf(f, "usage: memgrade serve [OPTION VALUE]...\n");
+    fprintf(f, "usage: %s [OPTION VALUE]...\n", who);
     for (size_t i = 0; i < NOPTS; i++)
-        fprintf(f, "  %-18s %s\n", serve_opts[i].name, serve_opts[i].help);
+        if (http || serve_opts[i].worker)
+            fprintf(f, "  %-18s %s\n", serve_opts[i].name, serve_opts[i].help);
 }
 
 /* "262144", "256K", "1M": bytes; -1 when malformed. */
@@ -97,7 +114,7 @@ static long long parse_size(const char *s)
     return v * mul;
 }
 
-static int parse_serve(int argc, char **argv, srv_config *c)
+static int parse_serve(int argc, char **argv, srv_config *c, int http)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *c = (srv_config){
@@ -114,22 +131,23 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         .running_max_user = -1,
         .max_conn_per_ip = -1,
         .outbox_threads = 4, .outbox_max_attempts = 30, .outbox_retry_base_ms = 2000,
+        .lease_s = 30,
     };
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            serve_usage(stdout);
+            serve_usage(stdout, http);
             exit(0);
         }
         const serve_opt *o = NULL;
         for (size_t k = 0; k < NOPTS; k++)
-            if (!strcmp(argv[i], serve_opts[k].name))
+            if (!strcmp(argv[i], serve_opts[k].name) && (http || serve_opts[k].worker))
                 o = &serve_opts[k];
         if (!o) {
-            fprintf(stderr, "memgrade serve: unknown option '%s' (try --help)\n", argv[i]);
+            say("unknown option '%s' (try --help)\n", argv[i]);
             return -1;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, "memgrade serve: %s needs a value\n", o->name);
+            say("%s needs a value\n", o->name);
             return -1;
         }
         const char *v = argv[++i];
@@ -147,7 +165,7 @@ static int parse_serve(int argc, char **argv, srv_config *c)
                 n = LLONG_MIN;
         }
         if (n < o->min || n > o->max) {
-            fprintf(stderr, "memgrade serve: %s wants a number from %lld to %lld, not '%s'\n",
+            say("%s wants a number from %lld to %lld, not '%s'\n",
                     o->name, o->min, o->max, v);
             return -1;
         }
@@ -161,20 +179,32 @@ static int parse_serve(int argc, char **argv, srv_config *c)
         if (n < 8 || n > 200 || (strncmp(c->public_url, "https://", 8) &&
                                  strncmp(c->public_url, "http://", 7)) ||
             strpbrk(c->public_url, "?#\"' <>\\") || c->public_url[n - 1] == '/') {
-            fprintf(stderr, "memgrade serve: --public-url must be an http(s) URL without a "
+            say("--public-url must be an http(s) URL without a "
                             "query or a trailing slash, such as https://grader.example.edu\n");
             return -1;
         }
     }
     if (c->max_file > c->max_request) {
-        fprintf(stderr, "memgrade serve: --max-file is larger than --max-request\n");
+        say("--max-file is larger than --max-request\n");
         return -1;
     }
     if (!c->body_budget_user)
         c->body_budget_user = 2 * c->max_request;
     if (c->body_budget_user < c->max_request || c->body_budget < c->max_request) {
-        fprintf(stderr, "memgrade serve: --body-budget and --body-budget-user must each hold "
+        say("--body-budget and --body-budget-user must each hold "
                         "at least one --max-request body\n");
+        return -1;
+    }
+    int url = db_is_url(c->db_path);
+    if (!http && !url) {
+        say("--db must be a PostgreSQL URL (postgres://USER@HOST/DB): with a SQLite "
+            "database, memgrade serve grades by itself\n");
+        return -1;
+    }
+    if (c->workers == 0 && (!http || !url)) {
+        say(http ? "--workers 0 grades nothing here: it needs a PostgreSQL database that "
+                   "memgrade worker processes grade from\n"
+                 : "--workers must be at least 1\n");
         return -1;
     }
     if (c->running_max_user < 0)
@@ -199,12 +229,12 @@ static int lock_db(const char *path)
         return -1;
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "memgrade serve: %s: %s\n", lock, strerror(errno));
+        say("%s: %s\n", lock, strerror(errno));
         return -1;
     }
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     if (fcntl(fd, F_SETLK, &fl)) {
-        fprintf(stderr, "memgrade serve: another memgrade serve is using %s\n", path);
+        say("another memgrade serve is using %s\n", path);
         close(fd);
         return -1;
     }
@@ -222,14 +252,14 @@ static void reopen_access_log(srv *s)
     int fd = gp_active() ? gp_open_log(why, sizeof why)
                          : open(s->cfg.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-        fprintf(stderr, "memgrade serve: reopening %s: %s\n", s->cfg.access_log,
+        say("reopening %s: %s\n", s->cfg.access_log,
                 why[0] ? why : strerror(errno));
         return;
     }
     if (dup3(fd, s->access_fd, O_CLOEXEC) < 0)
-        fprintf(stderr, "memgrade serve: reopening %s: %s\n", s->cfg.access_log, strerror(errno));
+        say("reopening %s: %s\n", s->cfg.access_log, strerror(errno));
     close(fd);
-    fprintf(stderr, "memgrade serve: reopened %s\n", s->cfg.access_log);
+    say("reopened %s\n", s->cfg.access_log);
 }
 
 static int sweep_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -252,7 +282,7 @@ static void sweep_uploads(const char *dir)
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
             continue;
         if (!nftw(path, sweep_one, 16, FTW_DEPTH | FTW_PHYS))
-            fprintf(stderr, "memgrade serve: removed %s left by an interrupted upload\n", path);
+            say("removed %s left by an interrupted upload\n", path);
     }
     closedir(d);
 }
@@ -260,7 +290,7 @@ static void sweep_uploads(const char *dir)
 static void log_skipped(void *ctx, const char *msg)
 {
     (void)ctx;
-    fprintf(stderr, "memgrade serve: left out: %s\n", msg);
+    say("left out: %s\n", msg);
 }
 
 /* The grader died under us: stop (an unprivileged process cannot start a
@@ -270,23 +300,28 @@ static char asg_path[64];
 
 static void grader_died(void)
 {
-    fprintf(stderr, "memgrade serve: the grader process died; stopping\n");
+    say("the grader process died; stopping\n");
     atomic_store(&grader_dead, 1);
     kill(getpid(), SIGTERM);
 }
 
-int srv_cmd_serve(int argc, char **argv)
+/* serve (http: the API, and grading unless --workers 0) and worker (no
+ * HTTP: grading from a shared PostgreSQL database) are one start-up, so
+ * privilege separation, leases and draining are the same in both. */
+static int run(int argc, char **argv, int http)
 {
     static srv s; /* one service per process; signal-free shared state */
     char err[512];
     int rc = 1, lockfd = -1;
     char shown[512];
     struct MHD_Daemon *daemon = NULL;
-    int workers_started = 0;
+    int workers_started = 0, lease_started = 0;
     memset(&s, 0, sizeof s);
     s.access_fd = -1;
-    if (parse_serve(argc, argv, &s.cfg))
+    if (parse_serve(argc, argv, &s.cfg, http))
         return 2;
+    int shared = db_is_url(s.cfg.db_path); /* other processes may grade from it */
+    db_set_lease_ms(s.cfg.lease_s * 1000LL);
 
     /* Signals: the main thread waits for them; every thread started below
      * inherits the blocked mask, so none is interrupted. */
@@ -298,16 +333,17 @@ int srv_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* PostgreSQL is shared by design (SPEC §9): no lock file beside it. */
-    if (!db_is_url(s.cfg.db_path) && (lockfd = lock_db(s.cfg.db_path)) < 0)
+    /* SQLite: one process owns the queue (the lock); PostgreSQL: any
+     * number share it, fenced by leases. */
+    if (!shared && (lockfd = lock_db(s.cfg.db_path)) < 0)
         goto out;
-    if (lti_http_global_init()) {
-        fprintf(stderr, "memgrade serve: cannot initialise libcurl\n");
+    if (http && lti_http_global_init()) {
+        say("cannot initialise libcurl\n");
         goto out;
     }
     /* A broken assignment is left out (and named here), the others served. */
     if (!(s.catalog = grd_catalog_open(s.cfg.assignments, log_skipped, NULL, err, sizeof err))) {
-        fprintf(stderr, "memgrade serve: %s\n", err);
+        say("%s\n", err);
         goto out;
     }
     pthread_mutex_init(&s.mu, NULL);
@@ -317,36 +353,43 @@ int srv_cmd_serve(int argc, char **argv)
     db *d = srv_db(&s);
     if (!d)
         goto out;
+    /* Jobs a dead process left running: all of them when we own the
+     * queue; only those whose lease ran out when others share it (the
+     * rest are being graded right now). */
     int64_t requeued = 0;
-    if (db_job_requeue_all(d, &requeued) || db_queue_depth(d, &s.queued) ||
-        db_regrade_depth(d, &s.regrade_queued))
+    if ((shared ? db_job_requeue_expired(d, &requeued) : db_job_requeue_all(d, &requeued)) ||
+        db_queue_depth(d, &s.queued) || db_regrade_depth(d, &s.regrade_queued))
         goto out;
     if (requeued)
-        fprintf(stderr, "memgrade serve: requeued %lld job(s) left running by a previous process\n",
+        say("requeued %lld job(s) left running by a process that is gone\n",
                 (long long)requeued);
-    /* A database without users: make an instructor and a one-time login
-     * link, printed once we listen (as Jupyter prints its token URL). */
     char first_link[128] = "";
-    int first = web_first_start(d, first_link, sizeof first_link);
-    if (first < 0) {
-        fprintf(stderr, "memgrade serve: cannot create the first user\n");
-        goto out;
+    int first = 0;
+    if (http) {
+        /* A database without users: make an instructor and a one-time
+         * login link, printed once we listen (as Jupyter prints its token
+         * URL). */
+        first = web_first_start(d, first_link, sizeof first_link);
+        if (first < 0) {
+            say("cannot create the first user\n");
+            goto out;
+        }
+        /* The LTI tool's signing key, made once and kept in the database. */
+        if (lti_keys_ensure(d, err, sizeof err)) {
+            say("%s\n", err);
+            goto out;
+        }
+        lti_set_public_url(s.cfg.public_url);
+        /* Staging folders of uploads a predecessor was killed in the middle of. */
+        sweep_uploads(s.cfg.assignments);
     }
-    /* The LTI tool's signing key, made once and kept in the database. */
-    if (lti_keys_ensure(d, err, sizeof err)) {
-        fprintf(stderr, "memgrade serve: %s\n", err);
-        goto out;
-    }
-    lti_set_public_url(s.cfg.public_url);
-    /* Staging folders of uploads a predecessor was killed in the middle of. */
-    sweep_uploads(s.cfg.assignments);
     /* Boxes (work directories, cgroups) of a predecessor killed mid-grade. */
     sbx_cgroup_info cgi;
     sbx_cgroup_status(&cgi);
-    fprintf(stderr, "memgrade serve: sandbox: %s\n", cgi.summary);
+    say("sandbox: %s\n", cgi.summary);
     int swept = sbx_box_sweep();
     if (swept > 0)
-        fprintf(stderr, "memgrade serve: removed %d sandbox box(es) left by a previous process\n",
+        say("removed %d sandbox box(es) left by a previous process\n",
                 swept);
     s.started_ms = db_now_ms();
     char host[64] = "";
@@ -358,7 +401,7 @@ int srv_cmd_serve(int argc, char **argv)
     } else if (strcmp(s.cfg.access_log, "off")) {
         s.access_fd = open(s.cfg.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
         if (s.access_fd < 0) {
-            fprintf(stderr, "memgrade serve: %s: %s\n", s.cfg.access_log, strerror(errno));
+            say("%s: %s\n", s.cfg.access_log, strerror(errno));
             goto out;
         }
     }
@@ -369,12 +412,12 @@ int srv_cmd_serve(int argc, char **argv)
      * assignments folder, read through its descriptor. */
     if (gp_start(s.cfg.assignments, s.access_fd > STDERR_FILENO ? s.cfg.access_log : NULL,
                  s.cfg.workers, err, sizeof err)) {
-        fprintf(stderr, "memgrade serve: cannot start the grader: %s\n", err);
+        say("cannot start the grader: %s\n", err);
         goto out;
     }
     gp_on_death = grader_died;
     if (srv_db_pool(&s, s.cfg.workers + s.cfg.http_threads + 8)) {
-        fprintf(stderr, "memgrade serve: cannot open the database connections\n");
+        say("cannot open the database connections\n");
         goto out;
     }
     const char *asg_given = s.cfg.assignments;
@@ -385,15 +428,22 @@ int srv_cmd_serve(int argc, char **argv)
     }
     int wrc = srv_workers_start(&s);
     if (wrc) {
-        fprintf(stderr, "memgrade serve: cannot start workers: %s\n", strerror(-wrc));
+        say("cannot start workers: %s\n", strerror(-wrc));
         goto out;
     }
     workers_started = 1;
+    if (srv_lease_start(&s, http ? "serve" : "worker")) {
+        say("cannot start the lease thread\n");
+        goto out;
+    }
+    lease_started = 1;
+    if (!http)
+        goto started;
     lti_http_allow_private(s.cfg.webhook_private);
     lti_outbox_config oc = {s.cfg.db_path, s.cfg.outbox_threads, s.cfg.outbox_max_attempts,
                             s.cfg.outbox_retry_base_ms};
     if (lti_outbox_start(&oc, err, sizeof err)) {
-        fprintf(stderr, "memgrade serve: %s\n", err);
+        say("%s\n", err);
         goto out;
     }
     /* Right after a crash the port may still be held for a moment by
@@ -401,30 +451,37 @@ int srv_cmd_serve(int argc, char **argv)
      * its descriptors until their parent-death signal lands): retry. */
     for (int tries = 0; !(daemon = api_start(&s, 1, err, sizeof err)); tries++) {
         if (errno != EADDRINUSE || tries == 100) {
-            fprintf(stderr, "memgrade serve: %s\n", err);
+            say("%s\n", err);
             goto out;
         }
         if (tries == 0)
-            fprintf(stderr, "memgrade serve: port %d busy, retrying for 10 s\n", s.cfg.port);
+            say("port %d busy, retrying for 10 s\n", s.cfg.port);
         struct timespec ts = {0, 100 * 1000000};
         nanosleep(&ts, NULL);
     }
+started:;
+    const char *shown_db = db_display(s.cfg.db_path, shown, sizeof shown);
     if (privsep_drop(s.cfg.user, err, sizeof err)) {
-        fprintf(stderr, "memgrade serve: %s\n", err);
+        say("%s\n", err);
         goto out;
     }
     if (geteuid() != 0)
-        fprintf(stderr, "memgrade serve: HTTP process runs as uid %d with no capabilities; "
-                        "grader process %d grades\n", (int)geteuid(), (int)gp_pid());
-    fprintf(stderr, "memgrade serve: listening on http://%s:%d (%d workers, %lld queued, db %s, "
+        say("%s process runs as uid %d with no capabilities; "
+                        "grader process %d grades\n", http ? "HTTP" : "the database",
+                        (int)geteuid(), (int)gp_pid());
+    if (!http)
+        say("grading from %s with %d workers, leases of %d s, as %s\n", shown_db,
+            s.cfg.workers, s.cfg.lease_s, s.owner);
+    else
+        say("listening on http://%s:%d (%d workers, %lld queued, db %s, "
                     "assignments %s)\n",
-            s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued,
-            db_display(s.cfg.db_path, shown, sizeof shown), asg_given);
-    if (first == 1) {
+            s.cfg.bind, api_port(daemon), s.cfg.workers, (long long)s.queued, shown_db,
+            asg_given);
+    if (http && first == 1) {
         const char *where = s.cfg.bind;
         if (!strcmp(where, "0.0.0.0") || !strcmp(where, "::"))
             where = "localhost";
-        fprintf(stderr, "memgrade serve: first start: created instructor 'admin'. To log in, "
+        say("first start: created instructor 'admin'. To log in, "
                         "open this link (it works once, within 24 hours):\n\n"
                         "    http://%s%s%s:%d%s\n\n",
                 strchr(where, ':') ? "[" : "", where, strchr(where, ':') ? "]" : "",
@@ -439,7 +496,7 @@ int srv_cmd_serve(int argc, char **argv)
             break;
         reopen_access_log(&s);
     }
-    fprintf(stderr, "memgrade serve: %s: draining\n", strsignal(sig));
+    say("%s: draining\n", strsignal(sig));
     rc = 0;
 out:
     atomic_store(&s.draining, true);
@@ -447,14 +504,18 @@ out:
         api_stop(daemon, &s, 5000);
     if (workers_started)
         srv_workers_stop(&s); /* running jobs finish and are stored */
+    if (lease_started)
+        srv_lease_stop(); /* after the workers: their jobs kept their leases */
     gp_stop();
-    lti_outbox_stop(); /* a delivery in flight ends; the rest stays pending */
+    if (http)
+        lti_outbox_stop(); /* a delivery in flight ends; the rest stays pending */
     if (workers_started && (d = srv_db(&s))) {
-        /* Nothing should be left running; if something is, the next start
-         * would requeue it anyway, but say so now. */
+        /* Nothing of ours should be left running; if something is, it
+         * goes back now (another process may grade it) rather than when
+         * its lease runs out. */
         int64_t left = 0;
-        if (db_job_requeue_all(d, &left) == DB_OK && left)
-            fprintf(stderr, "memgrade serve: requeued %lld unfinished job(s)\n", (long long)left);
+        if (db_job_release(d, s.owner, &left) == DB_OK && left)
+            say("requeued %lld unfinished job(s)\n", (long long)left);
     }
     srv_db_release();
     srv_db_pool_free();
@@ -465,12 +526,24 @@ out:
     if (lockfd >= 0)
         close(lockfd);
     if (atomic_load(&grader_dead)) {
-        fprintf(stderr, "memgrade serve: stopped because the grader process died\n");
+        say("stopped because the grader process died\n");
         rc = 1;
     } else if (!rc) {
-        fprintf(stderr, "memgrade serve: stopped\n");
+        say("stopped\n");
     }
     return rc;
+}
+
+int srv_cmd_serve(int argc, char **argv)
+{
+    who = "memgrade serve";
+    return run(argc, argv, 1);
+}
+
+int srv_cmd_worker(int argc, char **argv)
+{
+    who = "memgrade worker";
+    return run(argc, argv, 0);
 }
 
 /* ---- memgrade user ------------------------------------------------------------ */

@@ -117,8 +117,12 @@ con.close()
 
 srv = Server(db=db, workdir=work, port=18095, args=["--workers", "1", "--rate-limit", "0"]).start()
 con = sqlite3.connect(db)
-# 7, the newest: 6 web sessions, 7 the dashboard's per-result error kinds.
-check(con.execute("PRAGMA user_version").fetchone()[0] == 9, "the schema is at version 9")
+# 10, the newest: 6 web sessions, 7 the dashboard's per-result error kinds, 8 and 9
+# LTI, 10 leases and grading processes.
+check(con.execute("PRAGMA user_version").fetchone()[0] == 10, "the schema is at version 10")
+check([r[1] for r in con.execute("PRAGMA table_info(jobs)")].count("lease_until") == 1 and
+      con.execute("SELECT COUNT(*) FROM workers").fetchone()[0] >= 0,
+      "10: jobs have leases, grading processes their table")
 kinds = con.execute("SELECT submission_id, error_kinds FROM results ORDER BY 1").fetchall()
 check(kinds == [(1, None), (2, "heap_overflow leak")],
       "the old results' memory-error kinds are backfilled from their documents: %s" % kinds)
