@@ -19,31 +19,33 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
-from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, finish,  # noqa: E402
-                    reference, tempdir, wait_until)
-from pgserver import PgServer  # noqa: E402
+from mgtest import (ASSIGNMENTS, MEMGRADE, Server, add_user, check, dbarg, finish,  # noqa: E402
+                    on_postgres, reference, tempdir, wait_until)
+
+if not on_postgres():
+    sys.exit("test_multiserve.py: run it under tests/pg/pgserver.py run (ctest pg.multiserve)")
 
 LEASE = 3
 FIXTURE = os.path.join(HERE, "..", "server", "fixtures", "strrev")
 
-pg = PgServer().start()
-pg.create_database("multi")
-url = pg.url("multi")
 work = tempdir("mgmulti.")
+db = os.path.join(work, "memgrade.db")   # the test's database: its own on PostgreSQL
+url = dbarg(db)
 asg = os.path.join(work, "assignments")
 shutil.copytree(ASSIGNMENTS, asg)
 os.chmod(work, 0o755)
 
 common = ["--workers", "0", "--assignments", asg, "--lease", str(LEASE), "--rate-limit", "3",
           "--queue-max-user", "0"]
-a = Server(db=url, port=18141, args=common).start()
-b = Server(db=pg.url("multi", via_socket=True), port=18142, args=common).start()
+a = Server(db=db, port=18141, args=common).start()
+# the second reaches PostgreSQL over its Unix socket: any route to the same database
+b = Server(db=db, port=18142, args=common, via_socket=True).start()
 log = open(os.path.join(work, "worker.log"), "ab")
 worker = subprocess.Popen([MEMGRADE, "worker", "--db", url, "--workers", "1", "--lease", str(LEASE),
                            "--assignments", asg], stdout=log, stderr=log)
-prof = add_user(url, "prof", "instructor")
-ann = add_user(url, "ann", "student")
-bob = add_user(url, "bob", "student")
+prof = add_user(db, "prof", "instructor")
+ann = add_user(db, "ann", "student")
+bob = add_user(db, "bob", "student")
 src = reference("mystr")
 
 # ---- an Idempotency-Key holds across the two -----------------------------------------------
@@ -108,5 +110,4 @@ worker.terminate()
 check(worker.wait(60) == 0, "the worker stops on SIGTERM")
 a.stop()
 b.stop()
-pg.remove()
 finish()

@@ -19,8 +19,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
-from mgtest import MEMGRADE, Server, add_user, check, finish, tempdir, wait_until  # noqa: E402
-from pgserver import PgServer  # noqa: E402
+from mgtest import (MEMGRADE, Server, add_user, check, dbarg, finish, on_postgres,  # noqa: E402
+                    query, restart_postgres, tempdir, wait_until)
+
+if not on_postgres():
+    sys.exit("test_workers.py: run it under tests/pg/pgserver.py run (ctest pg.workers)")
 
 N = 200            # submissions
 STUDENTS = 20
@@ -52,22 +55,21 @@ int main(void)
 WRONG = GOOD.replace("s += i;", "s += i + 1;")  # every tenth: 0 points
 
 T0 = time.time()
-pg = PgServer().start()
 work = tempdir("mgworkers.")
 asg = os.path.join(work, "assignments")
 os.makedirs(os.path.join(asg, "tiny"))
 with open(os.path.join(asg, "tiny", "manifest.json"), "w") as f:
     json.dump(MANIFEST, f)
-pg.create_database("workers")
-url = pg.url("workers")
-sock_url = pg.url("workers", via_socket=True)
+db = os.path.join(work, "memgrade.db")   # the test's database: its own on PostgreSQL
+url = dbarg(db)
+sock_url = dbarg(db, via_socket=True)
 
 # ---- the API with no grading of its own, and three workers -------------------------
-srv = Server(db=url, port=18131, args=["--workers", "0", "--assignments", asg, "--lease", str(LEASE),
+srv = Server(db=db, port=18131, args=["--workers", "0", "--assignments", asg, "--lease", str(LEASE),
                                        "--rate-limit", "0", "--queue-max-user", "0",
                                        "--queue-max", "100000"]).start()
-staff = add_user(url, "staff", "instructor")
-tokens = [add_user(url, "s%02d" % i, "student") for i in range(STUDENTS)]
+staff = add_user(db, "staff", "instructor")
+tokens = [add_user(db, "s%02d" % i, "student") for i in range(STUDENTS)]
 
 
 class Worker:
@@ -117,17 +119,10 @@ check(len(ids) == N, "%d submissions accepted by an API that grades nothing itse
 
 def pg_rows(sql):
     """The rows of sql, or None while PostgreSQL cannot be reached."""
-    import psycopg2
     try:
-        con = psycopg2.connect(url, connect_timeout=5)
-    except psycopg2.OperationalError:
+        return query(db, sql)
+    except Exception:  # restarting
         return None
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        con.close()
 
 
 def pg_count(sql):
@@ -170,7 +165,7 @@ w2.proc.send_signal(signal.SIGCONT)
 # ---- restart PostgreSQL while grading goes on -------------------------------------------------------
 check(wait_until(lambda: pg_count("SELECT COUNT(*) FROM results") >= 100, 240),
       "half graded (%d) at %.0f s" % (pg_count("SELECT COUNT(*) FROM results"), time.time() - T0))
-pg.restart()
+restart_postgres()
 
 # ---- everything graded, each result stored once ------------------------------------------------------
 check(wait_until(lambda: pg_count("SELECT COUNT(*) FROM results") == N, 400, 0.5),
@@ -206,7 +201,9 @@ text = body.decode()
 check(st == 200 and 'memgrade_grader_jobs_graded{' in text and "memgrade_graders_alive 2" in text,
       "/metrics lists the grading processes: %r" %
       [l for l in text.splitlines() if "grader" in l][:6])
-check("memgrade_queue_depth 0" in text, "the API's queue depth is the shared queue's")
+# Its picture of the shared queue is refreshed on every NOTIFY and every 2 s.
+check(wait_until(lambda: "memgrade_queue_depth 0\n" in srv.request("GET", "/metrics")[2].decode(), 15),
+      "the API's queue depth is the shared queue's (0: the workers took everything)")
 
 for w in (w2, w3):
     w.proc.send_signal(signal.SIGTERM)
@@ -218,5 +215,4 @@ for w in (w2, w3):
         rc = None
     check(rc == 0, "%s stops on SIGTERM (%r)" % (w.name, rc))
 srv.stop()
-pg.remove()
 finish()

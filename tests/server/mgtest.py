@@ -181,8 +181,9 @@ def add_user(db, name, role):
 class Server:
     """One `memgrade serve` process on 127.0.0.1."""
 
-    def __init__(self, db=None, port=18080, args=(), workdir=None, wrap=()):
+    def __init__(self, db=None, port=18080, args=(), workdir=None, wrap=(), via_socket=False):
         self.wrap = list(wrap)  # a command that runs serve (unshare ...)
+        self.via_socket = via_socket  # on PostgreSQL: reach it over its Unix socket
         self.workdir = workdir or tempdir("mgsrv.")
         self.db = db or os.path.join(self.workdir, "memgrade.db")
         self.port = port
@@ -192,8 +193,9 @@ class Server:
         self.errlog = os.path.join(self.workdir, "serve.err")
 
     def start(self, wait=True):
-        cmd = self.wrap + [MEMGRADE, "serve", "--db", dbarg(self.db), "--port", str(self.port),
-               "--assignments", ASSIGNMENTS, "--access-log", self.access_log] + self.args
+        cmd = self.wrap + [MEMGRADE, "serve", "--db", dbarg(self.db, self.via_socket),
+                           "--port", str(self.port), "--assignments", ASSIGNMENTS,
+                           "--access-log", self.access_log] + self.args
         self.err = open(self.errlog, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.err, stderr=self.err)
         if wait:
