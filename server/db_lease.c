@@ -93,11 +93,22 @@ int db_job_renew(db *d, const char *owner, int64_t *held)
 
 int db_job_requeue_expired(db *d, int64_t *count)
 {
-    /* A row claimed before leases existed has none: expired. */
+    /* A row claimed before leases existed has none: expired. On
+     * PostgreSQL a row another process has locked is skipped: a process
+     * frozen in the middle of storing that job's result must not stall
+     * every other process's lease thread behind its lock (the server ends
+     * such a transaction after a minute: db_pg.c). */
     static const char *const sql[2] =
         CLAIMS("SET state = 'queued', claimed_by = NULL, lease_until = NULL"
                " WHERE state = 'running' AND COALESCE(lease_until, 0) < ?1");
-    return each_queue(d, sql, NULL, db_now_ms(), count);
+    static const char *const sql_pg[2] = {
+        "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL"
+        " WHERE id IN (SELECT id FROM jobs WHERE state = 'running'"
+        " AND COALESCE(lease_until, 0) < ?1 FOR UPDATE SKIP LOCKED)",
+        "UPDATE regrade_items SET state = 'queued', claimed_by = NULL, lease_until = NULL"
+        " WHERE id IN (SELECT id FROM regrade_items WHERE state = 'running'"
+        " AND COALESCE(lease_until, 0) < ?1 FOR UPDATE SKIP LOCKED)"};
+    return each_queue(d, db_backend_is_pg(d) ? sql_pg : sql, NULL, db_now_ms(), count);
 }
 
 int db_job_release(db *d, const char *owner, int64_t *count)

@@ -104,8 +104,13 @@ static dbc *pg_open(const char *url, char *err, size_t errlen)
     c->base.drv = &db_drv_pg;
     c->gen = 1;
     /* Our defaults first: what the URL says wins (expand_dbname). */
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {"10", "memgrade", url, NULL};
+    /* A peer that vanished (a worker's machine cut off) is noticed within
+     * a minute (keepalives), and a transaction left open by a frozen
+     * process is ended by the server after one, releasing its locks. */
+    const char *keys[] = {"connect_timeout", "application_name", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "options", "dbname", NULL};
+    const char *vals[] = {"10", "memgrade", "30", "10", "3",
+                          "-c idle_in_transaction_session_timeout=60000", url, NULL};
     c->pc = PQconnectdbParams(keys, vals, 1);
     if (!c->pc || PQstatus(c->pc) != CONNECTION_OK) {
         set_err(c, c->pc ? PQerrorMessage(c->pc) : "out of memory");

@@ -148,9 +148,15 @@ frozen = None
 for _ in range(100):  # freeze it while the database says it holds a job
     wait_until(lambda: running_of(w2) > 0, 30, 0.01)
     w2.proc.send_signal(signal.SIGSTOP)
+    time.sleep(0.5)
     held = pg_rows("SELECT submission_id FROM jobs WHERE state = 'running' AND claimed_by LIKE "
                    "'%%:%d:%%'" % w2.proc.pid)
-    if held:
+    # Frozen between grading and storing, not in the middle of storing: a
+    # transaction it holds open keeps its rows locked (skipped by the
+    # others until the server ends it, after a minute).
+    open_tx = pg_count("SELECT COUNT(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+                       " AND now() - state_change > interval '300 milliseconds'")
+    if held and open_tx == 0:
         frozen = held[0][0]
         break
     w2.proc.send_signal(signal.SIGCONT)
