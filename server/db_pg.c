@@ -453,11 +453,13 @@ static int execute(pg_stmt *s)
             s->ran = 1;
             return DBS_DONE;
         }
+        /* The SQLSTATE lives in the result: read it before clearing. */
         const char *state = s->res ? PQresultErrorField(s->res, PG_DIAG_SQLSTATE) : NULL;
+        int constraint = state && !strncmp(state, "23", 2); /* integrity constraint violation */
         PQclear(s->res);
         s->res = NULL;
-        if (state && !strncmp(state, "23", 2))
-            return DBS_CONSTRAINT; /* integrity constraint violation */
+        if (constraint)
+            return DBS_CONSTRAINT;
         if (!c->lost || c->in_tx || attempt) {
             pg_log(c, c->in_tx && c->lost ? "the connection was lost inside a transaction"
                                           : s->sql);

@@ -94,8 +94,11 @@ static int read_reply(int fd, unsigned char **out, size_t *len, int ms)
     }
     size_t n = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16 | (size_t)h[3] << 24;
     *out = malloc(n + 1);
-    if (!*out || recv(fd, *out, n, MSG_WAITALL) != (ssize_t)n)
+    if (!*out || recv(fd, *out, n, MSG_WAITALL) != (ssize_t)n) {
+        free(*out);
+        *out = NULL;
         return -1;
+    }
     (*out)[n] = '\0';
     *len = n;
     return 0;
@@ -155,7 +158,7 @@ static void grade_req(frame *f, const char *assignment, size_t nfiles, const cha
  * containing want. */
 static void expect_refused(int fd, const frame *f, const char *want, const char *what)
 {
-    unsigned char *rep;
+    unsigned char *rep = NULL;
     size_t len;
     grade_reply g = {0};
     int ok = !send_frame(fd, f, (uint32_t)f->n) && !read_reply(fd, &rep, &len, 10000) &&
@@ -164,6 +167,7 @@ static void expect_refused(int fd, const frame *f, const char *want, const char 
         printf("     (got failed=%d err=\"%s\")\n", g.failed, g.err);
     CHECK(ok, what);
     free(g.doc);
+    free(rep);
 }
 
 static int grader_alive(void)
