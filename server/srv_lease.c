@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 static struct {
-    srv *s;
     const char *role;
     pthread_t renew, feed;
     int renewing, feeding;
@@ -145,7 +144,6 @@ static void *feed_main(void *arg)
 
 int srv_lease_start(srv *s, const char *role)
 {
-    L.s = s;
     L.role = role;
     L.stop = 0;
     if (pthread_create(&L.renew, NULL, renew_main, s))
