@@ -5,6 +5,7 @@ reset; one client address gets a bounded number of connections while
 others, and /healthz, are still served; unfinished uploads hold at most the
 body budget (per user: 429, in total: 503), and one past it is refused."""
 import re
+import select
 import socket
 import threading
 import time
@@ -29,6 +30,23 @@ def closed_by_server(s, within):
         return False
     except OSError:
         return True
+
+
+def closed_among(socks, within):
+    """The sockets of `socks` the server closes within `within` seconds
+    (waiting the whole time, to see a second close too)."""
+    closed, end = [], time.time() + within
+    while time.time() < end:
+        live = [s for s in socks if s not in closed]
+        ready, _, _ = select.select(live, [], [], max(0.0, end - time.time()))
+        for s in ready:
+            try:
+                gone = s.recv(4096) == b""
+            except OSError:
+                gone = True
+            if gone:
+                closed.append(s)
+    return closed
 
 
 def healthz(port, source="127.0.0.1", timeout=5):
@@ -92,12 +110,15 @@ srv.stop()
 
 # ---- connections per client address ------------------------------------------------------
 srv = Server(port=18322, args=["--max-connections-per-ip", "8"]).start()
-mine = [connect(srv.port, "127.0.0.2") for _ in range(8)]
-extra = connect(srv.port, "127.0.0.2")
-check(closed_by_server(extra, 3), "the ninth connection from one address is refused")
+mine = [connect(srv.port, "127.0.0.2") for _ in range(9)]
+# The server's HTTP threads accept from one queue, so which of the nine is
+# refused is a race between them; that exactly one is, is not.
+refused = closed_among(mine, 3)
+check(len(refused) == 1, "one of nine connections from one address is refused (%d were)"
+      % len(refused))
 check(healthz(srv.port, "127.0.0.3"), "another address is served meanwhile")
 check(healthz(srv.port, "127.0.0.1"), "/healthz answers meanwhile")
-for s in mine + [extra]:
+for s in mine:
     s.close()
 check(wait_until(lambda: healthz(srv.port, "127.0.0.2"), 10), "the address is served again once "
       "its connections close")
