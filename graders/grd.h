@@ -64,6 +64,13 @@ json_t *grd_assignment_json(const grd_assignment *a);
 int grd_grade(const grd_catalog *c, const grd_assignment *a,
               const grd_file *files, size_t nfiles, json_t **result,
               char *err, size_t errlen);
+/* grd_grade in a thread of its own whose nice is `nice` (0 to 19) above the
+ * process's: the sandbox starts the job's boxes that much lower (see
+ * sbx.h), so that a student with other work waiting gives way first.
+ * nice 0, or no thread to be had, grades in the calling thread. */
+int grd_grade_niced(int nice, const grd_catalog *c, const grd_assignment *a,
+                    const grd_file *files, size_t nfiles, json_t **result,
+                    char *err, size_t errlen);
 
 /* The readable report of a result document (what `memgrade grade` prints
  * without --json), with the offending source lines quoted from files.

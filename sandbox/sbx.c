@@ -191,6 +191,7 @@ struct child_args {
     struct sock_fprog prog;
     char *exec_page;    /* see sbx_exec_page(); mapped before the clone */
     long deadline_ms;   /* CLOCK_MONOTONIC ms at which the wall limit ends */
+    int start_nice;     /* the starting thread's nice over the process's */
     const struct sbx_cg_run *cg; /* the box's cgroups for this run */
 };
 
@@ -436,9 +437,26 @@ static bool drain_events(pid_t prog, int *status, struct init_report *r)
  * be without any of this at level 0, and one that got half a CPU or more
  * sinks again (the aging that keeps a feedback queue from starving
  * anyone). Where the wall clock is tighter (a policy's own limits may be
- * 2x), the second half of it is run at full priority whatever the CPU. */
+ * 2x), the second half of it is run at full priority whatever the CPU.
+ *
+ * Where the kernel groups tasks by session (CONFIG_SCHED_AUTOGROUP, on by
+ * default in Debian), each box is a session of its own (init's setsid), so
+ * it is its own scheduling group and CPUs are divided between groups
+ * before nice is looked at: a nice level alone would only rank a box's
+ * processes among themselves. Init therefore sets its session's group to
+ * the same level (/proc/self/autogroup, opened before the box's view of
+ * the file system). The box cannot leave the group: setsid is refused in
+ * the box (sbx_seccomp.c). */
 const int sbx_sched_nice[SBX_SCHED_LEVELS] = {0, 5, 10, 15};
 #define SCHED_WINDOW_MS 1000L
+
+int sbx_sched_level_of(int nice_over)
+{
+    int level = 0;
+    while (level + 1 < SBX_SCHED_LEVELS && nice_over >= sbx_sched_nice[level + 1])
+        level++;
+    return level;
+}
 
 int sbx_sched_next(struct sbx_sched *s, long now, long used)
 {
@@ -448,6 +466,9 @@ int sbx_sched_next(struct sbx_sched *s, long now, long used)
     unsigned long q = used > 0 ? (unsigned long)used / s->quantum : 0;
     while (level + 1 < SBX_SCHED_LEVELS && q >= (1UL << level))
         level++;
+    level += s->start;
+    if (level > SBX_SCHED_LEVELS - 1)
+        level = SBX_SCHED_LEVELS - 1;
     if (now - s->win_start >= SCHED_WINDOW_MS) {
         long got = used - s->win_cpu, span = now - s->win_start;
         if (s->applied > 0 && got * 4 < span)
@@ -475,8 +496,13 @@ void sbx_sched_applied(struct sbx_sched *s, int level, long now, long used)
 /* Called on every pass of init's loop: `used` is the run's CPU so far.
  * base is init's own nice (the box's levels count from it); *most the
  * largest increment applied so far. */
-static void sched_tick(struct sbx_sched *s, uid_t uid, int base, int *most, long now,
-                       long used)
+struct sched_group {
+    int fd;   /* /proc/self/autogroup of init's session, or -1 */
+    int nice; /* the nice it was last set to */
+};
+
+static void sched_tick(struct sbx_sched *s, struct sched_group *g, uid_t uid, int base,
+                       int *most, long now, long used)
 {
     int level = sbx_sched_next(s, now, used);
     if (level == 0 && s->applied == 0)
@@ -486,11 +512,21 @@ static void sched_tick(struct sbx_sched *s, uid_t uid, int base, int *most, long
     int nice = base + sbx_sched_nice[level];
     if (nice > 19)
         nice = 19;
-    if (setpriority(PRIO_USER, uid, nice) == 0) {
-        sbx_sched_applied(s, level, now, used);
-        if (nice - base > *most)
-            *most = nice - base;
+    if (setpriority(PRIO_USER, uid, nice) != 0)
+        return;
+    /* The group's nice only when it changes: the kernel allows a process
+     * without CAP_SYS_ADMIN one such change in 100 ms, machine-wide
+     * (EAGAIN: tried again on the next pass). */
+    if (g->fd >= 0 && g->nice != nice) {
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d", nice);
+        if (write(g->fd, buf, (size_t)n) != n) /* not seekable: write, not pwrite */
+            return;
+        g->nice = nice;
     }
+    sbx_sched_applied(s, level, now, used);
+    if (nice - base > *most)
+        *most = nice - base;
 }
 
 /* Init: pid 1 of the box, root, unfiltered, the tracer of every process in
@@ -510,6 +546,41 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     /* Our own session and process group: a kill(0, ...) in the box, or the
      * terminal of whoever started the supervisor, reaches nothing outside. */
     setsid();
+    /* The scheduling group of the session just made (see "priority"); its
+     * nice starts at init's own. Absent without CONFIG_SCHED_AUTOGROUP or
+     * with it turned off (then there are no such groups to set). */
+    struct sched_group grp = {open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC), 0};
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0) - a->start_nice;
+    if (errno)
+        base = 0;
+    struct sbx_sched sch = {.quantum = a->p->cpu_quantum_ms ? a->p->cpu_quantum_ms
+                                                            : SBX_QUANTUM_MS,
+                            .start = a->p->cpu_quantum_ms == SBX_NO_DEMOTION
+                                         ? 0 : sbx_sched_level_of(a->start_nice),
+                            .boost_at = a->deadline_ms - (long)a->p->wall_ms / 2};
+    /* A run that begins down (sbx.h) is put there before its program
+     * starts: init's own nice, which the program inherits, and the group's.
+     * Init, root, may lower it again (the levels' lifting). */
+    if (sch.start) {
+        int nice = base + sbx_sched_nice[sch.start];
+        nice = nice > 19 ? 19 : nice;
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d", nice);
+        if (setpriority(PRIO_PROCESS, 0, nice) == 0 &&
+            (grp.fd < 0 || write(grp.fd, buf, (size_t)n) == n)) {
+            grp.nice = nice;
+            sbx_sched_applied(&sch, sch.start, mono_ms(), 0);
+            r.nice = nice - base;
+        }
+    } else if (grp.fd >= 0 && base != 0) {
+        /* A new group starts at nice 0 whatever its first task's: give it
+         * the service's own. */
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d", base);
+        if (write(grp.fd, buf, (size_t)n) == n)
+            grp.nice = base;
+    }
     /* SIGUSR1 from the supervisor means "stop the box now" (output limit);
      * SIGCHLD means a tracee or child needs us. Both arrive blocked (see
      * sbx_run) and are read here, never handled. */
@@ -585,14 +656,7 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     bool done = false;
     long used_ms = 0;
     const long cpu_limit = (long)a->p->cpu_ms;
-    errno = 0;
-    int base = getpriority(PRIO_PROCESS, 0);
-    if (errno)
-        base = 0;
-    struct sbx_sched sch = {.quantum = a->p->cpu_quantum_ms ? a->p->cpu_quantum_ms
-                                                            : SBX_QUANTUM_MS,
-                            .win_start = mono_ms(),
-                            .boost_at = a->deadline_ms - (long)a->p->wall_ms / 2};
+    sch.win_start = mono_ms();
     clockid_t pclock = (clockid_t)((~(unsigned)pid << 3) | 2); /* process CPU clock */
     while (!done) {
         done = drain_events(pid, &status, &r);
@@ -612,7 +676,7 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
             r.stopped = STOP_CPU;
             break;
         }
-        sched_tick(&sch, a->b->uid, base, &r.nice, now, used_ms);
+        sched_tick(&sch, &grp, a->b->uid, base, &r.nice, now, used_ms);
         long cpu_left = cpu_limit - used_ms;
         long wait = a->deadline_ms - now;
         if (wait > cpu_left)
@@ -909,6 +973,11 @@ int sbx_run(sbx_policy *p, sbx_box *b, const sbx_cmd *cmd, sbx_result *res,
                                 CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
     long start = mono_ms();
     a.deadline_ms = start + (long)p->wall_ms;
+    /* getpriority(PRIO_PROCESS, 0) is this thread's nice on Linux; the
+     * process's is its main thread's (tid = pid). */
+    errno = 0;
+    int mine = getpriority(PRIO_PROCESS, 0), proc = getpriority(PRIO_PROCESS, getpid());
+    a.start_nice = errno || mine <= proc ? 0 : mine - proc;
     /* Init must start with SIGUSR1 and SIGCHLD blocked (see init_main):
      * block them in this thread across the clone, which copies the mask. */
     sigset_t usr1, saved;

@@ -79,6 +79,12 @@ void sbx_policy_set_output_limit(sbx_policy *p, unsigned long bytes);
  * machine. 0 keeps the profile's default; SBX_NO_DEMOTION turns it off. */
 void sbx_policy_set_cpu_quantum(sbx_policy *p, unsigned long ms);
 #define SBX_NO_DEMOTION (~0UL)
+/* A run started from a thread niced above the process (its main thread)
+ * begins that many levels down: the nice of the deepest level the
+ * increment reaches (5, 10, 15). A grader runs a job in such a thread for a
+ * student who already has work waiting, so that student's boxes give way
+ * first. It is a start, not a cap: the box is lifted like any demoted box,
+ * and runs the second half of its wall limit at full priority. */
 /* Allow fork/vfork/clone of new processes (still bounded by the process
  * limit). Off by default for "run". */
 void sbx_policy_allow_processes(sbx_policy *p, bool allow);

@@ -75,6 +75,8 @@ void sbx_cg_force_v2(const char *dir);
 extern const int sbx_sched_nice[SBX_SCHED_LEVELS];
 struct sbx_sched {
     unsigned long quantum;    /* CPU ms; levels begin at 1, 2 and 4 of them */
+    int start;                /* levels the run begins below 0 (the thread
+                                 that started it was niced, see sbx_run) */
     int applied;              /* the level the box's processes have now */
     int lift;                 /* levels given back for starved windows */
     long win_start, win_cpu;  /* the window being judged: wall and CPU ms */
@@ -85,6 +87,9 @@ struct sbx_sched {
  * wall-clock ms `now`; after applying it, sbx_sched_applied records it.
  * Pure: exposed for the unit tests. */
 int sbx_sched_next(struct sbx_sched *s, long now, long used);
+/* The level a nice increment over the process's stands for: the deepest
+ * whose nice it reaches. Pure: exposed for the unit tests. */
+int sbx_sched_level_of(int nice_over);
 void sbx_sched_applied(struct sbx_sched *s, int level, long now, long used);
 
 /* The page, mapped once per process, whose address is the only execve()

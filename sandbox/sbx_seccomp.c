@@ -49,7 +49,7 @@ static const char *const base_calls[] = {
     "sigaltstack", "pause", "kill", "tgkill", "tkill", "futex", "set_tid_address",
     "set_robust_list", "get_robust_list", "rseq", "arch_prctl", "sched_yield",
     "sched_getaffinity", "sched_getparam", "sched_getscheduler", "wait4",
-    "waitid", "restart_syscall", "setsid", "setpgid", "getpgid", "getpgrp",
+    "waitid", "restart_syscall", "setpgid", "getpgid", "getpgrp",
     "getsid",
     /* identity and time */
     "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid",
@@ -152,6 +152,14 @@ int sbx_seccomp_build(struct sbx_policy *p, char *err, size_t errlen)
     if (add(ctx, "seccomp", 2, filt))
         goto out;
 
+    /* setsid would make a new scheduling group (autogroup) at full
+     * priority, out of the one init demotes a busy box's with (sbx.c,
+     * "priority"). Answered EPERM, what it says to a process group leader,
+     * rather than ending the run: a program that detaches itself is not
+     * wrong, it just stays in the box's session. */
+    what = "setsid";
+    if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), seccomp_syscall_resolve_name("setsid"), 0))
+        goto out;
     /* clone3 passes its flags in memory BPF cannot read: answer ENOSYS so
      * glibc falls back to clone, whose flags we can check. */
     if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("clone3"), 0))

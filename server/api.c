@@ -363,6 +363,12 @@ static int h_metrics(api_req *r)
     for (int i = 0; i < SRV_OUT_COUNT; i++)
         tb_printf(&b, "memgrade_jobs_total{outcome=\"%s\"} %" PRIuFAST64 "\n",
                   srv_outcome_names[i], atomic_load(&s->outcomes[i]));
+    tb_printf(&b, "# HELP memgrade_jobs_started_total Grading jobs begun, by the nice they "
+                  "began at (a student with other submissions waiting gives way).\n"
+                  "# TYPE memgrade_jobs_started_total counter\n");
+    for (int i = 0; i < 4; i++)
+        tb_printf(&b, "memgrade_jobs_started_total{nice=\"%d\"} %" PRIuFAST64 "\n", 5 * i,
+                  atomic_load(&s->started_by_nice[i]));
     tb_printf(&b, "# HELP memgrade_grading_duration_seconds Time to grade one submission.\n"
                   "# TYPE memgrade_grading_duration_seconds histogram\n");
     uint_fast64_t cum = 0;

@@ -547,6 +547,11 @@ static const char *const migrations[] = {
                    " JOIN submissions s ON s.id = j.submission_id"             \
                    " WHERE j.state IN ('queued', 'running') AND s.user_id = ?1") \
     X(JOB_ASSIGNMENT, "SELECT assignment FROM submissions WHERE id = ?1")      \
+    X(JOB_BACKLOG, "SELECT COUNT(*) FROM submissions s"                         \
+                   " JOIN jobs j ON j.submission_id = s.id"                    \
+                   " WHERE s.user_id = (SELECT user_id FROM submissions"       \
+                   "  WHERE id = ?1) AND s.id <> ?1"                           \
+                   " AND j.state IN ('queued', 'running')")                    \
     X(JOB_SUBMISSION, "SELECT submission_id FROM jobs WHERE id = ?1")          \
     X(JOB_DONE, "UPDATE jobs SET state = 'done', finished_at = ?3"             \
                 " WHERE id = ?1 AND state = 'running' AND claimed_by = ?2")    \
@@ -1331,7 +1336,13 @@ static int job_load(db *d, db_job *j)
     if (dbs_step(s) == DBS_ROW)
         j->assignment = col_dup(s, 0);
     dbs_reset(s);
-    if (!j->assignment || !(s = stmt(d, ST_FILES_OF)))
+    if (!j->assignment || !(s = stmt(d, ST_JOB_BACKLOG)))
+        return DB_ERROR;
+    dbs_bind_int64(s, 1, j->submission_id);
+    if (dbs_step(s) == DBS_ROW)
+        j->backlog = (int)dbs_col_int64(s, 0);
+    dbs_reset(s);
+    if (!(s = stmt(d, ST_FILES_OF)))
         return DB_ERROR;
     dbs_bind_int64(s, 1, j->submission_id);
     int src;

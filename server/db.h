@@ -427,6 +427,8 @@ typedef struct {
     int64_t submission_id;
     int attempts;
     int regrade;           /* job_id is a regrade item, not a submission's job */
+    int backlog;           /* the submitter's other submissions waiting or
+                              being graded when it was claimed */
     char *assignment;
     size_t nfiles;
     db_file *files;

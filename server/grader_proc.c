@@ -353,6 +353,9 @@ static void serve_grade(mread *rq, mbuf *rep)
         if (!rq->bad && !name_ok(names[i]))
             rq->bad = 1;
     }
+    int nice = (int)mr_uint(rq, 1);
+    if (nice > 19)
+        rq->bad = 1;
     json_t *doc = NULL;
     int rc = -1;
     const grd_catalog *cat = NULL;
@@ -365,7 +368,7 @@ static void serve_grade(mread *rq, mbuf *rep)
     else if (!a)
         snprintf(err, sizeof err, "assignment '%s' is not in the grader's catalog", assignment);
     else
-        rc = grd_grade(cat, a, files, n, &doc, err, sizeof err);
+        rc = grd_grade_niced(nice, cat, a, files, n, &doc, err, sizeof err);
     if (!a)
         version[0] = '\0';
     char *text = rc == 0 && doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -667,7 +670,7 @@ static int call(int i, const mbuf *req, unsigned char **rep, size_t *len)
     return rc;
 }
 
-int gp_grade(int chan, const char *assignment, const grd_file *files, size_t nfiles,
+int gp_grade(int chan, const char *assignment, const grd_file *files, size_t nfiles, int nice,
              json_t **result, char version[65], char *err, size_t errlen)
 {
     *result = NULL;
@@ -688,6 +691,7 @@ int gp_grade(int chan, const char *assignment, const grd_file *files, size_t nfi
         mb_str(&req, files[i].name, strlen(files[i].name), 2);
         mb_str(&req, files[i].data, files[i].len, 4);
     }
+    mb_uint(&req, (uint64_t)(nice < 0 ? 0 : nice > 19 ? 19 : nice), 1);
     if (req.failed) {
         free(req.p);
         snprintf(err, errlen, "the submission is too large to grade");

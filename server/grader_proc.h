@@ -42,10 +42,11 @@ pid_t gp_pid(void);
 int gp_channel_fd(int chan);
 
 /* Grades files against assignment on channel chan (one per worker, so
- * workers never share a socket). Same contract as grd_grade; version gets
- * the assignment's content hash the grader graded against ("" unknown).
- * -1 with err also when the grader is gone. */
-int gp_grade(int chan, const char *assignment, const grd_file *files, size_t nfiles,
+ * workers never share a socket), niced by `nice` (grd_grade_niced). Same
+ * contract as grd_grade; version gets the assignment's content hash the
+ * grader graded against ("" unknown). -1 with err also when the grader is
+ * gone. */
+int gp_grade(int chan, const char *assignment, const grd_file *files, size_t nfiles, int nice,
              json_t **result, char version[65], char *err, size_t errlen);
 
 /* Unpacks (gzip'd tar), checks and installs an assignment folder into the

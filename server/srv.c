@@ -507,6 +507,21 @@ static int requeue(srv *s, db *d, const db_job *j)
 static _Thread_local int worker_index;
 static int next_worker_index;
 
+/* The priority a job is graded at (a nice increment, see sandbox/sbx.h):
+ * the claim already takes students in turn, this shares the CPUs the same
+ * way once their jobs run side by side. A student with other submissions
+ * waiting or being graded (one who keeps the queue full, say with programs
+ * that loop until their time limit) gives way a level for each, down to
+ * the last; a regrade, which nobody is waiting for, gives way to every
+ * live submission. No limit changes (limits are CPU time), only who runs
+ * first. */
+static int job_nice(const db_job *j)
+{
+    if (j->regrade)
+        return 10;
+    return j->backlog >= 3 ? 15 : 5 * j->backlog;
+}
+
 /* Grades one claimed job and stores its result. */
 static void grade_job(srv *s, db *d, db_job *j)
 {
@@ -529,9 +544,12 @@ static void grade_job(srv *s, db *d, db_job *j)
                 files[i] = (grd_file){j->files[i].name, j->files[i].data, j->files[i].len};
             /* Under `serve` the grader process grades (it has the
              * privileges the sandbox needs); in-process otherwise. */
-            rc = gp_active() ? gp_grade(worker_index, j->assignment, files, j->nfiles, &doc,
-                                        version, err, sizeof err)
-                             : grd_grade(cat, a, files, j->nfiles, &doc, err, sizeof err);
+            int nice = job_nice(j);
+            atomic_fetch_add(&s->started_by_nice[nice / 5], 1);
+            rc = gp_active() ? gp_grade(worker_index, j->assignment, files, j->nfiles, nice,
+                                        &doc, version, err, sizeof err)
+                             : grd_grade_niced(nice, cat, a, files, j->nfiles, &doc, err,
+                                               sizeof err);
             free(files);
         }
     }

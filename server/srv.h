@@ -98,6 +98,7 @@ typedef struct {
 
     /* metrics */
     atomic_uint_fast64_t outcomes[SRV_OUT_COUNT];
+    atomic_uint_fast64_t started_by_nice[4]; /* jobs begun at nice 0, 5, 10, 15 */
     atomic_uint_fast64_t duration_buckets[SRV_DURATION_BUCKETS + 1];
     atomic_uint_fast64_t duration_count;
     atomic_uint_fast64_t duration_sum_us;

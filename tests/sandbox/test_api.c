@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -717,8 +718,9 @@ static void t_parallel(void)
 }
 
 /* The largest nice value the kernel shows for a process of uid, or -100
- * when it has none. */
-static int max_nice_of(uid_t uid)
+ * when it has none; *group the largest nice of their scheduling groups
+ * (/proc/PID/autogroup: "/autogroup-N nice K"), left alone without them. */
+static int max_nice_of(uid_t uid, int *group)
 {
     int most = -100;
     DIR *d = opendir("/proc");
@@ -750,6 +752,13 @@ static int max_nice_of(uid_t uid)
             p = strchr(p + 1, ' ');
         if (p && atoi(p + 1) > most)
             most = atoi(p + 1);
+        snprintf(path, sizeof path, "/proc/%s/autogroup", e->d_name);
+        f = ours ? fopen(path, "r") : NULL;
+        int ag;
+        if (f && fscanf(f, "/autogroup-%*d nice %d", &ag) == 1 && ag > *group)
+            *group = ag;
+        if (f)
+            fclose(f);
     }
     if (d)
         closedir(d);
@@ -771,6 +780,18 @@ static void *spin_worker(void *arg)
     return NULL;
 }
 
+static void *niced_worker(void *arg)
+{
+    /* This thread only: a run it starts begins two levels down (sbx.h). */
+    spin_job *j = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), getpriority(PRIO_PROCESS, getpid()) + 10))
+        j->rc = -2;
+    else
+        j->rc = PROBE(&j->o, &j->r, "cpu", "100");
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
 static void t_cpu_priority(void)
 {
     /* sbx.h: a run that keeps a CPU busy past its quantum is demoted, its
@@ -783,9 +804,9 @@ static void t_cpu_priority(void)
     pthread_t t;
     if (!TSB_CHECK(pthread_create(&t, NULL, spin_worker, &j) == 0, "thread"))
         return;
-    int seen = -100;
+    int seen = -100, group = -100;
     while (!atomic_load(&j.done)) {
-        int n = max_nice_of(st.st_uid);
+        int n = max_nice_of(st.st_uid, &group);
         seen = n > seen ? n : seen;
         struct timespec ts = { 0, 20 * 1000000L };
         nanosleep(&ts, NULL);
@@ -796,6 +817,11 @@ static void t_cpu_priority(void)
         TSB_CHECK(j.r.nice >= 5 && j.r.nice <= 15, "demoted by %d after 6 quanta", j.r.nice);
         TSB_CHECK(seen >= 5 && seen <= j.r.nice,
                   "the kernel showed the box's program at nice %d (reported %d)", seen, j.r.nice);
+        /* Where sessions are scheduling groups, CPUs are divided between
+         * groups first: the box's group must sink with it. */
+        if (access("/proc/self/autogroup", F_OK) == 0)
+            TSB_CHECK(group >= 5 && group <= j.r.nice,
+                      "the box's scheduling group was at nice %d (reported %d)", group, j.r.nice);
     }
     sbx_result_free(&j.r);
 
@@ -808,6 +834,28 @@ static void t_cpu_priority(void)
     if (PROBE(&o, &r, "cpu", "600") == 0 && verdict_is(&r, SBX_OK))
         TSB_CHECK(r.nice == 0, "SBX_NO_DEMOTION still demoted by %d", r.nice);
     sbx_result_free(&r);
+
+    /* Started from a niced thread: down from its first instruction, though
+     * well within its quantum, in the kernel's eyes too. */
+    static spin_job n = { .o = { .wall_ms = 30000, .quantum = 250 } };
+    if (!TSB_CHECK(pthread_create(&t, NULL, niced_worker, &n) == 0, "thread"))
+        return;
+    int nseen = -100, ngroup = -100;
+    while (!atomic_load(&n.done)) {
+        int v = max_nice_of(st.st_uid, &ngroup);
+        nseen = v > nseen ? v : nseen;
+        struct timespec ts = { 0, 5 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    pthread_join(t, NULL);
+    TSB_CHECK(n.rc != -2, "setpriority on the thread: %s", strerror(errno));
+    if (n.rc == 0 && verdict_is(&n.r, SBX_OK)) {
+        TSB_CHECK(n.r.nice == 10, "a run from a thread niced by 10 began down by %d", n.r.nice);
+        TSB_CHECK(nseen == 10, "the kernel showed it at nice %d", nseen);
+        if (access("/proc/self/autogroup", F_OK) == 0)
+            TSB_CHECK(ngroup == 10, "its scheduling group at nice %d", ngroup);
+    }
+    sbx_result_free(&n.r);
 }
 
 /* --box-uid (box_uid_distinct's sibling): the owner of a new box's work

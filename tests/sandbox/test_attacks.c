@@ -310,6 +310,16 @@ static void check_kill_output(ctx *c)
               out_of(c));
 }
 
+static void check_setsid(ctx *c)
+{
+    /* Refused without ending the run, and nobody left the session. */
+    const char *o = out_of(c);
+    TSB_CHECK(strstr(o, "setsid = -1 (Operation not permitted), session kept") != NULL,
+              "the program's setsid: %s", o);
+    TSB_CHECK(strstr(o, "child setsid = -1, session kept") != NULL, "the child's setsid: %s", o);
+    TSB_CHECK(strstr(o, "changed") == NULL, "a process left the box's session: %s", o);
+}
+
 static void check_parent_done(ctx *c)
 {
     TSB_CHECK(strstr(out_of(c), "parent done") != NULL, "output: %s", out_of(c));
@@ -664,6 +674,10 @@ static const attack attacks[] = {
      * harmlessly and the outside process (checked for every case) lives. */
     RUN("kill_all", "kill_all", SBX_OK, .check = check_kill_output),
     RUN("kill_parent", "kill_parent", SBX_OK, .check = check_kill_output),
+    /* A new session would be a new scheduling group, out of the one a busy
+     * box is demoted in (sandbox/sbx.c, "priority"). */
+    RUN("setsid_escape", "setsid_escape", SBX_OK, .allow_processes = true,
+        .check = check_setsid),
     BLOCKED("ptrace_traceme", "ptrace_traceme", "ptrace"),
     BLOCKED("ptrace_attach", "ptrace_attach", "ptrace"),
     BLOCKED("x32_syscall", "x32_syscall", ""),

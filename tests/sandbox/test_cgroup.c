@@ -240,6 +240,38 @@ static void test_sched(void)
     /* A quantum too large to reach (SBX_NO_DEMOTION) never demotes. */
     struct sbx_sched off = {.quantum = ~0UL};
     CHECK(sbx_sched_next(&off, 60000, 59000) == 0, "no demotion with an endless quantum");
+
+    /* A run started niced (sbx.h) begins down, sinks further from there,
+     * is lifted below its start when starved and runs the second half of
+     * its wall limit at full priority. */
+    CHECK(sbx_sched_level_of(0) == 0 && sbx_sched_level_of(4) == 0 &&
+              sbx_sched_level_of(5) == 1 && sbx_sched_level_of(12) == 2 &&
+              sbx_sched_level_of(19) == SBX_SCHED_LEVELS - 1,
+          "nice 0, 4, 5, 12, 19 over the process: levels %d %d %d %d %d",
+          sbx_sched_level_of(0), sbx_sched_level_of(4), sbx_sched_level_of(5),
+          sbx_sched_level_of(12), sbx_sched_level_of(19));
+    struct sbx_sched st = {.quantum = 250, .start = 2, .boost_at = 8000};
+    static const struct {
+        long now, used;
+        int level;
+        const char *why;
+    } sticks[] = {
+        {10, 0, 2, "from the start"},
+        {400, 250, 3, "one quantum more"},
+        {1400, 300, 2, "a starved second: lifted"},
+        {2400, 350, 1, "another"},
+        {3400, 400, 0, "another: below where it began"},
+        {8000, 400, 0, "half its wall limit: full priority"},
+    };
+    for (size_t i = 0; i < sizeof sticks / sizeof sticks[0]; i++) {
+        int level = sbx_sched_next(&st, sticks[i].now, sticks[i].used);
+        CHECK(level == sticks[i].level, "started down, tick %zu (%s): level %d, expected %d", i,
+              sticks[i].why, level, sticks[i].level);
+        sbx_sched_applied(&st, level, sticks[i].now, sticks[i].used);
+    }
+    struct sbx_sched deep = {.quantum = 250, .start = SBX_SCHED_LEVELS - 1};
+    CHECK(sbx_sched_next(&deep, 5000, 4000) == SBX_SCHED_LEVELS - 1,
+          "never below the last level");
 }
 
 int main(void)

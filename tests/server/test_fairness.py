@@ -4,6 +4,7 @@ submissions spin until their time limits cannot keep others waiting behind
 all of them, each student's submissions are graded in the order they were
 made, and one student cannot fill the queue everyone shares."""
 import os
+import re
 import threading
 import time
 
@@ -99,6 +100,15 @@ check(all(graded.values()), "everything is graded (%r)" % graded)
 seen = watch.stop()
 check(seen and max(seen) - min(seen) >= 5, "boxes ran demoted once past their quantum (nice seen: %s)"
       % sorted(seen))
+# A job begins a level down for each other submission its student has
+# waiting (server/srv.c, job_nice): looper1 had looper2 waiting; looper0
+# may have been claimed before the others arrived; nobody else had any.
+_, _, met = srv.request("GET", "/metrics")
+started = {int(n): int(v) for n, v in
+           re.findall(r'^memgrade_jobs_started_total\{nice="(\d+)"\} (\d+)', met.decode(), re.M)}
+niced = sum(v for n, v in started.items() if n > 0)
+check(sum(started.values()) == 7 and 1 <= niced <= 2 and started.get(0, 0) >= 5,
+      "the spinning student's jobs with others waiting began niced, nobody else's (%r)" % started)
 order = sorted(graded, key=lambda n: (graded[n], n))
 print("  grading order:", order)
 check(order[0] == "looper0" and set(order[1:4]) == set(others) and order[4:] == ["looper1", "looper2"],

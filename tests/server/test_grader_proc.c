@@ -152,6 +152,7 @@ static void grade_req(frame *f, const char *assignment, size_t nfiles, const cha
         put_str(f, names[i], strlen(names[i]), strlen(names[i]), 2);
         put_str(f, datas[i], strlen(datas[i]), strlen(datas[i]), 4);
     }
+    put_uint(f, 0, 1); /* nice */
 }
 
 /* Sends f on fd and expects a GRADE reply that failed with a message
@@ -286,6 +287,15 @@ int main(int argc, char **argv)
     put_str(f, "addrspace.c", 11, 11, 2);
     put_str(f, src, strlen(src), strlen(src), 4);
     expect_refused(c5, f, "malformed", "more files counted than sent: refused");
+    /* A priority past the last nice level, and none at all. */
+    {
+        const char *names[1] = {"addrspace.c"}, *datas[1] = {src};
+        grade_req(f, "addrspace", 1, names, datas);
+        f->b[f->n - 1] = 20;
+        expect_refused(c5, f, "malformed", "nice 20: refused");
+        f->n--;
+        expect_refused(c5, f, "malformed", "no nice byte: refused");
+    }
     /* An assignment name longer than any, and names not in the catalog. */
     {
         char longa[100];
@@ -354,7 +364,7 @@ int main(int argc, char **argv)
         grd_file files[1] = {{.name = "addrspace.c", .data = data, .len = n}};
         json_t *doc = NULL;
         char version[65];
-        int rc = n ? gp_grade(8, "addrspace", files, 1, &doc, version, err, sizeof err) : -1;
+        int rc = n ? gp_grade(8, "addrspace", files, 1, 0, &doc, version, err, sizeof err) : -1;
         const char *status = json_string_value(json_object_get(doc, "status"));
         double score = json_number_value(json_object_get(doc, "score"));
         double max = json_number_value(json_object_get(doc, "max_score"));
