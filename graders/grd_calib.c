@@ -8,8 +8,10 @@
  * the assignment (its manifest, driver, headers and reference sources); the
  * figures are kept in memory and in the cache folder, so a server measures
  * each assignment once, and a CLI grade reuses what an earlier one found.
- * Function-level assignments only: a whole program's run is one sandbox
- * run whose limit is the manifest's. */
+ * Whole programs too, with more room (grd_int.h): each test's run (and
+ * its second run, and the runs that fail an allocation) gets the test's
+ * limit as its CPU limit; its wall clock stays four times the
+ * manifest's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -43,6 +45,8 @@ static uint64_t version_key(const grd_assignment *a)
     char path[PATH_MAX];
     size_t n = 2 + a->nheaders + grd_assignment_file_count(a);
     for (size_t i = 0; i < n; i++) {
+        if (i == 1 && a->kind != GRD_FUNCTIONS)
+            continue; /* a whole program has no driver */
         if (i == 0)
             snprintf(path, sizeof path, "%s/manifest.json", a->dir);
         else if (i == 1)
@@ -175,7 +179,7 @@ int grd_limits(const grd_assignment *a, unsigned long *lim)
 {
     for (size_t i = 0; i < a->ntests; i++)
         lim[i] = a->test_ms;
-    if (a->kind != GRD_FUNCTIONS || getenv("MEMGRADE_NO_CALIBRATION"))
+    if (getenv("MEMGRADE_NO_CALIBRATION"))
         return 0;
     uint64_t key = version_key(a);
     if (!key)
@@ -208,9 +212,9 @@ int grd_limits(const grd_assignment *a, unsigned long *lim)
     if (!cpu)
         return 0;
     for (size_t i = 0; i < a->ntests; i++) {
-        unsigned long l = GRD_CALIB_FACTOR * (cpu[i] ? cpu[i] : 1);
-        if (l < GRD_CALIB_FLOOR_MS)
-            l = GRD_CALIB_FLOOR_MS;
+        unsigned long l = GRD_CALIB_FACTOR_OF(a) * (cpu[i] ? cpu[i] : 1);
+        if (l < GRD_CALIB_FLOOR_OF(a))
+            l = GRD_CALIB_FLOOR_OF(a);
         lim[i] = l < a->test_ms ? l : a->test_ms;
     }
     free(cpu);

@@ -98,10 +98,21 @@ int grd_run_tests(const grd_assignment *a, sbx_box *box, const grd_file *files,
  * (GRD_CALIB_FACTOR times it, at least GRD_CALIB_FLOOR_MS, at most the
  * manifest's test_ms), into lim[0..ntests). Measured once per version of
  * the assignment and kept (in memory and in the cache folder). 1 when
- * calibrated, 0 when not (a program assignment, no reference, or the
- * reference did not grade): lim is then all the manifest's. */
+ * calibrated, 0 when not (no reference, or the reference did not grade):
+ * lim is then all the manifest's.
+ *
+ * Whole programs get more room: their reference may spend its time in the
+ * C library (memset over a block), which is not instrumented, where a
+ * correct student loop over every byte is (memuser's alt_calloc_loop
+ * variant takes 32 times the reference's CPU on 2 GiB). */
 #define GRD_CALIB_FACTOR 20
 #define GRD_CALIB_FLOOR_MS 250
+#define GRD_CALIB_FACTOR_PROGRAM 100
+#define GRD_CALIB_FLOOR_PROGRAM_MS 1000
+#define GRD_CALIB_FACTOR_OF(a) ((a)->kind == GRD_FUNCTIONS ? GRD_CALIB_FACTOR \
+                                                          : GRD_CALIB_FACTOR_PROGRAM)
+#define GRD_CALIB_FLOOR_OF(a) ((a)->kind == GRD_FUNCTIONS ? GRD_CALIB_FLOOR_MS \
+                                                         : GRD_CALIB_FLOOR_PROGRAM_MS)
 int grd_limits(const grd_assignment *a, unsigned long *lim);
 
 #endif

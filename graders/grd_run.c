@@ -1528,6 +1528,25 @@ typedef struct {
     size_t n;
 } prog_sites;
 
+/* A whole program's CPU limit in test t: calibrated when the reference's
+ * time is known (grd_calib.c), the manifest's otherwise. */
+static unsigned long test_cpu_limit(const ctx *c, const grd_test *t)
+{
+    size_t ti = (size_t)(t - c->a->tests);
+    if (c->tm && c->tm->lim && c->tm->lim[ti] && c->tm->lim[ti] < c->a->test_ms)
+        return c->tm->lim[ti];
+    return c->a->test_ms;
+}
+
+/* Calibration (measuring the reference): the most CPU any run of t took.
+ * Each test is one worker's, so no two threads write one slot. */
+static void note_cpu(const ctx *c, const grd_test *t, long cpu_ms)
+{
+    size_t ti = (size_t)(t - c->a->tests);
+    if (c->tm && c->tm->cpu && cpu_ms > 0 && (unsigned long)cpu_ms > c->tm->cpu[ti])
+        c->tm->cpu[ti] = (unsigned long)cpu_ms;
+}
+
 static int grade_program_test(ctx *c, const grd_test *t, const char *token, json_t *tests,
                               prog_sites *ps, char *err, size_t errlen)
 {
@@ -1561,10 +1580,11 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         argv[n++] = t->args[i];
     argv[n] = NULL;
     sbx_policy_set_memory(p, (t->memory_mb ? t->memory_mb : a->memory_mb) << 20);
-    /* CPU time is the limit; the wall clock, four times that, only ends a
+    /* CPU time is the limit (the test's own, from the reference's time:
+     * grd_calib.c); the wall clock, four times the manifest's, only ends a
      * program that waits forever (a busy machine must not fail a test). */
     sbx_policy_set_wall_ms(p, 4 * a->test_ms);
-    sbx_policy_set_cpu_ms(p, a->test_ms);
+    sbx_policy_set_cpu_ms(p, test_cpu_limit(c, t));
     /* The runtime forks the program off under its monitor before main
      * (graders/INTEGRITY.md 3.5); the program may fork too, within bounds. */
     sbx_policy_allow_processes(p, true);
@@ -1579,6 +1599,7 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
     if (getenv("MEMGRADE_DEBUG_REPORT"))
         fprintf(stderr, "[program %s: %s, %s]\n%s\n", t->name, sbx_verdict_name(res.verdict),
                 res.detail, res.fd3.data ? res.fd3.data : "");
+    note_cpu(c, t, res.cpu_ms);
     parse_report(res.fd3.data, res.fd3.len, token, &rp, true, 1);
     if (!rp.n) {
         snprintf(err, errlen, "out of memory");
@@ -1614,6 +1635,7 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         cmdb.envp = envb;
         if (sbx_run(p, c->box, &cmdb, &resb, err, errlen))
             goto out;
+        note_cpu(c, t, resb.cpu_ms);
         parse_report(resb.fd3.data, resb.fd3.len, token, &rpb, true, 1);
         if (!rpb.n) {
             snprintf(err, errlen, "out of memory");
@@ -1687,7 +1709,13 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         break;
     case SBX_TIME_LIMIT:
         status = "timeout";
-        sb_add(&fb, "the program took too long (%s)\n", res.detail);
+        if (test_cpu_limit(c, t) < a->test_ms && res.cpu_ms >= (long)test_cpu_limit(c, t))
+            sb_add(&fb, "the program took too long: it was stopped after %lu ms of CPU time "
+                        "(its limit: %d times what the reference solution needs, at least "
+                        "%d ms; an endless loop?)\n",
+                   test_cpu_limit(c, t), GRD_CALIB_FACTOR_PROGRAM, GRD_CALIB_FLOOR_PROGRAM_MS);
+        else
+            sb_add(&fb, "the program took too long (%s)\n", res.detail);
         ok = false;
         break;
     case SBX_SIGNALED:
@@ -1912,7 +1940,7 @@ static int inject_program(ctx *c, const grd_test *t, const char *token, unsigned
     argv[n] = NULL;
     sbx_policy_set_memory(p, (t->memory_mb ? t->memory_mb : c->a->memory_mb) << 20);
     sbx_policy_set_wall_ms(p, 4 * c->a->test_ms);
-    sbx_policy_set_cpu_ms(p, c->a->test_ms);
+    sbx_policy_set_cpu_ms(p, test_cpu_limit(c, t));
     sbx_policy_allow_processes(p, true);
     sbx_policy_set_processes(p, 8);
     sbx_policy_set_output_keep(p, GRD_REPORT_KEEP_BYTES);
