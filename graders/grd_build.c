@@ -449,6 +449,63 @@ static int check_assembly(sbx_box *box, const grd_file *files, size_t nfiles, ch
     return 0;
 }
 
+/* A whole program's comparisons reach the runtime through
+ * -fsanitize-coverage=trace-cmp; gcc lets a function opt out of it
+ * (no_sanitize_coverage, no_sanitize(...)), and a macro can paste that
+ * name together out of pieces no search of the source finds. The
+ * preprocessed text (s0.i) holds the pasted name: any spelling of
+ * no_sanitize in a part of it that does not come from a system header is
+ * refused. Returns 1 with why filled, 0, or -1 out of memory. */
+static int check_preprocessed(sbx_box *box, const grd_file *files, size_t nfiles, char *why,
+                              size_t cap)
+{
+    for (size_t i = 0; i < nfiles; i++) {
+        char name[32], *text = NULL;
+        size_t len = 0;
+        snprintf(name, sizeof name, "s%zu.i", i);
+        int r = sbx_box_read(box, name, 64u << 20, &text, &len);
+        if (r == -ENOMEM)
+            return -1;
+        if (r) {
+            snprintf(why, cap, "\nerror: %s: the preprocessor's output could not be checked (%s)",
+                     files[i].name, strerror(-r));
+            return 1;
+        }
+        /* Line markers: # LINE "FILE" FLAGS, flag 3 for a system header. */
+        bool sys = false, bad = false;
+        for (size_t at = 0; at < len && !bad;) {
+            char *nl = memchr(text + at, '\n', len - at);
+            size_t l = nl ? (size_t)(nl - (text + at)) : len - at;
+            const char *line = text + at;
+            if (l > 2 && line[0] == '#' && line[1] == ' ' && line[2] >= '0' && line[2] <= '9') {
+                const char *q = memchr(line, '"', l), *e = NULL;
+                for (const char *c = q ? q + 1 : NULL; c && c < line + l; c++)
+                    if (*c == '\\')
+                        c++;
+                    else if (*c == '"') {
+                        e = c;
+                        break;
+                    }
+                sys = false;
+                for (const char *c = e ? e + 1 : line + l; c < line + l; c++)
+                    if (*c == '3' && c[-1] == ' ' && (c + 1 == line + l || c[1] == ' '))
+                        sys = true; /* a flag of its own, not a digit of one */
+            } else if (!sys && memmem(line, l, "no_sanitize", 11)) {
+                bad = true;
+            }
+            at += l + 1;
+        }
+        free(text);
+        if (bad) {
+            snprintf(why, cap, "\nerror: %s turns the checker off for some of its code "
+                               "(a no_sanitize attribute): a submission is checked whole.",
+                     files[i].name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The linker names the driver's functions (hidden tests among them) when
  * a submission lacks a function they call: say which function is missing,
  * never where the tests are. The driver's lines go; 0, or -1 out of memory
@@ -566,6 +623,11 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
             append(script, scap, "-fsanitize-coverage=trace-cmp ");
         append(script, scap, "'%s' -o s%zu.s >s%zu.w 2>&1 && gcc -c s%zu.s -o s%zu.o 2>&1 "
                "|| ok=0; cat s%zu.w\n", files[i].name, i, i, i, i, i);
+        /* The same file preprocessed, for what no text search of the
+         * source would find (check_preprocessed). */
+        if (a->kind == GRD_PROGRAM)
+            append(script, scap, "%s -std=gnu17 -E '%s' -o s%zu.i 2>/dev/null &\n", stu_argv[0],
+                   files[i].name, i);
         /* gcc finds more locals read before they are set with its
          * optimizer's data flow (an accumulator never zeroed is one at -O1
          * only): its definite "is used uninitialized" there, not already
@@ -592,6 +654,8 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
         goto verdict;
     char why[400];
     int chk = check_assembly(box, files, nfiles, why, sizeof why);
+    if (chk == 0 && a->kind == GRD_PROGRAM)
+        chk = check_preprocessed(box, files, nfiles, why, sizeof why);
     if (chk < 0)
         goto oom;
     if (chk > 0) {
