@@ -623,13 +623,15 @@ int grd_build_program(const grd_assignment *a, sbx_box *box, const grd_file *fil
             append(script, scap, "-fsanitize-coverage=trace-cmp ");
         append(script, scap, "'%s' -o s%zu.s >s%zu.w 2>&1 && gcc -c s%zu.s -o s%zu.o 2>&1 ",
                files[i].name, i, i, i, i);
-        /* The comparisons the C library makes for a whole program go
-         * through the runtime too (mgrt.c, mgrt_memcmp): the file's own
-         * references are renamed, function pointers to them included. */
+        /* The comparisons the C library makes for a whole program, and
+         * what it writes to files, go through the runtime too (mgrt.c,
+         * mgrt_memcmp, mgrt_write): the file's own references are renamed,
+         * function pointers to them included. */
         if (a->kind == GRD_PROGRAM)
             append(script, scap, "&& objcopy --redefine-sym memcmp=mgrt_memcmp "
                    "--redefine-sym bcmp=mgrt_bcmp --redefine-sym strcmp=mgrt_strcmp "
-                   "--redefine-sym strncmp=mgrt_strncmp s%zu.o ", i);
+                   "--redefine-sym strncmp=mgrt_strncmp --redefine-sym write=mgrt_write "
+                   "--redefine-sym fwrite=mgrt_fwrite s%zu.o ", i);
         append(script, scap, "|| ok=0; cat s%zu.w\n", i);
         /* The same file preprocessed, for what no text search of the
          * source would find (check_preprocessed). */

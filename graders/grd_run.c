@@ -501,6 +501,8 @@ static const struct {
     {"leak", NULL, "memory leak: {bytes} byte(s) in {count} block(s) allocated at {alloc} were never freed"},
     {"uninitialized_read", "compare_heap", "a comparison (an if, a loop's condition) tests heap memory that was never initialized: malloc, and realloc for the bytes it adds, do not zero memory; set it first (or use calloc)"},
     {"uninitialized_read", "compare_local", "a comparison (an if, a loop's condition) tests a local variable that was never given a value: it holds whatever the stack held; set it before its first use"},
+    {"uninitialized_read", "written_heap", "bytes written to a file were heap memory that was never initialized: malloc does not zero memory; set every byte you write (or use calloc)"},
+    {"uninitialized_read", "written_local", "bytes written to a file were a local variable that was never given a value: set it before writing it out"},
     {"uninitialized_read", "known", "the result depends on memory that was never initialized (malloc does not zero memory; block allocated at {alloc})"},
     {"uninitialized_read", NULL, "the result depends on memory that was never initialized (malloc does not zero memory)"},
     {"null_dereference", NULL, "dereferenced a NULL pointer (or an offset from NULL): a missing check for NULL?"},
@@ -576,6 +578,13 @@ static void render(const msg_args *m, char *out, size_t cap)
         t = close;
     }
     out[n] = 0;
+}
+
+/* An uninitialized_read the runtime named as it happened: a comparison on
+ * never-set bytes, or such bytes written to a file (mgrt.c, seen_hit). */
+static bool named_unset(const char *what)
+{
+    return !strncmp(what, "compare_", 8) || !strncmp(what, "written_", 8);
 }
 
 static bool is_memory_kind(const char *k)
@@ -814,7 +823,7 @@ static int run_errors(ctx *c, const run *r, json_t *test_errs, char *note, size_
             what = "found_before";
         if (!strcmp(what, "found_at_free") && ha && already(test_errs, "heap_overflow", aloc))
             continue; /* the same overflow, seen at once in the other run */
-        bool cmp = !strcmp(kind, "uninitialized_read") && !strncmp(what, "compare_", 8);
+        bool cmp = !strcmp(kind, "uninitialized_read") && named_unset(what);
         if (!strcmp(kind, "uninitialized_read") && !cmp)
             what = ha ? "known" : "unknown";
         msg_args m = {.kind = kind, .what = what, .write = e->write, .size = e->size, .bytes = e->bytes,
@@ -1616,7 +1625,7 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         under |= is_underflow(&r->evs[i], "found_at_free");
         /* (a comparison the runtime named changed nothing in the run) */
         only_under &= r->evs[i].type != EV_ERR || is_underflow(&r->evs[i], "found_at_free") ||
-                      !strncmp(r->evs[i].what, "compare_", 8);
+                      named_unset(r->evs[i].what);
         cand |= r->evs[i].type == EV_CAND;
     }
     /* ... or, to find a write before a block at its line, when one was
@@ -1652,7 +1661,7 @@ static int grade_program_test(ctx *c, const grd_test *t, const char *token, json
         bool b_only_under = true;
         for (size_t j = 0; j < rb->nev; j++)
             b_only_under &= rb->evs[j].type != EV_ERR || is_underflow(&rb->evs[j], "fault") ||
-                            !strncmp(rb->evs[j].what, "compare_", 8);
+                            named_unset(rb->evs[j].what);
         if (under || cand)
             take_underflows(r, rb);
         confirm_candidates(r, rb);

@@ -1639,7 +1639,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 static uintptr_t cmp_said[MGRT_CMP_PCS];
 static unsigned cmp_nsaid;
 
-static __attribute__((noinline)) void cmp_hit(const char *what, int w, uintptr_t *fr)
+static __attribute__((noinline)) void seen_hit(const char *verb, const char *what, int w,
+                                               uintptr_t *fr)
 {
     uintptr_t ra = fr[1];
     rt_open();
@@ -1652,12 +1653,17 @@ static __attribute__((noinline)) void cmp_hit(const char *what, int w, uintptr_t
         char s[200];
         walk(ra, (uintptr_t)(fr + 2), fr[0], st);
         if (w > 1 && strcmp(what, "front"))
-            mgrt_rep("err uninitialized_read what=compare_%s w=%d pcs=%s apcs=- fpcs=-", what, w,
+            mgrt_rep("err uninitialized_read what=%s_%s w=%d pcs=%s apcs=- fpcs=-", verb, what, w,
                      fmt_pcs(s, sizeof s, st));
         else
             mgrt_rep("ucand what=%s w=%d pcs=%s", what, w, fmt_pcs(s, sizeof s, st));
     }
     rt_close();
+}
+
+static __attribute__((noinline)) void cmp_hit(const char *what, int w, uintptr_t *fr)
+{
+    seen_hit("compare", what, w, fr);
 }
 
 /* Which pattern v (w bytes) is, if any; NULL for real data. */
@@ -1781,6 +1787,41 @@ __attribute__((noinline)) int mgrt_strcmp(const char *a, const char *b)
 {
     int r = strcmp(a, b);
     compared(a, b, SIZE_MAX, 1, __builtin_frame_address(0));
+    return r;
+}
+
+/* Bytes written to a file (not stdout or stderr: the engine compares
+ * those between the two runs) that are 8 or more never-set bytes in a
+ * row: Valgrind's "syscall param write(buf) points to uninitialised
+ * byte(s)". Judged after the call, on what it took, so a bad buffer is
+ * the library's fault at the student's line, never ours. */
+static void written(const unsigned char *p, size_t n, uintptr_t *fr)
+{
+    size_t heap = 0, local = 0;
+    unsigned char f = fill_byte[RUN.pattern];
+    for (size_t i = 0; i < n; i++) {
+        heap = p[i] == f ? heap + 1 : 0;
+        local = p[i] == 0xFE ? local + 1 : 0;
+        if (heap >= 8 || local >= 8) {
+            seen_hit("written", heap >= 8 ? "heap" : "local", 8, fr);
+            return;
+        }
+    }
+}
+
+__attribute__((noinline)) ssize_t mgrt_write(int fd, const void *buf, size_t n)
+{
+    ssize_t r = write(fd, buf, n);
+    if (fd > 2 && r > 0)
+        written(buf, (size_t)r, __builtin_frame_address(0));
+    return r;
+}
+
+__attribute__((noinline)) size_t mgrt_fwrite(const void *p, size_t size, size_t nmemb, FILE *f)
+{
+    size_t r = fwrite(p, size, nmemb, f);
+    if (r && fileno(f) > 2)
+        written(p, size * r, __builtin_frame_address(0));
     return r;
 }
 #endif
