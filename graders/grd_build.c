@@ -423,21 +423,35 @@ static const struct {
     {".symver", "renames symbol versions"},
 };
 
+/* What the compiler made of file i in the box (s<i>.<ext>): 0 with *text
+ * (free it), 1 with why filled when it cannot be read, -1 out of memory. */
+static int compiler_output(sbx_box *box, const grd_file *files, size_t i, const char *ext,
+                           char **text, size_t *len, char *why, size_t cap)
+{
+    char name[32];
+    snprintf(name, sizeof name, "s%zu.%s", i, ext);
+    *text = NULL;
+    *len = 0;
+    int r = sbx_box_read(box, name, 64u << 20, text, len);
+    if (r == -ENOMEM)
+        return -1;
+    if (r) {
+        snprintf(why, cap, "\nerror: %s: the compiler's output could not be checked (%s)",
+                 files[i].name, strerror(-r));
+        return 1;
+    }
+    return 0;
+}
+
 static int check_assembly(sbx_box *box, const grd_file *files, size_t nfiles, char *why,
                           size_t cap)
 {
     for (size_t i = 0; i < nfiles; i++) {
-        char name[32], *text = NULL;
-        size_t len = 0;
-        snprintf(name, sizeof name, "s%zu.s", i);
-        int r = sbx_box_read(box, name, 64u << 20, &text, &len);
-        if (r == -ENOMEM)
-            return -1;
-        if (r) {
-            snprintf(why, cap, "\nerror: %s: the compiler's output could not be checked (%s)",
-                     files[i].name, strerror(-r));
-            return 1;
-        }
+        char *text;
+        size_t len;
+        int r = compiler_output(box, files, i, "s", &text, &len, why, cap);
+        if (r)
+            return r;
         for (size_t j = 0; j < sizeof asm_refused / sizeof asm_refused[0]; j++)
             if (memmem(text, len, asm_refused[j].needle, strlen(asm_refused[j].needle))) {
                 snprintf(why, cap, "\nerror: %s %s.", files[i].name, asm_refused[j].why);
@@ -460,17 +474,11 @@ static int check_preprocessed(sbx_box *box, const grd_file *files, size_t nfiles
                               size_t cap)
 {
     for (size_t i = 0; i < nfiles; i++) {
-        char name[32], *text = NULL;
-        size_t len = 0;
-        snprintf(name, sizeof name, "s%zu.i", i);
-        int r = sbx_box_read(box, name, 64u << 20, &text, &len);
-        if (r == -ENOMEM)
-            return -1;
-        if (r) {
-            snprintf(why, cap, "\nerror: %s: the preprocessor's output could not be checked (%s)",
-                     files[i].name, strerror(-r));
-            return 1;
-        }
+        char *text;
+        size_t len;
+        int r = compiler_output(box, files, i, "i", &text, &len, why, cap);
+        if (r)
+            return r;
         /* Line markers: # LINE "FILE" FLAGS, flag 3 for a system header. */
         bool sys = false, bad = false;
         for (size_t at = 0; at < len && !bad;) {
