@@ -498,8 +498,23 @@ void sbx_sched_applied(struct sbx_sched *s, int level, long now, long used)
  * largest increment applied so far. */
 struct sched_group {
     int fd;   /* /proc/self/autogroup of init's session, or -1 */
-    int nice; /* the nice it was last set to */
+    int nice; /* the nice it was last set to (a new group's is 0) */
 };
+
+/* Sets the group's nice when it changes: the kernel allows a process
+ * without CAP_SYS_ADMIN one such change in 100 ms, machine-wide (EAGAIN:
+ * the caller tries again on its next pass). 0, or -1 when it did not take. */
+static int group_set(struct sched_group *g, int nice)
+{
+    if (g->fd < 0 || g->nice == nice)
+        return 0;
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d", nice);
+    if (write(g->fd, buf, (size_t)n) != n) /* not seekable: write, not pwrite */
+        return -1;
+    g->nice = nice;
+    return 0;
+}
 
 static void sched_tick(struct sbx_sched *s, struct sched_group *g, uid_t uid, int base,
                        int *most, long now, long used)
@@ -512,18 +527,8 @@ static void sched_tick(struct sbx_sched *s, struct sched_group *g, uid_t uid, in
     int nice = base + sbx_sched_nice[level];
     if (nice > 19)
         nice = 19;
-    if (setpriority(PRIO_USER, uid, nice) != 0)
+    if (setpriority(PRIO_USER, uid, nice) != 0 || group_set(g, nice))
         return;
-    /* The group's nice only when it changes: the kernel allows a process
-     * without CAP_SYS_ADMIN one such change in 100 ms, machine-wide
-     * (EAGAIN: tried again on the next pass). */
-    if (g->fd >= 0 && g->nice != nice) {
-        char buf[16];
-        int n = snprintf(buf, sizeof buf, "%d", nice);
-        if (write(g->fd, buf, (size_t)n) != n) /* not seekable: write, not pwrite */
-            return;
-        g->nice = nice;
-    }
     sbx_sched_applied(s, level, now, used);
     if (nice - base > *most)
         *most = nice - base;
@@ -546,9 +551,9 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     /* Our own session and process group: a kill(0, ...) in the box, or the
      * terminal of whoever started the supervisor, reaches nothing outside. */
     setsid();
-    /* The scheduling group of the session just made (see "priority"); its
-     * nice starts at init's own. Absent without CONFIG_SCHED_AUTOGROUP or
-     * with it turned off (then there are no such groups to set). */
+    /* The scheduling group of the session just made (see "priority").
+     * Absent without CONFIG_SCHED_AUTOGROUP or with it turned off (then
+     * there are no such groups to set). */
     struct sched_group grp = {open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC), 0};
     errno = 0;
     int base = getpriority(PRIO_PROCESS, 0) - a->start_nice;
@@ -565,21 +570,14 @@ static _Noreturn void init_main(const struct child_args *a, const int need[FD_NE
     if (sch.start) {
         int nice = base + sbx_sched_nice[sch.start];
         nice = nice > 19 ? 19 : nice;
-        char buf[16];
-        int n = snprintf(buf, sizeof buf, "%d", nice);
-        if (setpriority(PRIO_PROCESS, 0, nice) == 0 &&
-            (grp.fd < 0 || write(grp.fd, buf, (size_t)n) == n)) {
-            grp.nice = nice;
+        if (setpriority(PRIO_PROCESS, 0, nice) == 0 && group_set(&grp, nice) == 0) {
             sbx_sched_applied(&sch, sch.start, mono_ms(), 0);
             r.nice = nice - base;
         }
-    } else if (grp.fd >= 0 && base != 0) {
+    } else {
         /* A new group starts at nice 0 whatever its first task's: give it
          * the service's own. */
-        char buf[16];
-        int n = snprintf(buf, sizeof buf, "%d", base);
-        if (write(grp.fd, buf, (size_t)n) == n)
-            grp.nice = base;
+        (void)group_set(&grp, base);
     }
     /* SIGUSR1 from the supervisor means "stop the box now" (output limit);
      * SIGCHLD means a tracee or child needs us. Both arrive blocked (see

@@ -1732,18 +1732,31 @@ void __sanitizer_cov_trace_switch(uint64_t v, void *cv)
  * of them that is a fill pattern whole is reported as the comparisons in
  * the code are, at the call's line (one byte alone: a candidate the other
  * run confirms). */
-static void decided_by(const unsigned char *p, size_t n, uintptr_t *fr)
+
+/* Whether p[0..n) holds w bytes in a row of a fill pattern: "heap" for a
+ * heap block's never-written bytes, "local" for an unset local's (w > 1
+ * only: one 0xFE is too often real data); NULL when it does not. */
+static const char *unset_run(const unsigned char *p, size_t n, size_t w)
 {
-    size_t w = n < 8 ? n : 8, heap = 0, local = 0;
+    size_t heap = 0, local = 0;
     unsigned char f = fill_byte[RUN.pattern];
     for (size_t i = 0; i < n; i++) {
         heap = p[i] == f ? heap + 1 : 0;
         local = p[i] == 0xFE ? local + 1 : 0;
-        if (heap >= w || (w > 1 && local >= w)) {
-            cmp_hit(heap >= w ? "heap" : "local", (int)w, fr);
-            return;
-        }
+        if (heap >= w)
+            return "heap";
+        if (w > 1 && local >= w)
+            return "local";
     }
+    return NULL;
+}
+
+static void decided_by(const unsigned char *p, size_t n, uintptr_t *fr)
+{
+    size_t w = n < 8 ? n : 8;
+    const char *k = w ? unset_run(p, n, w) : NULL;
+    if (k)
+        cmp_hit(k, (int)w, fr);
 }
 
 static size_t first_diff(const unsigned char *a, const unsigned char *b, size_t n, int str)
@@ -1797,16 +1810,9 @@ __attribute__((noinline)) int mgrt_strcmp(const char *a, const char *b)
  * the library's fault at the student's line, never ours. */
 static void written(const unsigned char *p, size_t n, uintptr_t *fr)
 {
-    size_t heap = 0, local = 0;
-    unsigned char f = fill_byte[RUN.pattern];
-    for (size_t i = 0; i < n; i++) {
-        heap = p[i] == f ? heap + 1 : 0;
-        local = p[i] == 0xFE ? local + 1 : 0;
-        if (heap >= 8 || local >= 8) {
-            seen_hit("written", heap >= 8 ? "heap" : "local", 8, fr);
-            return;
-        }
-    }
+    const char *k = unset_run(p, n, 8);
+    if (k)
+        seen_hit("written", k, 8, fr);
 }
 
 __attribute__((noinline)) ssize_t mgrt_write(int fd, const void *buf, size_t n)
